@@ -1,0 +1,147 @@
+"""Command line: argument parsing only; every command calls a library function.
+
+Errors the library raises on purpose (:class:`midistyle.errors.MidistyleError`) become one line
+on stderr and exit code 2. Heavy libraries are imported inside the commands that need them, so
+``--help`` and light commands start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import __version__
+from .errors import MidistyleError
+
+PROG = "midistyle"
+
+
+def _settings_from_args(args):
+    from .pianoroll import EncoderSettings
+
+    try:
+        return EncoderSettings(step=args.step, pitch_low=args.pitch_range[0], pitch_high=args.pitch_range[1])
+    except ValueError as exc:
+        raise MidistyleError(f"bad encoder settings: {exc}") from None
+
+
+def _add_encoder_args(p):
+    p.add_argument("--step", type=float, default=0.025, help="seconds per time step (default: 0.025)")
+    p.add_argument("--pitch-range", type=int, nargs=2, default=(21, 108), metavar=("LOW", "HIGH"),
+                   help="lowest and highest MIDI pitch kept (default: 21 108, the piano keys)")
+
+
+# ---------------------------------------------------------------------------- info
+def cmd_info(args):
+    from .summary import describe, format_summary
+
+    settings = _settings_from_args(args)
+    for path in args.files:
+        d = describe(path, settings)
+        print(json.dumps(d) if args.json else format_summary(d))
+
+
+# ---------------------------------------------------------------------------- dataset
+def _parse_sources(items, genre):
+    sources = []
+    for item in items:
+        if "=" in item and not os.path.exists(item):
+            g, folder = item.split("=", 1)
+            sources.append((g, folder))
+        elif genre:
+            sources.append((genre, item))
+        else:
+            raise MidistyleError(f"{item}: give --genre NAME, or write the folder as GENRE=DIR")
+    return sources
+
+
+def cmd_dataset_convert(args):
+    from .dataset import convert
+
+    report = convert(_parse_sources(args.folders, args.genre), args.output,
+                     settings=_settings_from_args(args), val_fraction=args.val_fraction,
+                     seed=args.seed, force=args.force, workers=args.workers,
+                     progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.__dict__))
+        return
+    err = sys.stderr
+    for d in report.duplicates:
+        print(f"duplicate: {d['file']} (same bytes as {d['same_as']}), kept once", file=err)
+    for f in report.constant_velocity:
+        print(f"warning: {f}: every note has the same velocity (flagged constant_velocity)", file=err)
+    for s in report.skipped:
+        print(f"skipped: {s['file']}: {s['reason']}", file=err)
+    splits = ", ".join(f"{g}: {c['train']} train / {c['val']} val" for g, c in sorted(report.split_counts.items()))
+    print(f"wrote {report.output}: {report.pieces} pieces, {report.notes} notes, {report.steps} steps "
+          f"({splits}); {len(report.skipped)} skipped, {len(report.duplicates)} duplicates, "
+          f"{len(report.constant_velocity)} constant-velocity")
+
+
+# ---------------------------------------------------------------------------- models
+def _add_model_commands(sub):
+    pass
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (every subcommand)."""
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Musical style transfer for MIDI and audio: restyle velocities, convert datasets, "
+                    "train and evaluate models.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("info", help="show what the encoder sees in MIDI / score files",
+                       description="Print duration, notes, pitch range, tempo changes, pedal use and "
+                                   "velocity statistics of each input (MIDI, MusicXML, ABC, Humdrum, corpus:NAME).")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--json", action="store_true", help="one JSON object per file")
+    _add_encoder_args(s)
+    s.set_defaults(func=cmd_info)
+
+    d = sub.add_parser("dataset", help="build HDF5 training datasets from folders of MIDI")
+    dsub = d.add_subparsers(dest="dataset_command", metavar="ACTION")
+    dsub.required = True
+    c = dsub.add_parser("convert", help="convert folders of MIDI into one HDF5 dataset",
+                        description="Walk folders recursively, encode every MIDI file in parallel and write "
+                                    "one HDF5 file. Bad files are skipped and reported; identical files are "
+                                    "kept once; the train/validation split is by piece and deterministic.",
+                        epilog="examples:\n  midistyle dataset convert tpd/jazz --genre jazz -o jazz.h5\n"
+                               "  midistyle dataset convert classical=tpd/classical jazz=tpd/jazz -o tpd.h5",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("folders", nargs="+", metavar="DIR", help="folder to convert, or GENRE=DIR")
+    c.add_argument("--genre", help="genre label for folders given without GENRE=")
+    c.add_argument("-o", "--output", required=True, help="HDF5 file to write")
+    c.add_argument("--val-fraction", type=float, default=0.15, help="share of pieces for validation (default: 0.15)")
+    c.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
+    c.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
+    c.add_argument("--force", action="store_true", help="overwrite an existing output")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_encoder_args(c)
+    c.set_defaults(func=cmd_dataset_convert)
+
+    _add_model_commands(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``midistyle`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except MidistyleError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+

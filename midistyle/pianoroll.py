@@ -1,0 +1,226 @@
+"""The piano roll: aligned time x pitch matrices, and the codec to and from MIDI.
+
+The time grid is in **seconds**, not beats: performed (unquantized) MIDI has no reliable beat
+grid, and a seconds grid is indifferent to tempo maps and ticks-per-beat, since every event is
+first mapped to seconds through the file's own tempo map. The default step of 25 ms
+(40 steps/s) keeps the notes of fast performed passages apart (a pianist's repeated notes on
+one key are at least ~60 ms apart) while a 20 s receptive field stays within 800 steps.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import SettingsMismatchError
+from .io import SOFT_CC, SUSTAIN_CC, Performance, read
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How a performance is put on the grid.
+
+    Attributes
+    ----------
+    step : float
+        Seconds per time step (default 0.025).
+    pitch_low, pitch_high : int
+        Lowest and highest MIDI pitch kept, inclusive (default the 88 piano keys, 21..108).
+    """
+
+    step: float = 0.025
+    pitch_low: int = 21
+    pitch_high: int = 108
+
+    def __post_init__(self):
+        if not (self.step > 0):
+            raise ValueError("step must be positive")
+        if not (0 <= self.pitch_low <= self.pitch_high <= 127):
+            raise ValueError("need 0 <= pitch_low <= pitch_high <= 127")
+
+    @property
+    def n_pitches(self) -> int:
+        """Number of pitch columns."""
+        return self.pitch_high - self.pitch_low + 1
+
+    def to_dict(self) -> dict:
+        """Plain dict, for HDF5 attributes and model sidecars."""
+        return asdict(self)
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "EncoderSettings":
+        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
+        return cls(step=float(d["step"]), pitch_low=int(d["pitch_low"]), pitch_high=int(d["pitch_high"]))
+
+    def check(self, other: "EncoderSettings", what: str = "model") -> None:
+        """Raise :class:`SettingsMismatchError` unless ``other`` equals these settings."""
+        if self != other:
+            raise SettingsMismatchError(
+                f"{what} was made with encoder settings {other.to_dict()}, "
+                f"but these are {self.to_dict()}")
+
+
+@dataclass
+class PianoRoll:
+    """A performance on a time x pitch grid.
+
+    Attributes
+    ----------
+    onsets : bool array (T, P)
+        True where a note starts.
+    held : bool array (T, P)
+        True while a note sounds (the "chords" matrix).
+    velocity : uint8 array (T, P)
+        Strike velocity at onset cells, 0 elsewhere.
+    pedals : uint8 array (T, 2)
+        Sustain (CC64) and soft (CC67) pedal values, held between changes.
+    settings : EncoderSettings
+        Grid used.
+    notes : structured array or None
+        The source note table (:data:`midistyle.io.NOTE_DTYPE`), when encoded from a file.
+    note_steps : int array or None
+        Onset step of each note of ``notes``.
+    """
+
+    onsets: np.ndarray
+    held: np.ndarray
+    velocity: np.ndarray
+    pedals: np.ndarray
+    settings: EncoderSettings
+    notes: np.ndarray | None = None
+    note_steps: np.ndarray | None = None
+
+    @property
+    def n_steps(self) -> int:
+        """Number of time steps T."""
+        return self.onsets.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Length of the grid in seconds."""
+        return self.n_steps * self.settings.step
+
+    def in_range(self) -> np.ndarray:
+        """Boolean mask over ``notes``: notes whose pitch lies in the grid's range."""
+        s = self.settings
+        return (self.notes["pitch"] >= s.pitch_low) & (self.notes["pitch"] <= s.pitch_high)
+
+    def note_velocities(self, velocity_matrix: np.ndarray) -> np.ndarray:
+        """Read one velocity per source note from a (T, P) matrix at its onset cell.
+
+        Notes outside the pitch range keep their original velocity.
+        """
+        if self.notes is None:
+            raise ValueError("this piano roll has no source notes")
+        out = self.notes["velocity"].astype(np.float64).copy()
+        m = self.in_range()
+        out[m] = velocity_matrix[self.note_steps[m], self.notes["pitch"][m] - self.settings.pitch_low]
+        return out
+
+
+def steps_of(seconds: np.ndarray, step: float) -> np.ndarray:
+    """Grid step of each time (rounded to the nearest step)."""
+    return np.floor(np.asarray(seconds) / step + 0.5).astype(np.int64)
+
+
+def pedal_matrix(pedals: np.ndarray, n_steps: int, step: float) -> np.ndarray:
+    """Sample-and-hold the sustain and soft pedal values on the grid, shape (T, 2) uint8."""
+    out = np.zeros((n_steps, 2), dtype=np.uint8)
+    for col, cc in enumerate((SUSTAIN_CC, SOFT_CC)):
+        ev = pedals[pedals["cc"] == cc]
+        if not len(ev):
+            continue
+        st = np.clip(steps_of(ev["time"], step), 0, n_steps - 1)
+        # value in force at each step: last event with step <= t
+        idx = np.searchsorted(st, np.arange(n_steps), side="right") - 1
+        vals = np.where(idx >= 0, ev["value"][np.maximum(idx, 0)], 0)
+        out[:, col] = np.clip(vals, 0, 127)
+    return out
+
+
+def encode(source, settings: EncoderSettings | None = None) -> PianoRoll:
+    """Encode a performance (or anything :func:`midistyle.io.read` takes) as a :class:`PianoRoll`.
+
+    Parameters
+    ----------
+    source : Performance, str or path
+        A performance, or a path / ``corpus:NAME`` to read.
+    settings : EncoderSettings, optional
+        Grid; defaults to 25 ms steps over the 88 piano keys.
+
+    Notes
+    -----
+    Onsets are rounded to the nearest step; a note holds from its onset step up to (not
+    including) its rounded end step, and at least one step. When two notes of one pitch start
+    in the same step, the louder velocity is kept in the matrix.
+    """
+    settings = settings or EncoderSettings()
+    perf = source if isinstance(source, Performance) else read(source)
+    notes = perf.notes
+    st = steps_of(notes["start"], settings.step)
+    en = np.maximum(steps_of(notes["end"], settings.step), st + 1)
+    n_steps = int(max(en.max(initial=0), steps_of(perf.duration, settings.step) + 1))
+    P = settings.n_pitches
+    m = (notes["pitch"] >= settings.pitch_low) & (notes["pitch"] <= settings.pitch_high)
+    p = notes["pitch"][m].astype(np.int64) - settings.pitch_low
+    s, e = st[m], en[m]
+
+    onsets = np.zeros((n_steps, P), dtype=bool)
+    onsets[s, p] = True
+    velocity = np.zeros((n_steps, P), dtype=np.uint8)
+    np.maximum.at(velocity, (s, p), notes["velocity"][m].astype(np.uint8))
+    delta = np.zeros((n_steps + 1, P), dtype=np.int32)
+    np.add.at(delta, (s, p), 1)
+    np.add.at(delta, (e, p), -1)
+    held = np.cumsum(delta[:-1], axis=0) > 0
+    pedals = pedal_matrix(perf.pedals, n_steps, settings.step)
+    return PianoRoll(onsets=onsets, held=held, velocity=velocity, pedals=pedals,
+                     settings=settings, notes=notes, note_steps=st)
+
+
+def decode(roll: PianoRoll, program: int = 0, default_velocity: int = 64):
+    """Turn a :class:`PianoRoll` into a :class:`pretty_midi.PrettyMIDI` (one piano track).
+
+    A note starts at every onset cell, and at a held cell that follows a silent one (a held
+    matrix without onsets, e.g. generated chords); it lasts while the cell stays held and no
+    new onset of the same pitch begins. Its velocity is the velocity matrix at its start, or
+    ``default_velocity`` where that is 0. Pedal changes become CC64 / CC67 events.
+    """
+    import pretty_midi
+
+    s = roll.settings
+    T = roll.n_steps
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    inst = pretty_midi.Instrument(program=program, name="piano")
+    held = np.asarray(roll.held, bool) | np.asarray(roll.onsets, bool)
+    prev = np.vstack([np.zeros((1, held.shape[1]), bool), held[:-1]])
+    starts = np.asarray(roll.onsets, bool) | (held & ~prev)
+    for pi in range(held.shape[1]):
+        st_idx = np.flatnonzero(starts[:, pi])
+        if not len(st_idx):
+            continue
+        # a note ends at the next start of this pitch or at the first unheld step
+        unheld = np.flatnonzero(~held[:, pi])
+        ends = np.full(len(st_idx), T)
+        if len(unheld):
+            k = np.searchsorted(unheld, st_idx, side="right")
+            ends = np.where(k < len(unheld), unheld[np.minimum(k, len(unheld) - 1)], T)
+        ends = np.minimum(ends, np.append(st_idx[1:], T))
+        vels = roll.velocity[st_idx, pi].astype(int)
+        vels = np.where(vels > 0, vels, default_velocity)
+        for a, b, v in zip(st_idx.tolist(), ends.tolist(), vels.tolist()):
+            inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=pi + s.pitch_low,
+                                               start=a * s.step, end=max(b, a + 1) * s.step))
+    for col, cc in enumerate((SUSTAIN_CC, SOFT_CC)):
+        vals = roll.pedals[:, col].astype(int)
+        change = np.flatnonzero(np.diff(np.concatenate([[0], vals])) != 0)
+        for t in change.tolist():
+            inst.control_changes.append(pretty_midi.ControlChange(number=cc, value=int(vals[t]), time=t * s.step))
+    inst.notes.sort(key=lambda n: (n.start, n.pitch))
+    pm.instruments.append(inst)
+    return pm
