@@ -80,8 +80,117 @@ def cmd_dataset_convert(args):
 
 
 # ---------------------------------------------------------------------------- models
+def cmd_velocity(args):
+    from .velocity import restyle
+
+    results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force)
+    for r in results:
+        if args.json:
+            print(json.dumps(r))
+        elif not args.quiet:
+            print(f"{r['input']} -> {r['output']}: {r['notes']} notes, mean velocity "
+                  f"{r['mean_velocity_before']:.1f} -> {r['mean_velocity_after']:.1f}")
+
+
+def cmd_train_velocity(args):
+    from .velocity import VelocityConfig, train
+
+    cfg = VelocityConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
+                         window=args.window, lookahead=args.lookahead, channels=args.channels,
+                         learning_rate=args.learning_rate, max_steps_per_epoch=args.max_steps_per_epoch)
+    meta = train(args.data, args.genre, args.output, cfg, strategy=args.strategy,
+                 progress=not args.quiet, force=args.force)
+    v = meta["validation"]["methods"]
+    line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v.items())
+    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s); validation note RMSE: {line}")
+
+
+def _collect_inputs(items):
+    from .dataset import find_midi_files
+
+    out = []
+    for item in items:
+        if os.path.isdir(item):
+            found = find_midi_files(item)
+            if not found:
+                raise MidistyleError(f"{item}: no MIDI files in this folder")
+            out.extend(found)
+        else:
+            out.append(item)
+    return out
+
+
+def cmd_evaluate_velocity(args):
+    from .pianoroll import encode
+    from .registry import velocity_model_path
+    from .velocity import VelocityModel, evaluate
+
+    vm = VelocityModel.load(args.model or velocity_model_path(args.genre))
+    paths = _collect_inputs(args.inputs)
+    rolls = [encode(p, vm.settings) for p in paths]
+    res = evaluate(vm, rolls, paths)
+    res["genre"] = vm.genre
+    if args.json:
+        print(json.dumps(res))
+        return
+    print(f"{vm.genre} velocity model on {res['pieces']} pieces, {res['notes']} notes")
+    print(f"  {'method':<16} {'RMSE':>7} {'MAE':>7} {'r':>6}")
+    for k, m in res["methods"].items():
+        print(f"  {k:<16} {m['rmse']:7.2f} {m['mae']:7.2f} {m['r']:6.3f}")
+
+
 def _add_model_commands(sub):
-    pass
+    v = sub.add_parser("velocity", help="restyle note velocities to play like a genre",
+                       description="Predict how hard each note is struck with a genre's velocity model and "
+                                   "write the input back with only the velocities changed (every note's pitch "
+                                   "and timing kept to the tick, all other events kept).",
+                       epilog="example:\n  midistyle velocity --to classical song.mid   # writes song.classical.mid",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("inputs", nargs="+", metavar="IN", help="MIDI file(s), score(s) or corpus:NAME")
+    v.add_argument("--to", metavar="GENRE", help="target genre (a shipped model)")
+    v.add_argument("--model", help="use this model (.keras) instead of the shipped one")
+    v.add_argument("-o", "--output", help="output file (one input only; default IN.GENRE.mid beside the input)")
+    v.add_argument("--force", action="store_true", help="overwrite existing outputs (never the input)")
+    v.add_argument("--json", action="store_true", help="one JSON object per input")
+    v.add_argument("--quiet", action="store_true", help="print nothing on success")
+    v.set_defaults(func=cmd_velocity)
+
+    t = sub.add_parser("train", help="train models (needs TensorFlow)")
+    tsub = t.add_subparsers(dest="train_command", metavar="MODEL")
+    tsub.required = True
+    tv = tsub.add_parser("velocity", help="train a genre's velocity model on an HDF5 dataset",
+                         description="Train a velocity model on the train split of DATA.h5 for one genre, with "
+                                     "validation each epoch, early stopping, best-model checkpoint, a CSV log and "
+                                     "a loss-curve PNG beside the output.")
+    tv.add_argument("data", metavar="DATA.h5")
+    tv.add_argument("--genre", required=True)
+    tv.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
+    tv.add_argument("--arch", choices=("wavenet", "bilstm"), default="wavenet")
+    tv.add_argument("--epochs", type=int, default=12)
+    tv.add_argument("--batch-size", type=int, default=16)
+    tv.add_argument("--window", type=int, default=1024, help="training window in steps (default: 1024)")
+    tv.add_argument("--lookahead", type=int, default=40, help="steps the model reads ahead (default: 40 = 1 s)")
+    tv.add_argument("--channels", type=int, default=32, help="residual channels of the wavenet (default: 32)")
+    tv.add_argument("--learning-rate", type=float, default=2e-3)
+    tv.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap on batches per epoch (0: one pass)")
+    tv.add_argument("--seed", type=int, default=0)
+    tv.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                    help="tf.distribute strategy (default: one device)")
+    tv.add_argument("--force", action="store_true", help="overwrite an existing model")
+    tv.add_argument("--quiet", action="store_true")
+    tv.set_defaults(func=cmd_train_velocity)
+
+    e = sub.add_parser("evaluate", help="measure models on real performances")
+    esub = e.add_subparsers(dest="evaluate_command", metavar="WHAT")
+    esub.required = True
+    ev = esub.add_parser("velocity", help="note-level RMSE / MAE / r of a velocity model against baselines",
+                         description="Predict velocities of real performances and compare with the genre-mean "
+                                     "baseline, each file's own mean (an oracle) and the local-feature regressor.")
+    ev.add_argument("inputs", nargs="+", metavar="DIR_OR_FILE")
+    ev.add_argument("--genre", help="shipped model of this genre")
+    ev.add_argument("--model", help="model path instead of a shipped genre")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_evaluate_velocity)
 
 
 # ---------------------------------------------------------------------------- parser

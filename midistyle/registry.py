@@ -1,0 +1,38 @@
+"""Where shipped models live and how a genre name maps to files.
+
+Models are looked up in ``$MIDISTYLE_MODELS`` if set, else in the ``models/`` folder of the
+checkout the package was installed from (``pip install -e .``).
+"""
+from __future__ import annotations
+
+import glob
+import os
+
+from .errors import ModelError
+
+
+def models_dir() -> str:
+    """Folder holding the shipped models."""
+    env = os.environ.get("MIDISTYLE_MODELS")
+    if env:
+        return env
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
+
+
+def velocity_genres() -> list:
+    """Genres with a shipped velocity model, sorted."""
+    out = []
+    for p in glob.glob(os.path.join(models_dir(), "velocity-*.json")):
+        out.append(os.path.basename(p)[len("velocity-"):-len(".json")])
+    return sorted(out)
+
+
+def velocity_model_path(genre: str | None) -> str:
+    """Path of the shipped velocity model for ``genre``; a clear error lists the genres available."""
+    genres = velocity_genres()
+    if not genre:
+        raise ModelError("name a genre with --to GENRE (available: " + (", ".join(genres) or "none") + ")")
+    if genre not in genres:
+        raise ModelError(f"no velocity model for genre {genre!r} (available: {', '.join(genres) or 'none'}; "
+                         f"looked in {models_dir()})")
+    return os.path.join(models_dir(), f"velocity-{genre}.keras")
