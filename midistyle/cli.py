@@ -254,3 +254,7 @@ def main(argv=None) -> int:
         return 0
     return 0
 
+
+
+if __name__ == "__main__":
+    sys.exit(main())

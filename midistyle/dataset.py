@@ -100,7 +100,8 @@ def _encode_job(args):
         perf = read_midi_bytes(data, path)
         roll = encode(perf, EncoderSettings.from_dict(settings_dict))
     except InputError as exc:
-        return path, None, str(exc).split(": ", 1)[-1]
+        msg = str(exc)
+        return path, None, msg[len(path) + 2:] if msg.startswith(path + ": ") else msg
     except Exception as exc:  # never abort a whole conversion on one odd file
         return path, None, f"{type(exc).__name__}: {exc}"
     notes = np.empty(len(perf.notes), dtype=STORED_NOTE_DTYPE)
@@ -239,6 +240,10 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
                         flush()
             flush()
 
+            if not kept:
+                raise InputError("no MIDI file could be converted ("
+                                 + (f"{len(report.skipped)} skipped, e.g. {report.skipped[0]['file']}: "
+                                    f"{report.skipped[0]['reason']}" if report.skipped else "none found") + ")")
             names = [k[0] for k in kept]
             genres = [k[1] for k in kept]
             md5s = [k[2] for k in kept]

@@ -122,6 +122,7 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
     drum_notes = 0
     programs = set()
     last_tick = 0
+    left_open = []  # notes without a note-off: ended at the file's last event, below
     for ti, track in enumerate(midi.tracks):
         tick = 0
         open_notes: dict = {}
@@ -152,13 +153,16 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
         last_tick = max(last_tick, tick)
         for (ch, pitch), stack in open_notes.items():
             for st, vel, smi in stack:
-                notes.append((st, max(tick, st), pitch, vel, ti, smi, ch))
+                left_open.append((st, pitch, vel, ti, smi, ch))
+    for st, pitch, vel, ti, smi, ch in left_open:
+        notes.append((st, max(last_tick, st), pitch, vel, ti, smi, ch))
     if not notes:
         if drum_notes:
             raise InputError(f"{source}: only drum notes (channel 10), nothing to encode")
         raise InputError(f"{source}: no notes")
 
     tempo_events.sort(key=lambda e: e[0])
+    n_set_tempo = len(tempo_events)
     if not tempo_events or tempo_events[0][0] != 0:
         tempo_events.insert(0, (0, 500000))
     tt = np.array([e[0] for e in tempo_events], dtype=np.int64)
@@ -184,7 +188,7 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
     else:
         pedals = np.empty(0, dtype=PEDAL_DTYPE)
     return Performance(notes=out, pedals=pedals, midi=midi, source=source,
-                       tempo_changes=int(len(tempo_events)), drum_notes=drum_notes,
+                       tempo_changes=n_set_tempo, drum_notes=drum_notes,
                        programs=sorted(programs))
 
 
@@ -313,6 +317,9 @@ def save_midi(midi: mido.MidiFile, path: str, *, force: bool = False, protect: t
     try:
         with os.fdopen(fd, "wb") as fh:
             midi.save(file=fh)
+        umask = os.umask(0)  # mkstemp makes 0600 files: give the usual 0666 & ~umask
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -56,3 +56,41 @@ def build_bilstm(n_in: int, n_out: int, units: int = 64, n_layers: int = 2,
         x = layers.Bidirectional(layers.LSTM(units, return_sequences=True), name=f"bilstm{i}")(x)
     out = layers.Dense(n_out, activation=out_activation, name="out")(x)
     return keras.Model(inp, out, name=name)
+
+
+def build_segment_classifier(n_in: int, n_classes: int, channels: int = 32, stacks: int = 1,
+                             layers_per_stack: int = 7, kernel: int = 2, embedding_dim: int = 48,
+                             dropout: float = 0.2, name: str = "segment_classifier") -> keras.Model:
+    """Dilated 1-D CNN classifier of variable-length segments with an embedding layer.
+
+    (batch, time, n_in) -> :func:`wavenet_body` -> global mean and max over time (``gap``,
+    ``gmp``) -> ``embed`` (Dense ``embedding_dim``, tanh) -> ``out`` (Dense ``n_classes``,
+    softmax). The ``embed`` activations are the style embedding.
+    """
+    inp = keras.Input((None, n_in), name="features")
+    s = wavenet_body(inp, channels, stacks, layers_per_stack, kernel)
+    pooled = layers.Concatenate(name="pool")([layers.GlobalAveragePooling1D(name="gap")(s),
+                                              layers.GlobalMaxPooling1D(name="gmp")(s)])
+    if dropout:
+        pooled = layers.Dropout(dropout, name="drop")(pooled)
+    emb = layers.Dense(embedding_dim, activation="tanh", name="embed")(pooled)
+    out = layers.Dense(n_classes, activation="softmax", name="out")(emb)
+    return keras.Model(inp, out, name=name)
+
+
+def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: int | None = None,
+                           name: str = "conditioned_lstm") -> keras.Model:
+    """LSTM whose initial state is a learned function of a conditioning vector.
+
+    Inputs ``frames`` (batch, time, n_in) and ``cond`` (batch, cond_dim); ``init_h`` (Dense,
+    tanh) and ``init_c`` (Dense, linear) map ``cond`` to the initial hidden and cell state of
+    ``lstm``; ``out`` (Dense, linear) gives one logit per output unit and step.
+    """
+    n_out = n_out or n_in
+    frames = keras.Input((None, n_in), name="frames")
+    cond = keras.Input((cond_dim,), name="cond")
+    h0 = layers.Dense(units, activation="tanh", name="init_h")(cond)
+    c0 = layers.Dense(units, name="init_c")(cond)
+    x = layers.LSTM(units, return_sequences=True, name="lstm")(frames, initial_state=[h0, c0])
+    out = layers.Dense(n_out, name="out")(x)
+    return keras.Model([frames, cond], out, name=name)

@@ -1,22 +1,55 @@
-"""Run a trained WaveNet-style model with NumPy only (no TensorFlow start-up).
+"""Run trained models with NumPy only (no TensorFlow start-up).
 
-Weights are exported from Keras by layer name (see :mod:`midistyle.nn.layers`) into an ``.npz``.
+Weights are exported from Keras by layer name (see :mod:`midistyle.nn.layers`) into an ``.npz``:
+Conv1D (``NAME/kernel``, ``NAME/bias``, ``NAME/dilation``), Dense (``NAME/kernel``,
+``NAME/bias``) and LSTM (``NAME/kernel``, ``NAME/recurrent_kernel``, ``NAME/bias``) layers.
+Runtimes here mirror the builders there: :class:`WaveNetRuntime` (``build_wavenet``),
+:func:`segment_classifier_forward` (``build_segment_classifier``) and
+:class:`ConditionedLSTMRuntime` (``build_conditioned_lstm``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 
-def export_weights(model, path: str) -> None:
-    """Save every Conv1D layer's kernel and bias of ``model`` into ``path`` (.npz)."""
+def export_weights(model, path: str, extra: dict | None = None) -> None:
+    """Save the weights of every Conv1D, Dense and LSTM layer of ``model`` into ``path`` (.npz).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Trained model; layers are keyed by name.
+    path : str or file object
+        Destination (``np.savez``).
+    extra : dict, optional
+        Further arrays to store as they are (e.g. normalisation constants).
+    """
     arrays = {}
     for layer in model.layers:
         w = layer.get_weights()
+        kind = type(layer).__name__
         if len(w) == 2 and w[0].ndim == 3:
             arrays[f"{layer.name}/kernel"] = w[0].astype(np.float32)
             arrays[f"{layer.name}/bias"] = w[1].astype(np.float32)
             arrays[f"{layer.name}/dilation"] = np.array(layer.dilation_rate[0])
+        elif kind == "Dense" and len(w) == 2:
+            arrays[f"{layer.name}/kernel"] = w[0].astype(np.float32)
+            arrays[f"{layer.name}/bias"] = w[1].astype(np.float32)
+        elif kind == "LSTM" and len(w) == 3:
+            arrays[f"{layer.name}/kernel"] = w[0].astype(np.float32)
+            arrays[f"{layer.name}/recurrent_kernel"] = w[1].astype(np.float32)
+            arrays[f"{layer.name}/bias"] = w[2].astype(np.float32)
+    for k, v in (extra or {}).items():
+        arrays[k] = np.asarray(v)
     np.savez(path, **arrays)
+
+
+def load_weights(weights) -> dict:
+    """Arrays of an ``.npz`` written by :func:`export_weights` (or a mapping of them) as a dict."""
+    if isinstance(weights, dict):
+        return weights
+    with np.load(weights) as z:
+        return {k: z[k] for k in z.files}
 
 
 def _sigmoid(x):
@@ -51,20 +84,129 @@ class WaveNetRuntime:
 
     def __init__(self, weights, out_activation: str = "sigmoid"):
         self.w = dict(np.load(weights)) if isinstance(weights, str) else dict(weights)
-        self.n_layers = len([k for k in self.w if k.startswith("f") and k.endswith("/kernel")])
+        self.n_layers = n_body_layers(self.w)
         self.out_activation = out_activation
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Map features (time, n_in) to outputs (time, n_out), float32."""
         w = self.w
-        x = _conv(w, "in", np.asarray(x, np.float32))
-        skip = None
-        for i in range(self.n_layers):
-            z = np.tanh(_conv(w, f"f{i}", x)) * _sigmoid(_conv(w, f"g{i}", x))
-            s = _conv(w, f"skip{i}", z)
-            skip = s if skip is None else skip + s
-            if f"res{i}/kernel" in w:  # Keras drops the last residual branch (its output is unused)
-                x = x + _conv(w, f"res{i}", z)
-        h = np.maximum(_conv(w, "post1", np.maximum(skip, 0)), 0)
+        h = np.maximum(_conv(w, "post1", wavenet_body_forward(w, x, self.n_layers)), 0)
         out = _conv(w, "out", h)
         return _sigmoid(out) if self.out_activation == "sigmoid" else out
+
+
+def n_body_layers(w: dict) -> int:
+    """Number of gated layers of the :func:`midistyle.nn.layers.wavenet_body` in weights ``w``."""
+    return len([k for k in w if k.startswith("f") and k.endswith("/kernel") and k[1:-len("/kernel")].isdigit()])
+
+
+def wavenet_body_forward(w: dict, x: np.ndarray, n_layers: int | None = None) -> np.ndarray:
+    """NumPy twin of :func:`midistyle.nn.layers.wavenet_body`: (time, n_in) -> ReLU of the skip sum."""
+    n_layers = n_body_layers(w) if n_layers is None else n_layers
+    x = _conv(w, "in", np.asarray(x, np.float32))
+    skip = None
+    for i in range(n_layers):
+        z = np.tanh(_conv(w, f"f{i}", x)) * _sigmoid(_conv(w, f"g{i}", x))
+        s = _conv(w, f"skip{i}", z)
+        skip = s if skip is None else skip + s
+        if f"res{i}/kernel" in w:  # Keras drops the last residual branch (its output is unused)
+            x = x + _conv(w, f"res{i}", z)
+    return np.maximum(skip, 0)
+
+
+def dense(w: dict, name: str, x: np.ndarray, activation: str = "linear") -> np.ndarray:
+    """A Dense layer ``name`` on ``x`` (..., n_in), with "linear", "relu", "tanh", "sigmoid" or "softmax"."""
+    y = np.asarray(x, np.float32) @ w[f"{name}/kernel"] + w[f"{name}/bias"]
+    if activation == "linear":
+        return y
+    if activation == "relu":
+        return np.maximum(y, 0)
+    if activation == "tanh":
+        return np.tanh(y)
+    if activation == "sigmoid":
+        return _sigmoid(y)
+    if activation == "softmax":
+        e = np.exp(y - y.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+def segment_classifier_forward(w: dict, x: np.ndarray) -> tuple:
+    """NumPy twin of :func:`midistyle.nn.layers.build_segment_classifier` for one segment.
+
+    Parameters
+    ----------
+    w : dict
+        Exported weights.
+    x : array (time, n_in)
+        Features of one segment (any length >= 1).
+
+    Returns
+    -------
+    embedding : array (embedding_dim,)
+    probabilities : array (n_classes,)
+    """
+    s = wavenet_body_forward(w, x)
+    pooled = np.concatenate([s.mean(axis=0), s.max(axis=0)])
+    emb = dense(w, "embed", pooled, "tanh")
+    return emb, dense(w, "out", emb, "softmax")
+
+
+class ConditionedLSTMRuntime:
+    """NumPy twin of :func:`midistyle.nn.layers.build_conditioned_lstm`.
+
+    Gate order is Keras's (input, forget, cell, output), recurrent activation sigmoid.
+
+    Parameters
+    ----------
+    weights : str or mapping
+        ``.npz`` path written by :func:`export_weights`, or its loaded arrays.
+    """
+
+    def __init__(self, weights):
+        self.w = load_weights(weights)
+        self.K = self.w["lstm/kernel"]
+        self.R = self.w["lstm/recurrent_kernel"]
+        self.b = self.w["lstm/bias"]
+        self.units = self.R.shape[0]
+        self.n_in = self.K.shape[0]
+        self.cond_dim = self.w["init_h/kernel"].shape[0]
+
+    def initial_state(self, cond: np.ndarray) -> tuple:
+        """(h0, c0) from conditioning vectors ``cond`` (..., cond_dim)."""
+        return dense(self.w, "init_h", cond, "tanh"), dense(self.w, "init_c", cond)
+
+    def step(self, x: np.ndarray, state: tuple, xk: np.ndarray | None = None) -> tuple:
+        """One LSTM step for a batch: ``x`` (B, n_in) (or its projection ``xk`` = x @ kernel).
+
+        Returns the output logits (B, n_out) and the new state (h, c).
+        """
+        h, c = state
+        u = self.units
+        z = (x @ self.K if xk is None else xk) + h @ self.R + self.b
+        i = _sigmoid(z[..., :u])
+        f = _sigmoid(z[..., u:2 * u])
+        g = np.tanh(z[..., 2 * u:3 * u])
+        o = _sigmoid(z[..., 3 * u:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        return dense(self.w, "out", h), (h, c)
+
+    def logits(self, frames: np.ndarray, cond: np.ndarray) -> np.ndarray:
+        """Teacher-forced logits for a batch: ``frames`` (B, T, n_in), ``cond`` (B, cond_dim) -> (B, T, n_out)."""
+        frames = np.asarray(frames, np.float32)
+        state = self.initial_state(np.asarray(cond, np.float32))
+        xk = frames @ self.K
+        hs = []
+        h, c = state
+        u = self.units
+        for t in range(frames.shape[1]):
+            z = xk[:, t] + h @ self.R + self.b
+            i = _sigmoid(z[:, :u])
+            f = _sigmoid(z[:, u:2 * u])
+            g = np.tanh(z[:, 2 * u:3 * u])
+            o = _sigmoid(z[:, 3 * u:])
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            hs.append(h)
+        return dense(self.w, "out", np.stack(hs, axis=1))

@@ -1,0 +1,146 @@
+"""The command line on bad input: exit code 2, one line on stderr naming the file, no traceback.
+
+Every case runs a real subprocess of ``python cli.py`` in the repository root.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import pytest
+
+from midistyle.io import read
+
+from conftest import REPO, console_script, run_cli, save_tracks, tpd_sample
+
+
+def assert_one_line_error(r, name):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert r.stderr.endswith("\n")
+    assert lines[0].startswith("midistyle: error:")
+    assert name in lines[0], (name, lines[0])
+    assert r.stdout == ""
+
+
+def assert_one_line_error_after_output(r, name):
+    """Like assert_one_line_error, for a run that printed results before failing."""
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.splitlines()) == 1 and name in r.stderr
+
+
+def _not_midi(d):
+    p = d / "not midi (really).mid"
+    p.write_bytes(b"RIFF" + np.random.default_rng(3).integers(0, 256, 400, dtype=np.uint8).tobytes())
+    return p
+
+
+def _truncated(d):
+    data = tpd_sample("jazz")[1].read_bytes()
+    p = d / "cut short.mid"
+    p.write_bytes(data[: len(data) // 2])
+    return p
+
+
+def _zero_notes(d):
+    return save_tracks(d / "silence.mid", [[(0, mido.MetaMessage("set_tempo", tempo=500000)),
+                                            (0, mido.Message("program_change", program=0)),
+                                            (480, mido.Message("control_change", control=64, value=127))]])
+
+
+def _drums_only(d):
+    return save_tracks(d / "drum solo.mid", [[(0, mido.Message("note_on", channel=9, note=36, velocity=100)),
+                                              (120, mido.Message("note_off", channel=9, note=36))]])
+
+
+def _empty(d):
+    p = d / "empty.mid"
+    p.write_bytes(b"")
+    return p
+
+
+def _directory(d):
+    p = d / "a folder.mid"
+    p.mkdir()
+    return p
+
+
+def _missing(d):
+    return d / "no such file.mid"
+
+
+CASES = {
+    "not-midi": (_not_midi, "not a MIDI file"),
+    "truncated": (_truncated, "truncated"),
+    "zero-notes": (_zero_notes, "no notes"),
+    "drums-only": (_drums_only, "drum"),
+    "empty": (_empty, "empty"),
+    "directory": (_directory, "directory"),
+    "missing": (_missing, "no such file"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_info_bad_input_is_one_line_exit_2(case, tmp_path, tpd_required):
+    make, words = CASES[case]
+    path = make(tmp_path)
+    r = run_cli("info", path)
+    assert_one_line_error(r, path.name)
+    assert words in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a chmod 000 file")
+def test_info_unreadable_file(tmp_path):
+    p = tmp_path / "locked.mid"
+    p.write_bytes(tpd_sample("jazz")[0].read_bytes())
+    p.chmod(0)
+    try:
+        r = run_cli("info", p)
+    finally:
+        p.chmod(0o644)
+    assert_one_line_error(r, p.name)
+
+
+def test_info_good_file_then_bad_file(tmp_path, tpd_required):
+    good = tpd_sample("jazz")[2]
+    r = run_cli("info", "--json", good)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["notes"] == len(read(good).notes)
+    assert d["file"] == str(good)
+    # the error of a later file still ends the run with exit 2 and one line on stderr
+    bad = _empty(tmp_path)
+    r = run_cli("info", "--json", good, bad)
+    assert_one_line_error_after_output(r, bad.name)
+    assert json.loads(r.stdout.splitlines()[0])["notes"] == d["notes"]
+
+
+def test_info_bad_encoder_settings(tmp_path, tpd_required):
+    r = run_cli("info", tpd_sample("jazz")[0], "--pitch-range", "90", "40")
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_dataset_convert_missing_folder(tmp_path):
+    r = run_cli("dataset", "convert", tmp_path / "nowhere", "--genre", "jazz", "-o", tmp_path / "x.h5", "--quiet")
+    assert_one_line_error(r, "nowhere")
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_py_help_equals_console_script_help():
+    script = console_script()
+    assert script.exists(), f"console script not installed at {script}"
+    a = run_cli("--help")
+    b = subprocess.run([str(script), "--help"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    c = subprocess.run([sys.executable, "-m", "midistyle.cli", "--help"], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert a.returncode == b.returncode == c.returncode == 0
+    assert a.stdout == b.stdout == c.stdout
+    assert a.stdout.startswith("usage: midistyle")
+    assert "info" in a.stdout and "dataset" in a.stdout

@@ -1,0 +1,325 @@
+"""midistyle.io: reading MIDI / scores into a Performance, and the exact velocity restyle."""
+from __future__ import annotations
+
+import os
+import stat
+import struct
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+import midistyle.io as mio
+from midistyle.errors import InputError, OutputError
+
+from conftest import (RICH_DRUM_NOTES, RICH_DURATION, RICH_NOTES, RICH_PEDALS, RICH_TEMPI, SAMPLE,
+                      absolute_messages, build_rich_midi, is_sounding_note_on, rich_seconds, sample_id,
+                      save_tracks, simple_notes_midi, tpd_sample)
+
+
+def tmp_leftovers(folder) -> list:
+    return [f for f in os.listdir(folder) if f.endswith(".tmp") or f.startswith(".midistyle-")]
+
+
+def test_tpd_sample_is_present_and_varied(tpd_required):
+    classical, jazz = tpd_sample("classical"), tpd_sample("jazz")
+    assert len(classical) == 6 and len(jazz) == 6
+    assert len(set(SAMPLE)) == 12
+    # the sample exercises the data's quirks: several ticks_per_beat, names with spaces
+    tpbs = {struct.unpack(">h", p.read_bytes()[12:14])[0] for p in SAMPLE}
+    assert len(tpbs) >= 3
+    assert any(" " in p.name for p in SAMPLE)
+
+
+# ----------------------------------------------------------------------------- real files
+@pytest.mark.parametrize("path", SAMPLE, ids=sample_id)
+def test_exact_restyle_identity_round_trip(path, tmp_path):
+    perf = mio.read(path)
+    assert len(perf.notes) > 0
+    out = tmp_path / "same.mid"
+    mio.write_velocities(perf, perf.notes["velocity"], out)
+
+    src = mido.MidiFile(path, clip=True)
+    dst = mido.MidiFile(out, clip=True)
+    assert dst.type == src.type and dst.ticks_per_beat == src.ticks_per_beat
+    assert [len(t) for t in dst.tracks] == [len(t) for t in src.tracks]
+    a, b = absolute_messages(src), absolute_messages(dst)
+    assert len(a) == len(b)
+    for (ta, ka, ma), (tb, kb, mb) in zip(a, b):
+        assert (ta, ka) == (tb, kb)
+        if ma.type in ("note_on", "note_off"):
+            assert (mb.type, mb.channel, mb.note, mb.velocity) == (ma.type, ma.channel, ma.note, ma.velocity)
+        assert mb == ma  # every other message too, field for field
+    again = mio.read(out)
+    assert np.array_equal(again.notes, perf.notes)
+    assert np.array_equal(again.pedals, perf.pedals)
+
+
+@pytest.mark.parametrize("path", SAMPLE, ids=sample_id)
+def test_exact_restyle_new_velocities_change_only_note_on_velocities(path, tmp_path):
+    perf = mio.read(path)
+    rng = np.random.default_rng(1234)
+    new = rng.integers(1, 128, size=len(perf.notes))
+    out = tmp_path / "restyled.mid"
+    mio.write_velocities(perf, new, out)
+
+    src = mido.MidiFile(path, clip=True)
+    dst = mido.MidiFile(out, clip=True)
+    assigned = {(int(t), int(m)): int(v) for t, m, v in zip(perf.notes["track"], perf.notes["msg"], new)}
+    assert len(assigned) == len(perf.notes)  # one note-on message per note
+    changed = 0
+    for ti, (tr_a, tr_b) in enumerate(zip(src.tracks, dst.tracks, strict=True)):
+        assert len(tr_a) == len(tr_b)
+        for mi, (ma, mb) in enumerate(zip(tr_a, tr_b)):
+            # everything but the velocity field is identical, delta times included
+            if hasattr(ma, "velocity"):
+                assert mb.copy(velocity=0) == ma.copy(velocity=0)
+            else:
+                assert mb == ma
+            if (ti, mi) in assigned:
+                assert is_sounding_note_on(ma) and ma.channel != mio.DRUM_CHANNEL
+                assert mb.type == "note_on" and mb.velocity == assigned[(ti, mi)]
+                changed += 1
+            else:
+                # note-offs, velocity-0 note-ons and drum notes keep their velocity
+                assert mb == ma
+                assert not (is_sounding_note_on(ma) and ma.channel != mio.DRUM_CHANNEL)
+    assert changed == len(perf.notes)
+
+    # the new velocities land on the right notes
+    again = mio.read(out)
+    assert np.array_equal(again.notes["velocity"], new)
+    for k in ("pitch", "start_tick", "end_tick", "start", "end", "track", "msg", "channel"):
+        assert np.array_equal(again.notes[k], perf.notes[k]), k
+    assert np.array_equal(again.pedals, perf.pedals)
+    # the Performance is not modified by writing: the original velocities still restyle exactly
+    out2 = tmp_path / "back.mid"
+    mio.write_velocities(perf, perf.notes["velocity"], out2)
+    assert [list(t) for t in mido.MidiFile(out2, clip=True).tracks] == [list(t) for t in src.tracks]
+
+
+# ----------------------------------------------------------------------------- generated files
+@pytest.mark.parametrize("tpb,midi_type", [(96, 1), (960, 1), (480, 0)])
+def test_read_rich_file_times_from_tempo_map(tmp_path, tpb, midi_type):
+    path = build_rich_midi(tmp_path / "rich.mid", tpb=tpb, midi_type=midi_type)
+    perf = mio.read(path)
+    n = perf.notes
+    assert len(n) == len(RICH_NOTES)
+    assert n["pitch"].tolist() == [r[0] for r in RICH_NOTES]
+    assert n["velocity"].tolist() == [r[1] for r in RICH_NOTES]
+    np.testing.assert_allclose(n["start"], [rich_seconds(r[2]) for r in RICH_NOTES], atol=1e-9)
+    end_beats = [r[3] for r in RICH_NOTES]
+    if midi_type == 0:  # one track: the two channel-0 notes of pitch 60 are matched first in, first out
+        assert (RICH_NOTES[0][0], RICH_NOTES[2][0]) == (60, 60)
+        end_beats[0], end_beats[2] = RICH_NOTES[2][3], RICH_NOTES[0][3]
+    np.testing.assert_allclose(n["end"], [rich_seconds(b) for b in end_beats], atol=1e-9)
+    assert n["start_tick"].tolist() == [round(r[2] * tpb) for r in RICH_NOTES]
+    assert n["end_tick"].tolist() == [round(b * tpb) for b in end_beats]
+    assert n["channel"].tolist() == [r[5] for r in RICH_NOTES]
+    if midi_type == 1:
+        assert n["track"].tolist() == [r[4] for r in RICH_NOTES]
+    else:
+        assert set(n["track"].tolist()) == {0}
+    # every note's recorded message is its own note-on
+    for row in n:
+        msg = perf.midi.tracks[int(row["track"])][int(row["msg"])]
+        assert is_sounding_note_on(msg)
+        assert (msg.note, msg.velocity, msg.channel) == (row["pitch"], row["velocity"], row["channel"])
+    # drums ignored but counted; drum-channel CC64 is not a piano pedal
+    assert perf.drum_notes == RICH_DRUM_NOTES
+    assert not np.isin(n["channel"], [mio.DRUM_CHANNEL]).any()
+    assert perf.pedals["cc"].tolist() == [cc for _, cc, _ in RICH_PEDALS]
+    assert perf.pedals["value"].tolist() == [v for _, _, v in RICH_PEDALS]
+    np.testing.assert_allclose(perf.pedals["time"], [rich_seconds(b) for b, _, _ in RICH_PEDALS], atol=1e-9)
+    assert perf.tempo_changes == len(RICH_TEMPI)
+    assert perf.duration == pytest.approx(RICH_DURATION)
+    assert perf.programs == [0]
+
+
+def test_tempo_change_count_is_the_number_of_set_tempo_events(tmp_path):
+    note = [(0, mido.Message("note_on", note=60, velocity=64)), (480, mido.Message("note_off", note=60))]
+    none = mio.read(save_tracks(tmp_path / "none.mid", [note]))
+    assert none.tempo_changes == 0
+    assert none.notes["end"][0] == pytest.approx(0.5)  # default 120 bpm
+    late = mio.read(save_tracks(tmp_path / "late.mid", [note + [(240, mido.MetaMessage("set_tempo", tempo=1000000))]]))
+    assert late.tempo_changes == 1
+    assert late.notes["end"][0] == pytest.approx(0.25 + 0.5)  # half a beat at 120 bpm, half at 60
+
+
+def test_note_left_open_ends_at_last_event_of_file(tmp_path):
+    short = [(0, mido.Message("note_on", channel=0, note=60, velocity=70)),
+             (100, mido.Message("control_change", channel=0, control=7, value=100))]
+    long = [(0, mido.Message("note_on", channel=1, note=50, velocity=70)),
+            (960, mido.Message("note_off", channel=1, note=50))]
+    perf = mio.read(save_tracks(tmp_path / "open.mid", [short, long], tpb=480))
+    by_pitch = {int(r["pitch"]): r for r in perf.notes}
+    assert by_pitch[60]["end_tick"] == 960
+    assert by_pitch[60]["end"] == pytest.approx(1.0)
+
+
+def test_rich_restyle_writes_into_original_tracks(rich_midi, tmp_path):
+    perf = mio.read(rich_midi)
+    new = np.arange(11, 11 + len(perf.notes))
+    out = tmp_path / "rich out.mid"
+    mio.write_velocities(perf, new, out)
+    src, dst = mido.MidiFile(rich_midi), mido.MidiFile(out)
+    assert len(dst.tracks) == 4
+    # conductor and drum tracks are untouched
+    assert list(dst.tracks[0]) == list(src.tracks[0])
+    assert list(dst.tracks[3]) == list(src.tracks[3])
+    for (pitch, _, _, _, track, ch), v in zip(RICH_NOTES, new.tolist()):
+        hits = [m for m in dst.tracks[track] if is_sounding_note_on(m) and m.note == pitch and m.channel == ch
+                and m.velocity == v]
+        assert len(hits) == 1, (pitch, track, v)
+    for ta, tb in zip(src.tracks, dst.tracks):
+        for ma, mb in zip(ta, tb, strict=True):
+            if ma.type == "note_off" or (ma.type == "note_on" and ma.velocity == 0):
+                assert mb == ma  # a note-off stays a note-off, release velocity kept
+    again = mio.read(out)
+    assert again.notes["velocity"].tolist() == new.tolist()
+    assert again.notes["track"].tolist() == [r[4] for r in RICH_NOTES]
+    assert again.drum_notes == RICH_DRUM_NOTES
+
+
+def test_restyle_clips_and_rounds_and_never_writes_velocity_zero(rich_midi, tmp_path):
+    perf = mio.read(rich_midi)
+    n = len(perf.notes)
+    vel = np.array([0, -5, 0.4, 1.6, 200, 127.4, 64.5, 3.0, 255.0][:n], dtype=float)
+    out = tmp_path / "clipped.mid"
+    mio.write_velocities(perf, vel, out)
+    again = mio.read(out)
+    assert again.notes["velocity"].tolist() == [1, 1, 1, 2, 127, 127, 64, 3, 127][:n]
+    # no new note-offs: the count of velocity-0 note-ons is unchanged
+    def zeros(m):
+        return sum(1 for t in m.tracks for x in t if x.type == "note_on" and x.velocity == 0)
+    assert zeros(mido.MidiFile(out)) == zeros(mido.MidiFile(rich_midi))
+    assert len(again.notes) == n
+
+
+def test_restyle_needs_one_velocity_per_note(rich_midi, tmp_path):
+    perf = mio.read(rich_midi)
+    with pytest.raises(ValueError):
+        mio.write_velocities(perf, np.ones(len(perf.notes) - 1), tmp_path / "x.mid")
+    with pytest.raises(ValueError):
+        mio.write_velocities(perf, np.ones((len(perf.notes), 1)), tmp_path / "x.mid")
+    assert not (tmp_path / "x.mid").exists()
+    assert tmp_leftovers(tmp_path) == []
+
+
+def test_write_refuses_overwrite_and_protects_input(rich_midi, tmp_path):
+    perf = mio.read(rich_midi)
+    out = tmp_path / "o.mid"
+    out.write_bytes(b"keep me")
+    with pytest.raises(OutputError, match="exists"):
+        mio.write_velocities(perf, perf.notes["velocity"], out)
+    assert out.read_bytes() == b"keep me"
+    mio.write_velocities(perf, perf.notes["velocity"], out, force=True)
+    assert mio.read(out).notes["velocity"].tolist() == perf.notes["velocity"].tolist()
+    original = Path(rich_midi).read_bytes()
+    with pytest.raises(OutputError, match="input"):
+        mio.write_velocities(perf, np.full(len(perf.notes), 5), rich_midi, force=True)
+    assert Path(rich_midi).read_bytes() == original
+    with pytest.raises(OutputError, match="does not exist"):
+        mio.write_velocities(perf, perf.notes["velocity"], tmp_path / "no such dir" / "o.mid")
+    assert tmp_leftovers(tmp_path) == []
+
+
+def test_written_file_has_normal_permissions(rich_midi, tmp_path):
+    perf = mio.read(rich_midi)
+    out = tmp_path / "perm.mid"
+    mio.write_velocities(perf, perf.notes["velocity"], out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~umask
+
+
+def test_failed_save_leaves_no_temp_file_and_no_output(tmp_path):
+    bad = mido.MidiFile()
+    bad.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=64, time=-1)]))
+    out = tmp_path / "never.mid"
+    with pytest.raises(Exception):
+        mio.save_midi(bad, out)
+    assert not out.exists()
+    assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- bad inputs
+def _drums_only(path):
+    return save_tracks(path, [[(0, mido.Message("note_on", channel=9, note=36, velocity=100)),
+                               (10, mido.Message("note_off", channel=9, note=36))]])
+
+
+def test_read_rejects_bad_inputs_with_input_error(tmp_path):
+    real = tpd_sample("jazz")[0].read_bytes()
+    cases = {}
+    cases["missing"] = (tmp_path / "missing.mid", "no such file")
+    d = tmp_path / "folder.mid"
+    d.mkdir()
+    cases["dir"] = (d, "directory")
+    (tmp_path / "empty.mid").write_bytes(b"")
+    cases["empty"] = (tmp_path / "empty.mid", "empty")
+    (tmp_path / "noise.mid").write_bytes(np.random.default_rng(0).integers(0, 256, 500, dtype=np.uint8).tobytes())
+    cases["noise"] = (tmp_path / "noise.mid", "not a MIDI file")
+    (tmp_path / "half.mid").write_bytes(real[: len(real) // 2])
+    cases["truncated"] = (tmp_path / "half.mid", "truncated")
+    (tmp_path / "head.mid").write_bytes(real[:10])
+    cases["header cut"] = (tmp_path / "head.mid", None)
+    cases["drums"] = (_drums_only(tmp_path / "drums.mid"), "drum")
+    cases["no notes"] = (save_tracks(tmp_path / "silent.mid", [[(0, mido.MetaMessage("set_tempo", tempo=400000))]]),
+                         "no notes")
+    smpte = tmp_path / "smpte.mid"
+    smpte.write_bytes(b"MThd" + struct.pack(">Lhhh", 6, 0, 1, -(25 << 8) | 40) + b"MTrk"
+                      + struct.pack(">L", 8) + bytes([0, 0x90, 60, 64, 0, 0xFF, 0x2F, 0]))
+    cases["smpte"] = (smpte, "SMPTE")
+    (tmp_path / "notes.txt").write_text("hello")
+    cases["unsupported"] = (tmp_path / "notes.txt", "unsupported")
+    for name, (path, words) in cases.items():
+        with pytest.raises(InputError, match=words) as ei:
+            mio.read(path)
+        assert os.fspath(path) in str(ei.value), name
+    with pytest.raises(InputError, match="corpus"):
+        mio.read("corpus:no/such/work_xyz")
+
+
+# ----------------------------------------------------------------------------- scores
+def test_corpus_work_is_read():
+    perf = mio.read("corpus:bach/bwv66.6")
+    assert len(perf.notes) > 100
+    assert perf.source == "corpus:bach/bwv66.6"
+    assert perf.notes["pitch"].min() >= 36 and perf.notes["pitch"].max() <= 84
+    assert (perf.notes["end"] > perf.notes["start"]).all()
+
+
+def test_musicxml_dynamics_become_velocities(tmp_path):
+    import music21 as m21
+
+    part = m21.stream.Part()
+    part.insert(0, m21.instrument.Piano())
+    part.append(m21.dynamics.Dynamic("pp"))
+    for name in ("C4", "D4", "E4", "F4"):
+        part.append(m21.note.Note(name, quarterLength=1))
+    part.append(m21.dynamics.Dynamic("ff"))
+    for name in ("G4", "A4", "B4", "C5"):
+        part.append(m21.note.Note(name, quarterLength=1))
+    score = m21.stream.Score()
+    score.insert(0, part)
+    path = tmp_path / "dyn.musicxml"
+    score.write("musicxml", fp=str(path))
+    perf = mio.read(path)
+    assert perf.notes["pitch"].tolist() == [60, 62, 64, 65, 67, 69, 71, 72]
+    v = perf.notes["velocity"]
+    assert v[:4].max() < v[4:].min()
+    assert np.all(np.diff(perf.notes["start"]) > 0)
+    # a score can be restyled like a MIDI file, to a new file
+    out = tmp_path / "dyn.mid"
+    mio.write_velocities(perf, np.full(8, 77), out)
+    assert mio.read(out).notes["velocity"].tolist() == [77] * 8
+
+
+def test_abc_file_is_read(tmp_path):
+    path = tmp_path / "tune.abc"
+    path.write_text("X:1\nT:Scale\nM:4/4\nL:1/4\nQ:1/4=120\nK:C\nC D E F|G A B c|\n")
+    perf = mio.read(path)
+    assert perf.notes["pitch"].tolist() == [60, 62, 64, 65, 67, 69, 71, 72]
+    np.testing.assert_allclose(perf.notes["start"], np.arange(8) * 0.5, atol=1e-6)
