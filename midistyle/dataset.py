@@ -32,13 +32,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 import numpy as np
 
-from .errors import InputError, OutputError, SettingsMismatchError
+from .errors import InputError, SettingsMismatchError
+from .fsutil import atomic_output, check_output
 from .io import MIDI_EXTENSIONS, read_midi_bytes
 from .pianoroll import EncoderSettings, PianoRoll, encode
 
@@ -147,13 +147,8 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
 
     settings = settings or EncoderSettings()
     output = os.fspath(output)
-    if os.path.isdir(output):
-        raise OutputError(f"{output}: is a directory")
-    if os.path.exists(output) and not force:
-        raise OutputError(f"{output}: exists (use --force to overwrite)")
+    check_output(output, force=force)
     out_dir = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(out_dir):
-        raise OutputError(f"{output}: folder {out_dir} does not exist")
     if not 0 <= val_fraction < 1:
         raise ValueError("val_fraction must be in [0, 1)")
 
@@ -177,108 +172,95 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
             jobs.append((path, data, settings.to_dict()))
             meta.append((rel, genre, md5))
 
-    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=".h5.tmp", dir=out_dir)
-    os.close(fd)
     P = settings.n_pitches
     workers = workers or os.cpu_count() or 1
-    try:
-        with h5py.File(tmp, "w") as h5:
-            kw = dict(compression="lzf", chunks=True)
-            g_rolls = h5.create_group("rolls")
-            ds = {
-                "onsets": g_rolls.create_dataset("onsets", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
-                "held": g_rolls.create_dataset("held", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
-                "velocity": g_rolls.create_dataset("velocity", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
-                "pedals": g_rolls.create_dataset("pedals", (0, 2), maxshape=(None, 2), dtype="u1", chunks=(8192, 2), compression="lzf"),
-            }
-            notes_ds = h5.create_dataset("notes", (0,), maxshape=(None,), dtype=STORED_NOTE_DTYPE, **kw)
-            kept = []  # (rel, genre, md5, roll_start, roll_len, note_start, note_count, constant)
-            t_total = n_total = 0
-            buf = {k: [] for k in ("onsets", "held", "velocity", "pedals", "notes")}
+    with atomic_output(output, force=force, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as h5:
+        kw = dict(compression="lzf", chunks=True)
+        g_rolls = h5.create_group("rolls")
+        ds = {
+            "onsets": g_rolls.create_dataset("onsets", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
+            "held": g_rolls.create_dataset("held", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
+            "velocity": g_rolls.create_dataset("velocity", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
+            "pedals": g_rolls.create_dataset("pedals", (0, 2), maxshape=(None, 2), dtype="u1", chunks=(8192, 2), compression="lzf"),
+        }
+        notes_ds = h5.create_dataset("notes", (0,), maxshape=(None,), dtype=STORED_NOTE_DTYPE, **kw)
+        kept = []  # (rel, genre, md5, roll_start, roll_len, note_start, note_count, constant)
+        t_total = n_total = 0
+        buf = {k: [] for k in ("onsets", "held", "velocity", "pedals", "notes")}
+        buf_len = 0
+
+        def flush():
+            nonlocal buf_len
+            if not buf["notes"]:
+                return
+            for k in ("onsets", "held", "velocity", "pedals"):
+                arr = np.concatenate(buf[k])
+                d = ds[k]
+                n0 = d.shape[0]
+                d.resize(n0 + len(arr), axis=0)
+                d[n0:] = arr
+            arr = np.concatenate(buf["notes"])
+            n0 = notes_ds.shape[0]
+            notes_ds.resize(n0 + len(arr), axis=0)
+            notes_ds[n0:] = arr
+            for k in buf:
+                buf[k] = []
             buf_len = 0
 
-            def flush():
-                nonlocal buf_len
-                if not buf["notes"]:
-                    return
-                for k in ("onsets", "held", "velocity", "pedals"):
-                    arr = np.concatenate(buf[k])
-                    d = ds[k]
-                    n0 = d.shape[0]
-                    d.resize(n0 + len(arr), axis=0)
-                    d[n0:] = arr
-                arr = np.concatenate(buf["notes"])
-                n0 = notes_ds.shape[0]
-                notes_ds.resize(n0 + len(arr), axis=0)
-                notes_ds[n0:] = arr
-                for k in buf:
-                    buf[k] = []
-                buf_len = 0
+        ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+        with ctx.Pool(workers) if workers > 1 else _SerialPool() as pool:
+            it = pool.imap(_encode_job, jobs, chunksize=4)
+            for (path, res, reason), m in tqdm(zip(it, meta), total=len(jobs), disable=not progress,
+                                               desc="converting", unit="file"):
+                if res is None:
+                    report.skipped.append({"file": path, "reason": reason})
+                    continue
+                on_b, held_b, vel, ped, notes, shape = res
+                T = shape[0]
+                on = np.unpackbits(on_b, count=T * P).reshape(T, P)
+                held = np.unpackbits(held_b, count=T * P).reshape(T, P)
+                constant = bool(len(np.unique(notes["velocity"])) <= 1)
+                kept.append((m[0], m[1], m[2], t_total, T, n_total, len(notes), constant))
+                if constant:
+                    report.constant_velocity.append(path)
+                for k, a in (("onsets", on), ("held", held), ("velocity", vel), ("pedals", ped), ("notes", notes)):
+                    buf[k].append(a)
+                t_total += T
+                n_total += len(notes)
+                buf_len += T
+                if buf_len > 200_000:
+                    flush()
+        flush()
 
-            ctx = get_context("fork") if hasattr(os, "fork") else get_context()
-            with ctx.Pool(workers) if workers > 1 else _SerialPool() as pool:
-                it = pool.imap(_encode_job, jobs, chunksize=4)
-                for (path, res, reason), m in tqdm(zip(it, meta), total=len(jobs), disable=not progress,
-                                                   desc="converting", unit="file"):
-                    if res is None:
-                        report.skipped.append({"file": path, "reason": reason})
-                        continue
-                    on_b, held_b, vel, ped, notes, shape = res
-                    T = shape[0]
-                    on = np.unpackbits(on_b, count=T * P).reshape(T, P)
-                    held = np.unpackbits(held_b, count=T * P).reshape(T, P)
-                    constant = bool(len(np.unique(notes["velocity"])) <= 1)
-                    kept.append((m[0], m[1], m[2], t_total, T, n_total, len(notes), constant))
-                    if constant:
-                        report.constant_velocity.append(path)
-                    for k, a in (("onsets", on), ("held", held), ("velocity", vel), ("pedals", ped), ("notes", notes)):
-                        buf[k].append(a)
-                    t_total += T
-                    n_total += len(notes)
-                    buf_len += T
-                    if buf_len > 200_000:
-                        flush()
-            flush()
-
-            if not kept:
-                raise InputError("no MIDI file could be converted ("
-                                 + (f"{len(report.skipped)} skipped, e.g. {report.skipped[0]['file']}: "
-                                    f"{report.skipped[0]['reason']}" if report.skipped else "none found") + ")")
-            names = [k[0] for k in kept]
-            genres = [k[1] for k in kept]
-            md5s = [k[2] for k in kept]
-            split = assign_split(md5s, genres, val_fraction, seed)
-            g = h5.create_group("pieces")
-            st = h5py.string_dtype("utf-8")
-            g.create_dataset("name", data=np.array(names, dtype=object), dtype=st)
-            g.create_dataset("genre", data=np.array(genres, dtype=object), dtype=st)
-            g.create_dataset("md5", data=np.array(md5s, dtype=object), dtype=st)
-            g.create_dataset("split", data=np.array(split, dtype=object), dtype=st)
-            for j, key in enumerate(("roll_start", "roll_length", "note_start", "note_count"), start=3):
-                g.create_dataset(key, data=np.array([k[j] for k in kept], dtype=np.int64))
-            g.create_dataset("constant_velocity", data=np.array([k[7] for k in kept], dtype=bool))
-            h5.attrs["format"] = FORMAT
-            h5.attrs["format_version"] = FORMAT_VERSION
-            h5.attrs["encoder"] = settings.to_json()
-            h5.attrs["genres"] = json.dumps(sorted(set(genres)))
-            h5.attrs["val_fraction"] = val_fraction
-            h5.attrs["split_seed"] = seed
-            h5.attrs["skipped"] = json.dumps(report.skipped)
-            h5.attrs["duplicates"] = json.dumps(report.duplicates)
-            h5.attrs["constant_velocity"] = json.dumps([k[0] for k in kept if k[7]])
-            report.pieces, report.steps, report.notes = len(kept), t_total, n_total
-            for gname, sp in zip(genres, split):
-                report.split_counts.setdefault(gname, {"train": 0, "val": 0})[sp] += 1
-        if os.path.exists(output) and not force:
-            raise OutputError(f"{output}: exists (use --force to overwrite)")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        if not kept:
+            raise InputError("no MIDI file could be converted ("
+                             + (f"{len(report.skipped)} skipped, e.g. {report.skipped[0]['file']}: "
+                                f"{report.skipped[0]['reason']}" if report.skipped else "none found") + ")")
+        names = [k[0] for k in kept]
+        genres = [k[1] for k in kept]
+        md5s = [k[2] for k in kept]
+        split = assign_split(md5s, genres, val_fraction, seed)
+        g = h5.create_group("pieces")
+        st = h5py.string_dtype("utf-8")
+        g.create_dataset("name", data=np.array(names, dtype=object), dtype=st)
+        g.create_dataset("genre", data=np.array(genres, dtype=object), dtype=st)
+        g.create_dataset("md5", data=np.array(md5s, dtype=object), dtype=st)
+        g.create_dataset("split", data=np.array(split, dtype=object), dtype=st)
+        for j, key in enumerate(("roll_start", "roll_length", "note_start", "note_count"), start=3):
+            g.create_dataset(key, data=np.array([k[j] for k in kept], dtype=np.int64))
+        g.create_dataset("constant_velocity", data=np.array([k[7] for k in kept], dtype=bool))
+        h5.attrs["format"] = FORMAT
+        h5.attrs["format_version"] = FORMAT_VERSION
+        h5.attrs["encoder"] = settings.to_json()
+        h5.attrs["genres"] = json.dumps(sorted(set(genres)))
+        h5.attrs["val_fraction"] = val_fraction
+        h5.attrs["split_seed"] = seed
+        h5.attrs["skipped"] = json.dumps(report.skipped)
+        h5.attrs["duplicates"] = json.dumps(report.duplicates)
+        h5.attrs["constant_velocity"] = json.dumps([k[0] for k in kept if k[7]])
+        report.pieces, report.steps, report.notes = len(kept), t_total, n_total
+        for gname, sp in zip(genres, split):
+            report.split_counts.setdefault(gname, {"train": 0, "val": 0})[sp] += 1
     return report
 
 

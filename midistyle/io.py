@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io as _io
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import mido
 import numpy as np
 
-from .errors import InputError, OutputError
+from .errors import InputError
+from .fsutil import atomic_output
 
 #: File name endings read as MIDI.
 MIDI_EXTENSIONS = (".mid", ".midi", ".smf", ".kar")
@@ -304,27 +304,8 @@ def save_midi(midi: mido.MidiFile, path: str, *, force: bool = False, protect: t
     Refuses to overwrite an existing file unless ``force``, and never overwrites any path in
     ``protect`` (the inputs), even with ``force``.
     """
-    path = os.fspath(path)
-    for p in protect:
-        if os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
-            raise OutputError(f"{path}: refusing to overwrite the input file")
-    if os.path.exists(path) and not force:
-        raise OutputError(f"{path}: exists (use --force to overwrite)")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise OutputError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=".mid.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            midi.save(file=fh)
-        umask = os.umask(0)  # mkstemp makes 0600 files: give the usual 0666 & ~umask
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path, force=force, protect=protect, suffix=".mid.tmp") as tmp:
+        midi.save(tmp)
 
 
 def write_velocities(perf: Performance, velocities: np.ndarray, path: str, *, force: bool = False) -> None:

@@ -1,0 +1,53 @@
+"""Safe output files, written once: checks, temporary file beside the target, rename at the end."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+from .errors import OutputError
+
+
+def check_output(path: str, *, force: bool = False, protect: tuple = ()) -> str:
+    """Raise :class:`OutputError` unless ``path`` may be written.
+
+    Refuses an existing file without ``force``, a directory, a missing parent folder, and any
+    path in ``protect`` (the inputs), even with ``force``. Returns the path as a string.
+    """
+    path = os.fspath(path)
+    for p in protect:
+        if os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
+            raise OutputError(f"{path}: refusing to overwrite the input file")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory")
+    if os.path.exists(path) and not force:
+        raise OutputError(f"{path}: exists (use --force to overwrite)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: folder {folder} does not exist")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, *, force: bool = False, protect: tuple = (), suffix: str = ".tmp"):
+    """Context manager yielding a temporary path beside ``path``; renamed to ``path`` on success.
+
+    On any error (or Ctrl-C) the temporary file is removed, so nothing half-written is left under
+    ``path``. The file gets the usual ``0666 & ~umask`` mode.
+    """
+    path = check_output(path, force=force, protect=protect)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        if os.path.exists(path) and not force:
+            raise OutputError(f"{path}: exists (use --force to overwrite)")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
