@@ -166,11 +166,11 @@ def _add_model_commands(sub):
     tv.add_argument("--genre", required=True)
     tv.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
     tv.add_argument("--arch", choices=("wavenet", "bilstm"), default="wavenet")
-    tv.add_argument("--epochs", type=int, default=12)
+    tv.add_argument("--epochs", type=int, default=14)
     tv.add_argument("--batch-size", type=int, default=16)
     tv.add_argument("--window", type=int, default=1024, help="training window in steps (default: 1024)")
     tv.add_argument("--lookahead", type=int, default=40, help="steps the model reads ahead (default: 40 = 1 s)")
-    tv.add_argument("--channels", type=int, default=32, help="residual channels of the wavenet (default: 32)")
+    tv.add_argument("--channels", type=int, default=40, help="residual channels of the wavenet (default: 40)")
     tv.add_argument("--learning-rate", type=float, default=2e-3)
     tv.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap on batches per epoch (0: one pass)")
     tv.add_argument("--seed", type=int, default=0)
@@ -183,6 +183,7 @@ def _add_model_commands(sub):
     e = sub.add_parser("evaluate", help="measure models on real performances")
     esub = e.add_subparsers(dest="evaluate_command", metavar="WHAT")
     esub.required = True
+    sub.evaluate_subparsers = esub  # lets other command groups add "evaluate WHAT" (_add_audio_commands)
     ev = esub.add_parser("velocity", help="note-level RMSE / MAE / r of a velocity model against baselines",
                          description="Predict velocities of real performances and compare with the genre-mean "
                                      "baseline, each file's own mean (an oracle) and the local-feature regressor.")
@@ -191,6 +192,399 @@ def _add_model_commands(sub):
     ev.add_argument("--model", help="model path instead of a shipped genre")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate_velocity)
+    return tsub
+
+
+# ---------------------------------------------------------------------------- symbolic models
+def cmd_train_classifier(args):
+    from .classifier import ClassifierConfig, format_confusion, train
+
+    cfg = ClassifierConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+                           segment=args.segment, pool=args.pool, channels=args.channels,
+                           embedding_dim=args.embedding_dim, use_velocity=args.use_velocity,
+                           learning_rate=args.learning_rate, patience=args.patience, seed=args.seed)
+    meta = train(args.data, args.output, cfg, progress=not args.quiet, force=args.force)
+    v = meta["validation"]
+    if args.json:
+        print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
+        return
+    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s, {meta['training']['epochs_run']} epochs); "
+          f"validation: segment accuracy {v['segment_accuracy']:.3f} ({v['segments']} segments), "
+          f"piece accuracy {v['piece_accuracy']:.3f} ({v['pieces']} pieces)")
+    print("piece-level confusion (rows: true, columns: predicted):")
+    print(format_confusion(v["confusion_pieces"], v["genres"]))
+    for m in v["misclassified"]:
+        print(f"  misclassified: {m['name']} ({m['genre']}): {m['probabilities']}")
+
+
+def cmd_train_chords(args):
+    from .chords import ChordsConfig, train
+    from .registry import classifier_path
+
+    cfg = ChordsConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+                       units=args.units, seq_len=args.seq_len, frame_steps=args.frame_steps,
+                       learning_rate=args.learning_rate, patience=args.patience, seed=args.seed)
+    meta = train(args.data, args.genre, args.classifier or classifier_path(), args.output, cfg,
+                 progress=not args.quiet, force=args.force)
+    v = meta["validation"]
+    if args.json:
+        print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
+        return
+    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s, {meta['training']['epochs_run']} epochs); "
+          f"validation on {v['frames']} frames of {v['pieces']} pieces:")
+    for k in ("model", "markov", "base_rate"):
+        if k in v:
+            print(f"  {k:<10} NLL {v[k]['nll_per_frame']:7.2f} nats/frame   F1 {v[k]['f1']:.3f}")
+
+
+def cmd_classify(args):
+    from tqdm import tqdm
+
+    from .classifier import load_default
+
+    clf = load_default(args.model)
+    paths = _collect_inputs(args.inputs)
+    results = [clf.predict_file(p) for p in tqdm(paths, desc="classifying", unit="file", file=sys.stderr,
+                                                  disable=True if args.quiet or len(paths) < 2 else None)]
+    for r in results:
+        if args.json:
+            print(json.dumps({"file": r["file"], "genre": r["genre"], "probabilities": r["probabilities"]}))
+        else:
+            probs = ", ".join(f"{g} {p:.3f}" for g, p in r["probabilities"].items())
+            print(f"{r['file']}: {r['genre']} ({probs})")
+
+
+def cmd_embed(args):
+    import numpy as np
+
+    from .classifier import load_default, save_npy
+    from .errors import OutputError
+    from .io import CORPUS_PREFIX
+    from .pianoroll import encode
+
+    clf = load_default(args.model)
+    if os.path.exists(args.output) and not args.force:
+        raise OutputError(f"{args.output}: exists (use --force to overwrite)")
+    emb = clf.embed(encode(args.input, clf.settings), per_segment=args.segments)
+    protect = () if args.input.startswith(CORPUS_PREFIX) else (args.input,)
+    save_npy(emb, args.output, force=args.force, protect=protect)
+    if args.json:
+        print(json.dumps({"file": args.input, "output": args.output, "shape": list(emb.shape),
+                          "embedding": np.round(emb, 6).tolist()}))
+    elif not args.quiet:
+        print(f"{args.input} -> {args.output}: embedding of shape {tuple(emb.shape)}")
+
+
+def cmd_chords(args):
+    from .chords import generate
+
+    r = generate(args.inspire, args.style, output=args.output, seconds=args.seconds, seed=args.seed,
+                 temperature=args.temperature, force=args.force, model=args.model, classifier=args.classifier,
+                 velocity=not args.constant_velocity)
+    if r["warning"]:
+        print(f"warning: {r['warning']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(r))
+    elif not args.quiet:
+        vel = os.path.basename(r["velocity_model"]) if r["velocity_model"] else "constant 64"
+        print(f"{r['input']} -> {r['output']}: {r['seconds']:g} s of {r['style']} chords, {r['notes']} notes, "
+              f"mean polyphony {r['polyphony']:.1f}, seed {r['seed']}, velocities: {vel}")
+
+
+def _add_symbolic_commands(sub, train_sub):
+    """Genre classifier, style embedding and chord generation (``train classifier``, ``train chords``,
+    ``classify``, ``embed``, ``chords``)."""
+    tc = train_sub.add_parser(
+        "classifier", help="train the genre classifier / style embedding on an HDF5 dataset",
+        description="Train a dilated 1-D CNN on piano-roll segments (held notes and onsets, max-pooled to "
+                    "100 ms) of the dataset's train split to tell its genres apart; the split is by piece (as "
+                    "stored in the dataset). Validates each epoch with early stopping and a best-model "
+                    "checkpoint, writes MODEL.{keras,json,npz,log.csv,loss.png}, and reports segment- and "
+                    "piece-level accuracy and the confusion matrix on the validation pieces.",
+        epilog="example:\n  midistyle train classifier work_data/tpd.h5 -o models/classifier.keras --seed 0",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    tc.add_argument("data", metavar="DATA.h5")
+    tc.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
+    tc.add_argument("--epochs", type=int, default=30, help="most epochs (early stopping; default: 30)")
+    tc.add_argument("--steps-per-epoch", type=int, default=60, help="batches per epoch (default: 60)")
+    tc.add_argument("--batch-size", type=int, default=32)
+    tc.add_argument("--segment", type=int, default=256, help="frames per segment (default: 256 = 25.6 s)")
+    tc.add_argument("--pool", type=int, default=4, help="25 ms steps max-pooled per frame (default: 4 = 100 ms)")
+    tc.add_argument("--channels", type=int, default=32, help="channels of the dilated stack (default: 32)")
+    tc.add_argument("--embedding-dim", type=int, default=48, help="size of the style embedding (default: 48)")
+    tc.add_argument("--use-velocity", action="store_true", help="also feed onset velocities (default: off)")
+    tc.add_argument("--learning-rate", type=float, default=2e-3)
+    tc.add_argument("--patience", type=int, default=6, help="epochs without improvement before stopping (default: 6)")
+    tc.add_argument("--seed", type=int, default=0)
+    tc.add_argument("--force", action="store_true", help="overwrite an existing model")
+    tc.add_argument("--quiet", action="store_true", help="no progress bars")
+    tc.add_argument("--json", action="store_true", help="print the validation figures as JSON")
+    tc.set_defaults(func=cmd_train_classifier)
+
+    th = train_sub.add_parser(
+        "chords", help="train a genre's LSTM chord generator on an HDF5 dataset",
+        description="Train an LSTM on the held (chords) matrices, in 100 ms frames, of one genre's train "
+                    "pieces; the classifier's embedding of each piece sets the LSTM's initial state. Validates "
+                    "each epoch (early stopping, checkpoint), writes MODEL.{keras,json,npz,log.csv,loss.png} "
+                    "and reports validation NLL and note F1 against base-rate and Markov baselines.",
+        epilog="example:\n  midistyle train chords --genre classical work_data/tpd.h5 "
+               "--classifier models/classifier.keras -o models/chords-classical.keras",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    th.add_argument("data", metavar="DATA.h5")
+    th.add_argument("--genre", required=True)
+    th.add_argument("--classifier", help="classifier giving the embeddings (default: the shipped one)")
+    th.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
+    th.add_argument("--epochs", type=int, default=12, help="most epochs (early stopping; default: 12)")
+    th.add_argument("--steps-per-epoch", type=int, default=50, help="batches per epoch (default: 50)")
+    th.add_argument("--batch-size", type=int, default=64)
+    th.add_argument("--units", type=int, default=256, help="LSTM units (default: 256)")
+    th.add_argument("--seq-len", type=int, default=128, help="frames per training window (default: 128 = 12.8 s)")
+    th.add_argument("--frame-steps", type=int, default=4, help="25 ms steps per frame (default: 4 = 100 ms)")
+    th.add_argument("--learning-rate", type=float, default=3e-3)
+    th.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
+    th.add_argument("--seed", type=int, default=0)
+    th.add_argument("--force", action="store_true", help="overwrite an existing model")
+    th.add_argument("--quiet", action="store_true", help="no progress bars")
+    th.add_argument("--json", action="store_true", help="print the validation figures as JSON")
+    th.set_defaults(func=cmd_train_chords)
+
+    c = sub.add_parser("classify", help="predict the genre of MIDI files",
+                       description="Predict each input's genre with the genre classifier: segments of 25.6 s are "
+                                   "classified and their probabilities averaged over the piece.",
+                       epilog="examples:\n  midistyle classify song.mid other.mid\n"
+                              "  midistyle classify --json DIR   # one JSON object per file: file, genre, probabilities",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("inputs", nargs="+", metavar="FILE", help="MIDI file(s), score(s), corpus:NAME or folders")
+    c.add_argument("--model", help="classifier (.keras) instead of the shipped one")
+    c.add_argument("--json", action="store_true", help="one JSON object per file with keys file, genre, probabilities")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_classify)
+
+    e = sub.add_parser("embed", help="write the style embedding of a piece (.npy)",
+                       description="Write the classifier's style embedding of one input: the mean over its "
+                                   "segments, a float32 vector (or every segment's with --segments).",
+                       epilog="example:\n  midistyle embed song.mid -o song.npy",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    e.add_argument("input", metavar="FILE")
+    e.add_argument("-o", "--output", required=True, help="output .npy file")
+    e.add_argument("--segments", action="store_true", help="one row per 25.6 s segment instead of the mean")
+    e.add_argument("--model", help="classifier (.keras) instead of the shipped one")
+    e.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
+    e.add_argument("--json", action="store_true", help="also print the embedding as JSON")
+    e.add_argument("--quiet", action="store_true", help="print nothing on success")
+    e.set_defaults(func=cmd_embed)
+
+    g = sub.add_parser("chords", help="generate chords in a genre, inspired by a piece",
+                       description="The style embedding of the inspiration starts the LSTM chord generator of "
+                                   "the target genre, which draws the held notes of each 100 ms frame (all keys "
+                                   "at once) and feeds them back. Held runs become notes; velocities come from "
+                                   "the genre's velocity model when one is shipped. Same --seed, same file.",
+                       epilog="example:\n  midistyle chords --inspire song.mid --style jazz --seconds 30 --seed 1"
+                              "   # writes song.chords-jazz.mid",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("--inspire", required=True, metavar="IN", help="MIDI file, score or corpus:NAME")
+    g.add_argument("--style", required=True, metavar="GENRE", help="target genre (a shipped chord model)")
+    g.add_argument("-o", "--output", help="output file (default: IN.chords-GENRE.mid beside the input)")
+    g.add_argument("--seconds", type=float, default=30.0, help="length of the output (default: 30)")
+    g.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh one, printed)")
+    g.add_argument("--temperature", type=float, default=1.0,
+                   help="sampling temperature: >1 more adventurous, <1 more conservative (default: 1)")
+    g.add_argument("--model", help="chord model (.keras) instead of the shipped one")
+    g.add_argument("--classifier", help="classifier (.keras) instead of the shipped one")
+    g.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
+    g.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
+    g.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    g.add_argument("--quiet", action="store_true", help="print nothing on success (warnings still go to stderr)")
+    g.set_defaults(func=cmd_chords)
+
+
+# ---------------------------------------------------------------------------- audio
+def _transfer_settings(args, content_weight=None):
+    from .audio.transfer import TransferSettings
+
+    return TransferSettings(sr=args.sr, filters=args.filters, kernel=args.kernel, activation=args.activation,
+                            content_weight=args.content_weight if content_weight is None else content_weight,
+                            iterations=getattr(args, "iterations", 0), optimizer=getattr(args, "optimizer", "lbfgs"),
+                            learning_rate=getattr(args, "learning_rate", 0.02), seed=args.seed,
+                            griffin_lim_iterations=getattr(args, "griffin_lim_iterations", 0),
+                            init=getattr(args, "init", "noise"))
+
+
+def cmd_render(args):
+    from .audio.render import render_file
+
+    r = render_file(args.input, args.output, sr=args.sr, soundfont=args.soundfont, force=args.force,
+                    float_samples=args.float)
+    if args.json:
+        print(json.dumps(r))
+    elif not args.quiet:
+        print(f"{r['input']} -> {r['output']}: {r['seconds']:.1f} s at {r['sample_rate']} Hz, {r['notes']} notes "
+              f"(rendered in {r['render_seconds']:.1f} s)")
+
+
+def _print_transfer(args, r):
+    if args.json:
+        print(json.dumps(r))
+        return
+    if args.quiet:
+        return
+    what = f"{r['content']} + style {r['style']}" if r["content"] else f"texture of {r['style']}"
+    print(f"{what} -> {r['output']}: {r['seconds']:.1f} s, {r['iterations']} iterations "
+          f"({r['evaluations']} loss evaluations, {r['timings']['optimise']:.1f} s), style loss "
+          f"{r['style_loss']:.4g}, content loss {r['content_loss']:.4g}; Griffin-Lim spectral convergence "
+          f"{r['griffin_lim_convergence']:.3f}" + (f"; plot {r['plot']}" if r["plot"] else ""))
+
+
+def cmd_audio_transfer(args):
+    from .audio.transfer import transfer_files
+
+    content = args.content
+    if args.content_weight == 0:
+        # texture of the content's length: the content only sets the duration
+        from .audio.files import load_input
+
+        n = len(load_input(content, args.sr, args.soundfont))
+        r = transfer_files(None, args.style, args.output, _transfer_settings(args), seconds=n / args.sr,
+                           force=args.force, plot=args.plot, progress=not args.quiet,
+                           float_samples=args.float, soundfont=args.soundfont)
+        r["content"] = content
+    else:
+        r = transfer_files(content, args.style, args.output, _transfer_settings(args), force=args.force,
+                           plot=args.plot, progress=not args.quiet, float_samples=args.float,
+                           soundfont=args.soundfont)
+    _print_transfer(args, r)
+
+
+def cmd_audio_texture(args):
+    from .audio.transfer import transfer_files
+
+    r = transfer_files(None, args.style, args.output, _transfer_settings(args, content_weight=0.0),
+                       seconds=args.seconds, force=args.force, plot=args.plot, progress=not args.quiet,
+                       float_samples=args.float, soundfont=args.soundfont)
+    _print_transfer(args, r)
+
+
+def cmd_evaluate_audio(args):
+    from .audio.evaluate import evaluate_audio
+
+    r = evaluate_audio(args.content, args.style, args.result, settings=_transfer_settings(args),
+                       classifier=args.model, soundfont=args.soundfont)
+    if args.json:
+        print(json.dumps(r))
+        return
+    print(f"genre probabilities ({', '.join(r['genres'])}):")
+    for k in ("content", "style", "result"):
+        probs = ", ".join(f"{g} {p:.3f}" for g, p in r["genre_probabilities"][k].items())
+        print(f"  {k:<8} {probs}   {r['files'][k]}")
+    lo = r["losses"]
+    print(f"style loss   result vs style {lo['style_loss']:.4g} (content vs style {lo['style_loss_content_vs_style']:.4g})")
+    print(f"content loss result vs content {lo['content_loss']:.4g} (alpha {r['settings']['content_weight']:g})")
+    print(f"IOI KL divergence result||style {r['ioi']['kl_result_style']:.3f} nats "
+          f"(content||style {r['ioi']['kl_content_style']:.3f}; onsets {r['ioi']['onsets']})")
+    print(f"max normalised cross-correlation result/style {r['xcorr_result_style']['value']:.3f} "
+          f"(result/content {r['xcorr_result_content']['value']:.3f})")
+
+
+def _add_spectral_args(p, iterations=True):
+    p.add_argument("--sr", type=int, default=22050, help="sample rate of the analysis (default: 22050)")
+    p.add_argument("--filters", type=int, default=4096, help="random Conv1D filters (default: 4096, the reference)")
+    p.add_argument("--kernel", type=int, default=11, help="filter width in STFT frames (default: 11)")
+    p.add_argument("--activation", choices=("relu", "selu", "elu", "leaky_relu"), default="relu",
+                   help="activation after the convolution (default: relu)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the filters, the start and the phases (default: 0)")
+    p.add_argument("--soundfont", metavar="SF2", help="SoundFont for MIDI inputs (default: the bundled TimGM6mb.sf2)")
+    if iterations:
+        p.add_argument("--iterations", type=int, default=300,
+                       help="optimiser iterations (default: 300, the reference L-BFGS-B budget)")
+        p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+                       help="SciPy L-BFGS-B (default, converges faster here) or Adam")
+        p.add_argument("--learning-rate", type=float, default=0.02, help="Adam step size (default: 0.02)")
+        p.add_argument("--init", choices=("noise", "content"), default="noise",
+                       help="start from small noise (reference) or from the content spectrogram")
+        p.add_argument("--griffin-lim-iterations", type=int, default=300,
+                       help="fast Griffin-Lim iterations for the phase (default: 300)")
+        p.add_argument("--plot", metavar="PNG", help="write content/style/result spectrograms and the loss curve")
+        p.add_argument("--float", action="store_true", help="write 32-bit float WAV instead of 16-bit PCM")
+        p.add_argument("--force", action="store_true", help="overwrite existing outputs (never an input)")
+        p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        p.add_argument("--quiet", action="store_true", help="no progress bars, print nothing on success")
+
+
+def _add_audio_commands(sub):
+    """Waveform path and audio style transfer: ``render``, ``audio transfer``, ``audio texture``,
+    ``evaluate audio``."""
+    r = sub.add_parser("render", help="synthesise MIDI to a WAV / FLAC file (SoundFont piano)",
+                       description="Render a MIDI file (or score) with the piano of a SoundFont, in pure NumPy: "
+                                   "sustain pedal held notes ring until the pedal is up, soft pedal plays softer. "
+                                   "Works offline with the SoundFont bundled with pretty_midi (TimGM6mb.sf2). "
+                                   "The output is peak-normalised to -1 dBFS.",
+                       epilog="example:\n  midistyle render song.mid -o song.wav --sr 22050",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("input", metavar="IN", help="MIDI file, score or corpus:NAME")
+    r.add_argument("-o", "--output", help="output .wav or .flac (default: IN.wav beside the input)")
+    r.add_argument("--sr", type=int, default=22050, help="sample rate (default: 22050)")
+    r.add_argument("--soundfont", metavar="SF2", help="SoundFont file (default: the bundled TimGM6mb.sf2)")
+    r.add_argument("--float", action="store_true", help="write 32-bit float WAV instead of 16-bit PCM")
+    r.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
+    r.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    r.add_argument("--quiet", action="store_true", help="print nothing on success")
+    r.set_defaults(func=cmd_render)
+
+    a = sub.add_parser("audio", help="audio style transfer and texture synthesis (Ulyanov method)")
+    asub = a.add_subparsers(dest="audio_command", metavar="ACTION")
+    asub.required = True
+    t = asub.add_parser(
+        "transfer", help="restyle a content clip with the spectral texture of a style clip",
+        description="Ulyanov-style spectral style transfer: log1p |STFT| (n_fft 2048, hop 512), one Conv1D of "
+                    "fixed random filters over time with the frequency bins as channels, style loss on Gram "
+                    "matrices (normalised by length, so clips may differ in length), content loss on the feature "
+                    "maps weighted by --content-weight; the spectrogram is optimised (L-BFGS-B or Adam), then "
+                    "Griffin-Lim finds a phase. Inputs may be WAV/FLAC or MIDI (rendered first). The result has "
+                    "the content's length. --content-weight 0 makes a texture of the style.",
+        epilog="example:\n  midistyle audio transfer --content a.mid --style b.wav -o out.wav --plot out.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--content", required=True, metavar="C", help="content clip (WAV/FLAC/MIDI)")
+    t.add_argument("--style", required=True, metavar="S", help="style clip (WAV/FLAC/MIDI)")
+    t.add_argument("-o", "--output", required=True, help="result .wav or .flac")
+    t.add_argument("--method", choices=("ulyanov",), default="ulyanov", help="transfer method (default: ulyanov)")
+    t.add_argument("--content-weight", type=float, default=1e-2,
+                   help="alpha, weight of the content loss (default: 0.01; 0: texture of the content's length)")
+    _add_spectral_args(t)
+    t.set_defaults(func=cmd_audio_transfer)
+
+    x = asub.add_parser(
+        "texture", help="synthesise a texture from a style clip alone",
+        description="Ulyanov texture synthesis: only the style (Gram) loss; the result is --seconds long "
+                    "(default: the style clip's length).",
+        epilog="example:\n  midistyle audio texture --style b.wav --seconds 15 -o texture.wav",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    x.add_argument("--style", required=True, metavar="S", help="style clip (WAV/FLAC/MIDI)")
+    x.add_argument("-o", "--output", required=True, help="result .wav or .flac")
+    x.add_argument("--seconds", type=float, default=None, help="length of the texture (default: the style's)")
+    x.set_defaults(content_weight=0.0)
+    _add_spectral_args(x)
+    x.set_defaults(func=cmd_audio_texture)
+
+    esub = getattr(sub, "evaluate_subparsers", None)
+    if esub is not None:
+        ea = esub.add_parser(
+            "audio", help="genre probabilities, losses, rhythm and copy checks of an audio transfer",
+            description="For content C, style S and result R (WAV/FLAC or MIDI): the audio genre classifier's "
+                        "probabilities for all three, the style loss of R against S (and of C against S, for "
+                        "comparison), the content loss of R against C, the KL divergence of inter-onset-interval "
+                        "distributions (librosa onsets) between R and S, and the maximum normalised "
+                        "cross-correlation of the R and S waveforms (near 1 would mean R copies S). Use the "
+                        "transfer's --seed/--filters/--kernel/--activation so the losses use its filters.",
+            epilog="example:\n  midistyle evaluate audio --content a.mid --style b.wav --result out.wav --json",
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        ea.add_argument("--content", required=True, metavar="C")
+        ea.add_argument("--style", required=True, metavar="S")
+        ea.add_argument("--result", required=True, metavar="R")
+        ea.add_argument("--content-weight", type=float, default=1e-2, help="alpha of the content loss (default: 0.01)")
+        ea.add_argument("--model", help="audio genre classifier instead of models/audio-genre.keras")
+        ea.add_argument("--json", action="store_true", help="print every figure as one JSON object")
+        _add_spectral_args(ea, iterations=False)
+        ea.set_defaults(func=cmd_evaluate_audio)
 
 
 # ---------------------------------------------------------------------------- parser
@@ -234,7 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_encoder_args(c)
     c.set_defaults(func=cmd_dataset_convert)
 
-    _add_model_commands(sub)
+    train_sub = _add_model_commands(sub)
+    _add_symbolic_commands(sub, train_sub)
+    _add_audio_commands(sub)
     return p
 
 

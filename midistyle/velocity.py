@@ -38,18 +38,20 @@ class VelocityConfig:
     """Architecture and training settings of a velocity model."""
 
     arch: str = "wavenet"          # "wavenet" or "bilstm"
-    channels: int = 32
+    channels: int = 40
     stacks: int = 2
     layers_per_stack: int = 9
     lstm_units: int = 64
     lookahead: int = 40            # steps (1 s at 25 ms)
     window: int = 1024             # training window, steps
     batch_size: int = 16
-    epochs: int = 12
-    patience: int = 3
+    epochs: int = 14
+    patience: int = 4
     learning_rate: float = 2e-3
     seed: int = 0
     max_steps_per_epoch: int = 0   # 0: one pass over the training pieces
+    centered_loss: bool = True     # add the within-window centred MSE (relative dynamics)
+    val_windows_per_piece: int = 8
 
 
 def n_features(settings: EncoderSettings) -> int:
@@ -369,7 +371,7 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     import keras
     import tensorflow as tf
 
-    from .nn.losses import masked_mse, masked_rmse_127
+    from .nn.losses import masked_mse, masked_rmse_127, velocity_loss
     from .nn.numpy_runtime import export_weights
 
     keras.utils.set_random_seed(cfg.seed)
@@ -382,12 +384,12 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     sig = (tf.TensorSpec((cfg.window, n_in), tf.float32), tf.TensorSpec((cfg.window, P), tf.float32))
     train_ds = (tf.data.Dataset.from_generator(lambda: _window_stream(ds, tr_idx, cfg, cfg.seed), output_signature=sig)
                 .shuffle(64, seed=cfg.seed).batch(cfg.batch_size, drop_remainder=True).prefetch(2))
-    # validation: fixed windows (up to 4 per piece, from the start), built once
+    # validation: fixed windows (up to val_windows_per_piece per piece, from the start), built once
     vX, vY = [], []
     for i in va_idx:
         X, Y = _padded(ds.piece(i), cfg.lookahead)
         for k, w in enumerate(_piece_windows(X, Y, cfg.window, None)):
-            if k >= 4:
+            if k >= cfg.val_windows_per_piece:
                 break
             vX.append(w[0])
             vY.append(w[1])
@@ -396,7 +398,7 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     with get_strategy(strategy).scope():
         model = build_model(cfg, n_in, P)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                      loss=masked_mse, metrics=[masked_rmse_127])
+                      loss=velocity_loss if cfg.centered_loss else masked_mse, metrics=[masked_rmse_127])
     stem = files["keras"][: -len(".keras")]
     ckpt = stem + ".best.tmp.keras"
     callbacks = [

@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 DATA=work_data/tpd.h5
 [ -f "$DATA" ] || bash datasets/build_tpd.sh "$DATA"
 for g in jazz classical; do
-  midistyle train velocity "$DATA" --genre "$g" -o "models/velocity-$g.keras" --seed 0 --epochs 12 --force "$@"
+  midistyle train velocity "$DATA" --genre "$g" -o "models/velocity-$g.keras" --seed 0 --force "$@"
 done

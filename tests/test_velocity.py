@@ -1,0 +1,239 @@
+"""Velocity style transfer: shipped models, the `velocity` command, training, mismatch errors.
+
+Uses the shipped models under models/, real TPD validation pieces (the split is recomputed with
+the library's own deterministic split), and a tiny model trained here on a few real files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+
+from midistyle import io as mio
+from midistyle.dataset import assign_split, convert, find_midi_files
+from midistyle.errors import ModelError, SettingsMismatchError
+from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.registry import velocity_genres, velocity_model_path
+from midistyle.velocity import VelocityConfig, VelocityModel, evaluate, train
+
+REPO = Path(__file__).resolve().parents[1]
+TPD = REPO.parent / "shared" / "data" / "tpd"
+GENRES = ("classical", "jazz")
+EXAMPLE = REPO / "examples" / "anthropology.mid"
+
+
+def validation_files():
+    """TPD validation pieces per genre, exactly as datasets/build_tpd.sh splits them."""
+    paths, genres, md5s, seen = [], [], [], set()
+    for g in GENRES:
+        for p in find_midi_files(str(TPD / g)):
+            h = hashlib.md5(open(p, "rb").read()).hexdigest()
+            if h in seen:
+                continue
+            seen.add(h)
+            paths.append(p)
+            genres.append(g)
+            md5s.append(h)
+    split = assign_split(md5s, genres, 0.15, 0)
+    return {g: [p for p, gg, s in zip(paths, genres, split) if gg == g and s == "val"] for g in GENRES}
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "midistyle.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd or REPO)
+
+
+def note_events(path):
+    """(track, abs tick, type, channel, note) of every note message, and all other messages."""
+    mf = mido.MidiFile(path)
+    notes, other = [], []
+    for ti, tr in enumerate(mf.tracks):
+        tick = 0
+        for msg in tr:
+            tick += msg.time
+            if msg.type in ("note_on", "note_off"):
+                is_on = msg.type == "note_on" and msg.velocity > 0
+                notes.append((ti, tick, "on" if is_on else "off", msg.channel, msg.note))
+            else:
+                other.append((ti, tick, str(msg.copy(time=0))))
+    return notes, other
+
+
+# ----------------------------------------------------------------------------- shipped models
+def test_shipped_genres_present():
+    assert set(GENRES) <= set(velocity_genres())
+
+
+@pytest.mark.parametrize("genre", GENRES)
+def test_shipped_model_beats_genre_mean_on_validation_pieces(genre):
+    vm = VelocityModel.load(velocity_model_path(genre))
+    assert vm.genre == genre
+    files = validation_files()[genre][:8]
+    assert len(files) == 8
+    res = evaluate(vm, [encode(p, vm.settings) for p in files], files)
+    m = res["methods"]
+    assert m["model"]["rmse"] < m["genre_mean"]["rmse"]
+    assert m["model"]["r"] > 0.2
+
+
+def test_numpy_runtime_matches_keras_for_shipped_model():
+    path = velocity_model_path("jazz")
+    roll = encode(EXAMPLE)
+    a = VelocityModel.load(path).predict_matrix(roll)
+    b = VelocityModel.load(path, prefer_numpy=False).predict_matrix(roll)
+    assert np.abs(a - b)[roll.onsets].max() < 0.05
+
+
+# ----------------------------------------------------------------------------- velocity command
+def test_velocity_command_keeps_every_note_and_event(tmp_path):
+    src = tmp_path / "song with spaces.mid"
+    shutil.copy(EXAMPLE, src)
+    before = src.read_bytes()
+    r = run_cli("velocity", "--to", "classical", src)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "song with spaces.classical.mid"
+    assert out.exists()
+    assert src.read_bytes() == before  # input untouched
+    n_in, o_in = note_events(src)
+    n_out, o_out = note_events(out)
+    assert n_in == n_out          # same notes, same ticks, same tracks and channels
+    assert o_in == o_out          # pedals, tempo, meta events kept
+    v_in = mio.read(str(src)).notes["velocity"]
+    v_out = mio.read(str(out)).notes["velocity"]
+    assert v_out.min() >= 1 and v_out.max() <= 127
+    assert not np.array_equal(v_in, v_out)  # velocities were restyled
+
+    # a second run without --force refuses and leaves the output alone
+    stamp = out.read_bytes()
+    r2 = run_cli("velocity", "--to", "classical", src)
+    assert r2.returncode == 2
+    assert "exists" in r2.stderr and "Traceback" not in r2.stderr
+    assert out.read_bytes() == stamp
+    assert run_cli("velocity", "--to", "classical", src, "--force").returncode == 0
+
+
+def test_velocity_genres_differ_and_several_inputs(tmp_path):
+    files = validation_files()["jazz"][:2]
+    ins = []
+    for i, f in enumerate(files):
+        ins.append(tmp_path / f"in{i}.mid")
+        shutil.copy(f, ins[-1])
+    r = run_cli("velocity", "--to", "jazz", *ins, "--json")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [Path(x["output"]).name for x in rows] == ["in0.jazz.mid", "in1.jazz.mid"]
+    run_cli("velocity", "--to", "classical", ins[0])
+    vj = mio.read(str(tmp_path / "in0.jazz.mid")).notes["velocity"]
+    vc = mio.read(str(tmp_path / "in0.classical.mid")).notes["velocity"]
+    assert np.abs(vj.astype(int) - vc).mean() > 1.0
+
+
+def test_velocity_refuses_to_overwrite_input(tmp_path):
+    src = tmp_path / "a.mid"
+    shutil.copy(EXAMPLE, src)
+    before = src.read_bytes()
+    r = run_cli("velocity", "--to", "jazz", src, "-o", src, "--force")
+    assert r.returncode == 2 and "input" in r.stderr
+    assert src.read_bytes() == before
+
+
+def test_unknown_genre_lists_available(tmp_path):
+    r = run_cli("velocity", "--to", "polka", EXAMPLE, "-o", tmp_path / "x.mid")
+    assert r.returncode == 2
+    assert "polka" in r.stderr and "classical" in r.stderr and "jazz" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_velocity_bad_input_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
+    r = run_cli("velocity", "--to", "jazz", bad)
+    assert r.returncode == 2 and "bad.mid" in r.stderr and "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_velocity_from_corpus_score(tmp_path):
+    r = run_cli("velocity", "--to", "classical", "corpus:bach/bwv66.6", "-o", tmp_path / "bach.mid")
+    assert r.returncode == 0, r.stderr
+    v = mio.read(str(tmp_path / "bach.mid")).notes["velocity"]
+    assert len(np.unique(v)) > 5   # the score's flat dynamics became an expressive performance
+
+
+# ----------------------------------------------------------------------------- training + mismatch
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A velocity model trained for a few steps on 6 real files with pitch range 36..96."""
+    d = tmp_path_factory.mktemp("tiny")
+    for g in GENRES:
+        (d / g).mkdir()
+        for p in sorted((TPD / g).glob("*.mid"))[::60][:3]:
+            shutil.copy(p, d / g / p.name)
+    settings = EncoderSettings(pitch_low=36, pitch_high=96)
+    data = d / "tiny.h5"
+    convert([(g, str(d / g)) for g in GENRES], str(data), settings=settings, val_fraction=0.34, progress=False)
+    out = d / "velocity-jazz.keras"
+    cfg = VelocityConfig(epochs=2, max_steps_per_epoch=3, window=256, batch_size=4, channels=8,
+                         layers_per_stack=4)
+    meta = train(str(data), "jazz", str(out), cfg, progress=False)
+    return out, meta, settings
+
+
+def test_training_writes_model_log_and_curve(tiny_model):
+    out, meta, settings = tiny_model
+    stem = str(out)[:-len(".keras")]
+    for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png"):
+        assert os.path.getsize(stem + ext) > 0, ext
+    assert not any(p.name.endswith(".tmp.keras") for p in out.parent.iterdir())
+    log = open(stem + ".log.csv").read().splitlines()
+    assert log[0].startswith("epoch") and len(log) == 3
+    assert meta["encoder"] == settings.to_dict()
+    assert set(meta["validation"]["methods"]) == {"model", "genre_mean", "piece_mean", "local_regressor"}
+
+
+def test_tiny_model_numpy_equals_keras(tiny_model):
+    out, _, settings = tiny_model
+    roll = encode(EXAMPLE, settings)
+    a = VelocityModel.load(str(out)).predict_matrix(roll)
+    b = VelocityModel.load(str(out), prefer_numpy=False).predict_matrix(roll)
+    assert np.abs(a - b)[roll.onsets].max() < 0.05
+
+
+def test_model_encoder_mismatch_is_clear_error(tiny_model, tmp_path):
+    out, _, _ = tiny_model
+    vm = VelocityModel.load(str(out))
+    with pytest.raises(SettingsMismatchError):
+        vm.predict_matrix(encode(EXAMPLE))            # default 88 keys vs model's 36..96
+    # a sidecar whose settings disagree with the weights
+    for ext in (".keras", ".npz", ".json"):
+        shutil.copy(str(out)[:-6] + ext, tmp_path / f"m{ext}")
+    meta = json.loads((tmp_path / "m.json").read_text())
+    meta["encoder"]["pitch_high"] = 100
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    with pytest.raises(SettingsMismatchError):
+        VelocityModel.load(str(tmp_path / "m.keras"))
+    r = run_cli("velocity", "--model", tmp_path / "m.keras", EXAMPLE, "-o", tmp_path / "o.mid")
+    assert r.returncode == 2 and "features" in r.stderr
+
+
+def test_missing_model_is_clear_error(tmp_path):
+    with pytest.raises(ModelError):
+        VelocityModel.load(str(tmp_path / "nope.keras"))
+
+
+def test_masked_loss_ignores_silent_cells():
+    from midistyle.nn.losses import masked_mse
+
+    y = np.array([[[0.5, -1.0], [-1.0, 0.2]]], np.float32)
+    p1 = np.array([[[0.5, 0.9], [0.0, 0.2]]], np.float32)   # wrong only at silent cells
+    p2 = np.array([[[0.6, -1.0], [-1.0, 0.2]]], np.float32)  # wrong at one onset
+    assert float(masked_mse(y, p1)) == pytest.approx(0.0, abs=1e-7)
+    assert float(masked_mse(y, p2)) == pytest.approx(0.01 / 2, rel=1e-4)
