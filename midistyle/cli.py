@@ -97,7 +97,9 @@ def cmd_train_velocity(args):
 
     cfg = VelocityConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
                          window=args.window, lookahead=args.lookahead, channels=args.channels,
-                         learning_rate=args.learning_rate, max_steps_per_epoch=args.max_steps_per_epoch)
+                         learning_rate=args.learning_rate, max_steps_per_epoch=args.max_steps_per_epoch,
+                         patience=args.patience, centered_loss=not args.plain_loss,
+                         val_windows_per_piece=args.val_windows)
     meta = train(args.data, args.genre, args.output, cfg, strategy=args.strategy,
                  progress=not args.quiet, force=args.force)
     v = meta["validation"]["methods"]
@@ -172,6 +174,10 @@ def _add_model_commands(sub):
     tv.add_argument("--lookahead", type=int, default=40, help="steps the model reads ahead (default: 40 = 1 s)")
     tv.add_argument("--channels", type=int, default=40, help="residual channels of the wavenet (default: 40)")
     tv.add_argument("--learning-rate", type=float, default=2e-3)
+    tv.add_argument("--patience", type=int, default=4, help="epochs without improvement before stopping (default: 4)")
+    tv.add_argument("--plain-loss", action="store_true",
+                    help="masked MSE only (default adds the within-window centred MSE)")
+    tv.add_argument("--val-windows", type=int, default=8, help="validation windows per piece (default: 8)")
     tv.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap on batches per epoch (0: one pass)")
     tv.add_argument("--seed", type=int, default=0)
     tv.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
@@ -223,7 +229,8 @@ def cmd_train_chords(args):
 
     cfg = ChordsConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                        units=args.units, seq_len=args.seq_len, frame_steps=args.frame_steps,
-                       learning_rate=args.learning_rate, patience=args.patience, seed=args.seed)
+                       foreign_cond=args.foreign_cond, learning_rate=args.learning_rate, patience=args.patience,
+                       seed=args.seed)
     meta = train(args.data, args.genre, args.classifier or classifier_path(), args.output, cfg,
                  progress=not args.quiet, force=args.force)
     v = meta["validation"]
@@ -340,6 +347,8 @@ def _add_symbolic_commands(sub, train_sub):
     th.add_argument("--units", type=int, default=256, help="LSTM units (default: 256)")
     th.add_argument("--seq-len", type=int, default=128, help="frames per training window (default: 128 = 12.8 s)")
     th.add_argument("--frame-steps", type=int, default=4, help="25 ms steps per frame (default: 4 = 100 ms)")
+    th.add_argument("--foreign-cond", type=float, default=0.25,
+                    help="share of training windows started from another genre's embedding (default: 0.25)")
     th.add_argument("--learning-rate", type=float, default=3e-3)
     th.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
     th.add_argument("--seed", type=int, default=0)
