@@ -36,3 +36,31 @@ def velocity_model_path(genre: str | None) -> str:
         raise ModelError(f"no velocity model for genre {genre!r} (available: {', '.join(genres) or 'none'}; "
                          f"looked in {models_dir()})")
     return os.path.join(models_dir(), f"velocity-{genre}.keras")
+
+
+def classifier_path() -> str:
+    """Path of the shipped genre classifier (``models/classifier.keras``); ModelError if missing."""
+    path = os.path.join(models_dir(), "classifier.keras")
+    if not os.path.exists(path[: -len(".keras")] + ".json"):
+        raise ModelError(f"no genre classifier in {models_dir()} (train one with "
+                         f"`midistyle train classifier DATA.h5 -o {path}`)")
+    return path
+
+
+def chords_genres() -> list:
+    """Genres with a shipped chord generator, sorted."""
+    out = []
+    for p in glob.glob(os.path.join(models_dir(), "chords-*.json")):
+        out.append(os.path.basename(p)[len("chords-"):-len(".json")])
+    return sorted(out)
+
+
+def chords_model_path(genre: str | None) -> str:
+    """Path of the shipped chord generator for ``genre``; a clear error lists the genres available."""
+    genres = chords_genres()
+    if not genre:
+        raise ModelError("name a genre with --style GENRE (available: " + (", ".join(genres) or "none") + ")")
+    if genre not in genres:
+        raise ModelError(f"no chord model for genre {genre!r} (available: {', '.join(genres) or 'none'}; "
+                         f"looked in {models_dir()})")
+    return os.path.join(models_dir(), f"chords-{genre}.keras")

@@ -193,3 +193,37 @@ def tpd_required():
     if len(tpd_sample("classical")) < 6 or len(tpd_sample("jazz")) < 6:
         pytest.fail(f"TPD data not found under {TPD} (expected ../shared/data/tpd beside the repo)")
     return TPD
+
+
+# ----------------------------------------------------------------------------- validation split
+import functools  # noqa: E402  (appended section)
+
+
+@functools.lru_cache(maxsize=None)
+def tpd_validation_files() -> dict:
+    """TPD validation pieces per genre (sorted paths), exactly as ``datasets/build_tpd.sh`` splits
+    them: duplicates by content removed, then the library's deterministic split (15 %, seed 0)."""
+    import hashlib
+
+    from midistyle.dataset import assign_split, find_midi_files
+
+    paths, genres, md5s, seen = [], [], [], set()
+    for g in GENRES:
+        if not (TPD / g).is_dir():
+            continue
+        for p in find_midi_files(str(TPD / g)):
+            h = hashlib.md5(open(p, "rb").read()).hexdigest()
+            if h in seen:
+                continue
+            seen.add(h)
+            paths.append(p)
+            genres.append(g)
+            md5s.append(h)
+    split = assign_split(md5s, genres, 0.15, 0)
+    return {g: [p for p, gg, s in zip(paths, genres, split) if gg == g and s == "val"] for g in GENRES}
+
+
+def run_module(*args, cwd=REPO, timeout=300):
+    """Run ``python -m midistyle ARGS``; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "midistyle", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)

@@ -1,8 +1,9 @@
-"""Keras builders for the dilated causal (WaveNet-style) stack and a bidirectional LSTM.
+"""Keras builders: the dilated causal (WaveNet-style) stack, a bidirectional LSTM, a segment
+classifier on the dilated stack, and an LSTM with a conditioned initial state.
 
 Layer names follow a fixed scheme (``in``, ``f{i}``, ``g{i}``, ``res{i}``, ``skip{i}``,
-``post1``, ``out``) so :mod:`midistyle.nn.numpy_runtime` can run the same network without
-TensorFlow.
+``post1``, ``embed``, ``init_h``, ``init_c``, ``lstm``, ``out``) so
+:mod:`midistyle.nn.numpy_runtime` can run the same networks without TensorFlow.
 """
 import keras
 from keras import layers
@@ -79,18 +80,25 @@ def build_segment_classifier(n_in: int, n_classes: int, channels: int = 32, stac
 
 
 def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: int | None = None,
+                           cond_dropout: float = 0.0, skip_input: bool = True,
                            name: str = "conditioned_lstm") -> keras.Model:
     """LSTM whose initial state is a learned function of a conditioning vector.
 
     Inputs ``frames`` (batch, time, n_in) and ``cond`` (batch, cond_dim); ``init_h`` (Dense,
     tanh) and ``init_c`` (Dense, linear) map ``cond`` to the initial hidden and cell state of
-    ``lstm``; ``out`` (Dense, linear) gives one logit per output unit and step.
+    ``lstm``; ``out`` (Dense, linear) gives one logit per output unit and step, from the LSTM
+    output and (with ``skip_input``) the step's input itself, so that "keep what sounds" is one
+    weight per key rather than something the LSTM must learn. ``cond_dropout`` drops embedding
+    entries in training only.
     """
     n_out = n_out or n_in
     frames = keras.Input((None, n_in), name="frames")
     cond = keras.Input((cond_dim,), name="cond")
-    h0 = layers.Dense(units, activation="tanh", name="init_h")(cond)
-    c0 = layers.Dense(units, name="init_c")(cond)
+    c = layers.Dropout(cond_dropout, name="cond_drop")(cond) if cond_dropout else cond
+    h0 = layers.Dense(units, activation="tanh", name="init_h")(c)
+    c0 = layers.Dense(units, name="init_c")(c)
     x = layers.LSTM(units, return_sequences=True, name="lstm")(frames, initial_state=[h0, c0])
+    if skip_input:
+        x = layers.Concatenate(name="lstm_and_input")([x, frames])
     out = layers.Dense(n_out, name="out")(x)
     return keras.Model([frames, cond], out, name=name)

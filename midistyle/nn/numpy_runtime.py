@@ -57,17 +57,18 @@ def _sigmoid(x):
 
 
 def _conv(w, name, x):
+    """Causal Conv1D ``name`` over the time axis (-2) of ``x`` (..., time, channels)."""
     k = w[f"{name}/kernel"]
     b = w[f"{name}/bias"]
     if k.shape[0] == 1:
         return x @ k[0] + b
     d = int(w[f"{name}/dilation"])
-    T = x.shape[0]
+    T = x.shape[-2]
     y = x @ k[-1] + b
     for j in range(k.shape[0] - 1):
         shift = (k.shape[0] - 1 - j) * d
         if shift < T:
-            y[shift:] += x[:T - shift] @ k[j]
+            y[..., shift:, :] += x[..., :T - shift, :] @ k[j]
     return y
 
 
@@ -101,7 +102,7 @@ def n_body_layers(w: dict) -> int:
 
 
 def wavenet_body_forward(w: dict, x: np.ndarray, n_layers: int | None = None) -> np.ndarray:
-    """NumPy twin of :func:`midistyle.nn.layers.wavenet_body`: (time, n_in) -> ReLU of the skip sum."""
+    """NumPy twin of :func:`midistyle.nn.layers.wavenet_body`: ([batch,] time, n_in) -> ReLU of the skip sum."""
     n_layers = n_body_layers(w) if n_layers is None else n_layers
     x = _conv(w, "in", np.asarray(x, np.float32))
     skip = None
@@ -138,16 +139,16 @@ def segment_classifier_forward(w: dict, x: np.ndarray) -> tuple:
     ----------
     w : dict
         Exported weights.
-    x : array (time, n_in)
-        Features of one segment (any length >= 1).
+    x : array ([batch,] time, n_in)
+        Features of one segment (any length >= 1), or a batch of equally long segments.
 
     Returns
     -------
-    embedding : array (embedding_dim,)
-    probabilities : array (n_classes,)
+    embedding : array ([batch,] embedding_dim)
+    probabilities : array ([batch,] n_classes)
     """
     s = wavenet_body_forward(w, x)
-    pooled = np.concatenate([s.mean(axis=0), s.max(axis=0)])
+    pooled = np.concatenate([s.mean(axis=-2), s.max(axis=-2)], axis=-1)
     emb = dense(w, "embed", pooled, "tanh")
     return emb, dense(w, "out", emb, "softmax")
 
@@ -171,13 +172,14 @@ class ConditionedLSTMRuntime:
         self.units = self.R.shape[0]
         self.n_in = self.K.shape[0]
         self.cond_dim = self.w["init_h/kernel"].shape[0]
+        self.skip_input = self.w["out/kernel"].shape[0] == self.units + self.n_in
 
     def initial_state(self, cond: np.ndarray) -> tuple:
         """(h0, c0) from conditioning vectors ``cond`` (..., cond_dim)."""
         return dense(self.w, "init_h", cond, "tanh"), dense(self.w, "init_c", cond)
 
     def step(self, x: np.ndarray, state: tuple, xk: np.ndarray | None = None) -> tuple:
-        """One LSTM step for a batch: ``x`` (B, n_in) (or its projection ``xk`` = x @ kernel).
+        """One LSTM step for a batch: ``x`` (B, n_in) (``xk`` = x @ kernel, if already computed).
 
         Returns the output logits (B, n_out) and the new state (h, c).
         """
@@ -190,7 +192,7 @@ class ConditionedLSTMRuntime:
         o = _sigmoid(z[..., 3 * u:])
         c = f * c + i * g
         h = o * np.tanh(c)
-        return dense(self.w, "out", h), (h, c)
+        return dense(self.w, "out", np.concatenate([h, x], axis=-1) if self.skip_input else h), (h, c)
 
     def logits(self, frames: np.ndarray, cond: np.ndarray) -> np.ndarray:
         """Teacher-forced logits for a batch: ``frames`` (B, T, n_in), ``cond`` (B, cond_dim) -> (B, T, n_out)."""
@@ -209,4 +211,5 @@ class ConditionedLSTMRuntime:
             c = f * c + i * g
             h = o * np.tanh(c)
             hs.append(h)
-        return dense(self.w, "out", np.stack(hs, axis=1))
+        hs = np.stack(hs, axis=1)
+        return dense(self.w, "out", np.concatenate([hs, frames], axis=-1) if self.skip_input else hs)

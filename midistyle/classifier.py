@@ -1,0 +1,663 @@
+"""Genre classifier and style embedding: a dilated 1-D CNN over piano-roll segments.
+
+Input per frame (see :func:`segment_features`): held notes and onsets, optionally velocity,
+max-pooled in time from the 25 ms grid to ``pool`` steps (default 4 -> 100 ms frames; a held
+or struck key anywhere in the 100 ms counts). A piece is cut into segments of ``segment``
+frames (default 256 = 25.6 s); each goes through the dilated stack of
+:func:`midistyle.nn.layers.wavenet_body`, is pooled over time (mean and max), mapped to the
+style embedding (Dense, tanh, ``embedding_dim`` = 48 by default) and to a softmax over the
+genres of the training data (any number).
+
+Piece level: the segment probabilities are averaged (segments cover the piece without gaps;
+the last one is aligned to the end, and a piece shorter than one segment is one segment of
+its own length). The piece embedding is the mean of its segment embeddings.
+
+Training needs TensorFlow; prediction runs in NumPy from an exported ``.npz``. A model is::
+
+    classifier.keras   Keras 3 model (architecture + weights)
+    classifier.json    sidecar: kind, genres, encoder settings, features, config, validation figures
+    classifier.npz     weights for the NumPy runtime
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .errors import InputError, ModelError, OutputError, SettingsMismatchError
+from .pianoroll import EncoderSettings, PianoRoll, encode
+from .velocity import model_files
+
+KIND = "classifier"
+FEATURE_VERSION = 1
+
+
+@dataclass
+class ClassifierConfig:
+    """Architecture and training settings of the genre classifier."""
+
+    pool: int = 4                  # 25 ms steps per frame (max-pooled): 4 -> 100 ms
+    segment: int = 256             # frames per segment (256 x 100 ms = 25.6 s)
+    use_velocity: bool = False     # add velocity / 127 at onsets as a third input block
+    harmony: bool = True           # add the interval-class content of the held notes (7 channels)
+    channels: int = 32
+    stacks: int = 1
+    layers_per_stack: int = 7      # dilations 1..64: receptive field 128 frames (12.8 s)
+    kernel: int = 2
+    embedding_dim: int = 48
+    dropout: float = 0.2
+    transpose: int = 3             # training augmentation: random shift of up to +-N semitones
+    batch_size: int = 32
+    epochs: int = 30
+    steps_per_epoch: int = 60
+    patience: int = 6
+    learning_rate: float = 2e-3
+    seed: int = 0
+
+
+HARMONY_NAMES = ["ic1", "ic2", "ic3", "ic4", "ic5", "ic6", "pitch_classes"]
+
+
+def n_features(settings: EncoderSettings, use_velocity: bool, harmony: bool = False) -> int:
+    """Input channels of :func:`segment_features`."""
+    return (3 if use_velocity else 2) * settings.n_pitches + (len(HARMONY_NAMES) if harmony else 0)
+
+
+def harmony_features(held: np.ndarray, pitch_low: int) -> np.ndarray:
+    """Interval-class content of each frame's held notes, float32 (frames, 7).
+
+    From the set of pitch classes held in a frame: for each interval class 1..6 (semitone ..
+    tritone), the number of pitch-class pairs that far apart (capped at 4, scaled to 0..1),
+    and the number of pitch classes / 12. Transposition-invariant: it says what kind of chord
+    sounds (e.g. sevenths and tritones), not on which root.
+    """
+    held = np.asarray(held, np.float32)
+    P = held.shape[1]
+    onehot = np.zeros((P, 12), np.float32)
+    onehot[np.arange(P), (pitch_low + np.arange(P)) % 12] = 1.0
+    c = np.minimum(held @ onehot, 1.0)
+    ics = [(c * np.roll(c, -k, axis=1)).sum(axis=1) for k in range(1, 7)]
+    ics[5] *= 0.5  # the tritone pairs are counted from both ends
+    out = [np.minimum(x, 4.0) / 4.0 for x in ics] + [c.sum(axis=1) / 12.0]
+    return np.stack(out, axis=1).astype(np.float32)
+
+
+def max_pool_time(a: np.ndarray, k: int) -> np.ndarray:
+    """Max over consecutive blocks of ``k`` rows (the last block may be shorter)."""
+    a = np.asarray(a)
+    if k == 1:
+        return a
+    T = a.shape[0]
+    n = -(-T // k)
+    pad = n * k - T
+    if pad:
+        a = np.concatenate([a, np.zeros((pad,) + a.shape[1:], a.dtype)])
+    return a.reshape(n, k, *a.shape[1:]).max(axis=1)
+
+
+def features_from_arrays(held, onsets, velocity=None, pool: int = 4, harmony_pitch_low: int | None = None) -> np.ndarray:
+    """Pooled model inputs from (T, P) matrices: float32 (ceil(T / pool), C).
+
+    Blocks: held, onsets, velocity / 127 (when ``velocity`` is given), then
+    :func:`harmony_features` of the pooled held notes (when ``harmony_pitch_low`` is given: the
+    MIDI pitch of column 0).
+    """
+    h = max_pool_time(np.asarray(held, np.uint8), pool)
+    out = [h.astype(np.float32), max_pool_time(np.asarray(onsets, np.uint8), pool).astype(np.float32)]
+    if velocity is not None:
+        out.append(max_pool_time(np.asarray(velocity, np.uint8), pool).astype(np.float32) / 127.0)
+    if harmony_pitch_low is not None:
+        out.append(harmony_features(h, harmony_pitch_low))
+    return np.concatenate(out, axis=1)
+
+
+def segment_features(roll: PianoRoll, pool: int = 4, use_velocity: bool = False, harmony: bool = False) -> np.ndarray:
+    """Model inputs of one piece (see :func:`features_from_arrays`), float32 (frames, C)."""
+    return features_from_arrays(roll.held, roll.onsets, roll.velocity if use_velocity else None, pool,
+                                roll.settings.pitch_low if harmony else None)
+
+
+def segment_starts(n_frames: int, segment: int) -> list:
+    """Start frames of the segments covering ``n_frames`` (last aligned to the end; [0] if short)."""
+    if n_frames <= segment:
+        return [0]
+    starts = list(range(0, n_frames - segment + 1, segment))
+    if starts[-1] + segment < n_frames:
+        starts.append(n_frames - segment)
+    return starts
+
+
+def weights_fingerprint(w: dict) -> str:
+    """Short sha1 of a model's weight arrays (names and values), to tie dependent models to it."""
+    h = hashlib.sha1()
+    for k in sorted(w):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(w[k]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _read_sidecar(path: str, kind: str) -> tuple:
+    files = model_files(path)
+    if not os.path.exists(files["json"]):
+        if not os.path.exists(files["keras"]):
+            raise ModelError(f"{path}: no such model")
+        raise ModelError(f"{path}: settings sidecar {files['json']} is missing")
+    try:
+        with open(files["json"]) as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{files['json']}: unreadable model sidecar ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("kind") != kind:
+        got = meta.get("kind") if isinstance(meta, dict) else None
+        raise ModelError(f"{path}: not a {kind} model (kind={got!r})")
+    return files, meta
+
+
+class GenreClassifier:
+    """A trained genre classifier, ready to predict and embed (NumPy runtime by default).
+
+    Use :meth:`load`. Inputs are :class:`PianoRoll` objects encoded with :attr:`settings`
+    (or files, through :meth:`predict_file`).
+
+    Attributes
+    ----------
+    genres : list of str
+        Output classes, in the order of the probability vector.
+    settings : EncoderSettings
+        Grid the model was trained on.
+    config : ClassifierConfig
+        Architecture and feature settings.
+    fingerprint : str
+        Hash of the weights (chord models record the classifier they were conditioned on).
+    """
+
+    def __init__(self, meta: dict, forward, path: str, fingerprint: str = ""):
+        self.meta = meta
+        self.forward = forward
+        self.path = path
+        self.fingerprint = fingerprint
+        self.settings = EncoderSettings.from_dict(meta["encoder"])
+        self.genres = list(meta["genres"])
+        self.config = ClassifierConfig(**meta["config"])
+
+    @property
+    def embedding_dim(self) -> int:
+        """Length of the style embedding."""
+        return int(self.config.embedding_dim)
+
+    @classmethod
+    def load(cls, path: str, prefer_numpy: bool = True) -> "GenreClassifier":
+        """Load a classifier from its ``.keras`` path (sidecar ``.json`` and ``.npz`` beside it).
+
+        Parameters
+        ----------
+        path : str
+            Model path (``.keras``, ``.json``, ``.npz`` or the stem).
+        prefer_numpy : bool
+            Run the NumPy forward pass from the ``.npz`` (no TensorFlow); ``False`` loads Keras.
+
+        Raises
+        ------
+        ModelError
+            Missing or unreadable files, or not a classifier.
+        SettingsMismatchError
+            Sidecar and weights disagree (feature version, input width, genres).
+        """
+        files, meta = _read_sidecar(path, KIND)
+        if meta.get("feature_version") != FEATURE_VERSION:
+            raise SettingsMismatchError(f"{path}: made for feature version {meta.get('feature_version')}, "
+                                        f"this midistyle uses {FEATURE_VERSION}")
+        try:
+            settings = EncoderSettings.from_dict(meta["encoder"])
+            cfg = ClassifierConfig(**meta["config"])
+            genres = list(meta["genres"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{files['json']}: incomplete classifier sidecar ({exc})") from None
+        n_in = n_features(settings, cfg.use_velocity, cfg.harmony)
+        if meta.get("n_features") != n_in:
+            raise SettingsMismatchError(f"{path}: model expects {meta.get('n_features')} input features, "
+                                        f"encoder settings {settings.to_dict()} give {n_in}")
+        if prefer_numpy and os.path.exists(files["npz"]):
+            from .nn.numpy_runtime import load_weights, segment_classifier_forward
+
+            try:
+                w = load_weights(files["npz"])
+            except (OSError, ValueError) as exc:
+                raise ModelError(f"{files['npz']}: unreadable weights ({exc})") from None
+            if "in/kernel" not in w or "out/kernel" not in w:
+                raise ModelError(f"{files['npz']}: not classifier weights")
+            if w["in/kernel"].shape[1] != n_in:
+                raise SettingsMismatchError(f"{files['npz']}: weights take {w['in/kernel'].shape[1]} features, "
+                                            f"sidecar says {n_in}")
+            if w["out/kernel"].shape[1] != len(genres):
+                raise SettingsMismatchError(f"{files['npz']}: weights give {w['out/kernel'].shape[1]} classes, "
+                                            f"sidecar names {len(genres)} genres")
+            return cls(meta, lambda x: segment_classifier_forward(w, x), files["keras"], weights_fingerprint(w))
+        if not os.path.exists(files["keras"]):
+            raise ModelError(f"{files['keras']}: no such model file")
+        import keras
+
+        model = keras.saving.load_model(files["keras"], compile=False)
+        if model.input_shape[-1] != n_in:
+            raise SettingsMismatchError(f"{files['keras']}: model takes {model.input_shape[-1]} features, "
+                                        f"sidecar says {n_in}")
+        return cls(meta, keras_forward(model), files["keras"], meta.get("fingerprint", ""))
+
+    # ------------------------------------------------------------------ prediction
+    def check(self, roll: PianoRoll) -> None:
+        """Raise :class:`SettingsMismatchError` if ``roll`` was encoded with other settings."""
+        self.settings.check(roll.settings, what=f"input (classifier {self.path})")
+
+    def features(self, roll: PianoRoll) -> np.ndarray:
+        """Model inputs of ``roll`` (frames, C); checks the encoder settings."""
+        self.check(roll)
+        return segment_features(roll, self.config.pool, self.config.use_velocity, self.config.harmony)
+
+    def segment_outputs(self, roll: PianoRoll) -> tuple:
+        """Embedding (S, D) and genre probabilities (S, G) of every segment of ``roll``."""
+        return self.segment_outputs_from_features(self.features(roll))
+
+    def segment_outputs_from_features(self, feats: np.ndarray) -> tuple:
+        """Like :meth:`segment_outputs`, from :func:`segment_features` output."""
+        seg = self.config.segment
+        starts = segment_starts(len(feats), seg)
+        if len(starts) == 1:
+            e, p = self.forward(feats[:seg])
+            return np.asarray(e, np.float32)[None], np.asarray(p, np.float64)[None]
+        embs, probs = [], []
+        for k in range(0, len(starts), 64):  # batches of full-length segments
+            e, p = self.forward(np.stack([feats[a:a + seg] for a in starts[k:k + 64]]))
+            embs.append(e)
+            probs.append(p)
+        return np.concatenate(embs).astype(np.float32), np.concatenate(probs).astype(np.float64)
+
+    def predict(self, roll: PianoRoll) -> dict:
+        """Piece-level prediction: ``{"genre": str, "probabilities": {genre: p}}`` (mean over segments)."""
+        _, probs = self.segment_outputs(roll)
+        return self._result(probs)
+
+    def _result(self, probs: np.ndarray) -> dict:
+        p = probs.mean(axis=0)
+        return {"genre": self.genres[int(np.argmax(p))],
+                "probabilities": {g: round(float(x), 6) for g, x in zip(self.genres, p)}}
+
+    def embed(self, roll: PianoRoll, per_segment: bool = False) -> np.ndarray:
+        """Style embedding of ``roll``: the mean over segments (D,), or every segment's (S, D)."""
+        emb, _ = self.segment_outputs(roll)
+        return emb if per_segment else emb.mean(axis=0)
+
+    def predict_file(self, path: str) -> dict:
+        """Read and encode a file, then :meth:`predict`; adds ``"file"``."""
+        res = self.predict(encode(path, self.settings))
+        return {"file": os.fspath(path), **res}
+
+
+def keras_forward(model):
+    """(embedding, probabilities) of one segment (or a batch) from a Keras classifier (the reference path)."""
+    import keras
+
+    sub = keras.Model(model.inputs, [model.get_layer("embed").output, model.output])
+
+    def forward(x):
+        x = np.asarray(x, np.float32)
+        e, p = sub.predict(x if x.ndim == 3 else x[None], verbose=0)
+        return (e, p) if x.ndim == 3 else (e[0], p[0])
+    return forward
+
+
+def load_default(model: str | None = None) -> GenreClassifier:
+    """The classifier at ``model``, or the shipped one (:func:`midistyle.registry.classifier_path`)."""
+    from .registry import classifier_path
+
+    return GenreClassifier.load(model or classifier_path())
+
+
+def classify(paths, model: str | GenreClassifier | None = None) -> list:
+    """Predict the genre of each file.
+
+    Parameters
+    ----------
+    paths : list of str
+        MIDI files, scores or ``corpus:NAME``.
+    model : str or GenreClassifier, optional
+        Classifier to use (default: the shipped one).
+
+    Returns
+    -------
+    list of dict
+        Per file: ``file``, ``genre`` and ``probabilities`` (genre -> probability).
+        Every input is read before anything is returned, so a bad file fails the whole call.
+    """
+    clf = model if isinstance(model, GenreClassifier) else load_default(model)
+    return [clf.predict_file(p) for p in paths]
+
+
+def embed(source, model: str | GenreClassifier | None = None, per_segment: bool = False) -> np.ndarray:
+    """Style embedding of a file (or :class:`PianoRoll`), float32 (D,) or per segment (S, D)."""
+    clf = model if isinstance(model, GenreClassifier) else load_default(model)
+    roll = source if isinstance(source, PianoRoll) else encode(source, clf.settings)
+    return clf.embed(roll, per_segment=per_segment)
+
+
+def save_npy(array: np.ndarray, path: str, *, force: bool = False, protect: tuple = ()) -> None:
+    """Write ``array`` to ``path`` (.npy) atomically; refuse to overwrite without ``force``,
+    never overwrite a path in ``protect``."""
+    import tempfile
+
+    path = os.fspath(path)
+    for p in protect:
+        if os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
+            raise OutputError(f"{path}: refusing to overwrite the input file")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory")
+    if os.path.exists(path) and not force:
+        raise OutputError(f"{path}: exists (use --force to overwrite)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=".npy.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ----------------------------------------------------------------------------- evaluation
+def evaluate(clf: GenreClassifier, features: list, labels: list, names: list | None = None) -> dict:
+    """Segment- and piece-level accuracy and confusion matrices.
+
+    Parameters
+    ----------
+    clf : GenreClassifier
+    features : list of arrays
+        :func:`segment_features` of each piece (made with ``clf.config``).
+    labels : list of str
+        True genre of each piece.
+    names : list of str, optional
+        Piece names, for the list of misclassified pieces.
+
+    Returns
+    -------
+    dict
+        ``segment_accuracy``, ``piece_accuracy``, ``segments``, ``pieces``, ``confusion_segments``
+        and ``confusion_pieces`` (rows: true genre, columns: predicted, in ``genres`` order),
+        ``per_genre_piece_accuracy`` and ``misclassified`` pieces with their probabilities.
+    """
+    G = len(clf.genres)
+    gi = {g: k for k, g in enumerate(clf.genres)}
+    cs = np.zeros((G, G), int)
+    cp = np.zeros((G, G), int)
+    wrong = []
+    for k, (f, lab) in enumerate(zip(features, labels)):
+        if lab not in gi:
+            raise InputError(f"genre {lab!r} is not one the classifier knows ({', '.join(clf.genres)})")
+        _, probs = clf.segment_outputs_from_features(f)
+        t = gi[lab]
+        for p in probs.argmax(axis=1):
+            cs[t, p] += 1
+        res = clf._result(probs)
+        cp[t, gi[res["genre"]]] += 1
+        if res["genre"] != lab:
+            wrong.append({"name": names[k] if names else str(k), "genre": lab,
+                          "probabilities": res["probabilities"], "segments": int(len(probs))})
+    return {
+        "genres": clf.genres,
+        "pieces": int(cp.sum()), "segments": int(cs.sum()),
+        "segment_accuracy": float(np.trace(cs) / max(cs.sum(), 1)),
+        "piece_accuracy": float(np.trace(cp) / max(cp.sum(), 1)),
+        "per_genre_piece_accuracy": {g: float(cp[i, i] / max(cp[i].sum(), 1)) for i, g in enumerate(clf.genres)},
+        "confusion_segments": cs.tolist(), "confusion_pieces": cp.tolist(),
+        "misclassified": wrong,
+    }
+
+
+def format_confusion(matrix, genres) -> str:
+    """A small text table of a confusion matrix (rows true, columns predicted)."""
+    w = max(8, max(len(g) for g in genres) + 1)
+    lines = ["true \\ pred".ljust(w + 2) + "".join(g.rjust(w) for g in genres)]
+    for g, row in zip(genres, matrix):
+        lines.append(g.ljust(w + 2) + "".join(str(x).rjust(w) for x in row))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- training
+def load_features(ds, indices, cfg: ClassifierConfig, compact: bool = False) -> list:
+    """:func:`segment_features` of pieces of a :class:`~midistyle.dataset.Dataset`.
+
+    With ``compact`` the arrays stay uint8 (velocity unscaled) to save memory; turn them into
+    model inputs with :func:`_as_float`.
+    """
+    r = ds.h5["rolls"]
+    out = []
+    for i in indices:
+        a, n = int(ds.roll_start[i]), int(ds.roll_length[i])
+        blocks = [max_pool_time(r["held"][a:a + n], cfg.pool), max_pool_time(r["onsets"][a:a + n], cfg.pool)]
+        if cfg.use_velocity:
+            blocks.append(max_pool_time(r["velocity"][a:a + n], cfg.pool))
+        f = np.concatenate(blocks, axis=1).astype(np.uint8)
+        out.append(f if compact else _as_float(f, cfg, ds.settings))
+    return out
+
+
+def _as_float(f: np.ndarray, cfg: ClassifierConfig, settings: EncoderSettings) -> np.ndarray:
+    """Compact uint8 blocks of :func:`load_features` -> model inputs (same as :func:`segment_features`)."""
+    P = settings.n_pitches
+    x = f.astype(np.float32)
+    if cfg.use_velocity:
+        x[:, 2 * P:] /= 127.0
+    if cfg.harmony:
+        x = np.concatenate([x, harmony_features(f[:, :P], settings.pitch_low)], axis=1)
+    return x
+
+
+def _shift_pitch(x: np.ndarray, k: int, P: int) -> np.ndarray:
+    """Transpose every P-wide block of ``x`` (frames, nP) by ``k`` semitones, zero-filled."""
+    if k == 0:
+        return x
+    out = np.zeros_like(x)
+    for b in range(x.shape[1] // P):
+        blk = x[:, b * P:(b + 1) * P]
+        if k > 0:
+            out[:, b * P + k:(b + 1) * P] = blk[:, :P - k]
+        else:
+            out[:, b * P:(b + 1) * P + k] = blk[:, -k:]
+    return out
+
+
+def _segment_stream(feats_by_class: list, cfg: ClassifierConfig, settings: EncoderSettings, seed: int):
+    """Endless (segment, label) pairs: genres in turn, pieces weighted by length (capped at
+    4 segments), random offset and transposition."""
+    rng = np.random.default_rng(seed)
+    P = settings.n_pitches
+    weights = []
+    for feats in feats_by_class:
+        w = np.array([min(len(f), 4 * cfg.segment) for f in feats], np.float64)
+        weights.append(w / w.sum())
+    G = len(feats_by_class)
+    while True:
+        for c in rng.permutation(G):
+            feats = feats_by_class[c]
+            f = feats[int(rng.choice(len(feats), p=weights[c]))]
+            if len(f) > cfg.segment:
+                a = int(rng.integers(0, len(f) - cfg.segment + 1))
+                x = f[a:a + cfg.segment]
+            else:
+                x = np.concatenate([f, np.zeros((cfg.segment - len(f), f.shape[1]), f.dtype)])
+            if cfg.transpose:
+                x = _shift_pitch(x, int(rng.integers(-cfg.transpose, cfg.transpose + 1)), P)
+            yield _as_float(x, cfg, settings), np.int32(c)
+
+
+def _plot_history(history: dict, path: str, title: str, keys=("loss", "val_loss"), ylabel="loss") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key in keys:
+        if key in history:
+            ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=key.replace("_", " "))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _check_output(output: str, force: bool) -> dict:
+    files = model_files(output)
+    if not os.fspath(output).endswith(".keras"):
+        raise OutputError(f"{output}: model path must end with .keras")
+    if os.path.exists(files["keras"]) and not force:
+        raise OutputError(f"{files['keras']}: exists (use --force to overwrite)")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise OutputError(f"{output}: folder does not exist")
+    return files
+
+
+def save_without_optimizer(model, path: str) -> None:
+    """Save a Keras model for inference only (architecture + weights, no optimizer state: 3x smaller)."""
+    import keras
+
+    clone = model.__class__.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    clone.save(path)
+
+
+def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, progress: bool = True,
+          force: bool = False) -> dict:
+    """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.dataset`.
+
+    Fits on the dataset's train split (split by piece) and validates on its validation split
+    each epoch (segment-level loss) with early stopping, a best-model checkpoint, a CSV log
+    and a loss-curve PNG beside the output. The genres are those of the dataset (two or more).
+
+    Parameters
+    ----------
+    dataset_path : str
+        HDF5 dataset.
+    output : str
+        Model path ending in ``.keras``; ``.json``, ``.npz``, ``.log.csv`` and ``.loss.png``
+        are written beside it.
+    cfg : ClassifierConfig, optional
+        Settings (fixed seed by default).
+    progress : bool
+        Show Keras progress bars.
+    force : bool
+        Overwrite an existing model.
+
+    Returns
+    -------
+    dict
+        The sidecar written: settings, training time, validation figures (segment and piece
+        accuracy, confusion matrices).
+    """
+    from .dataset import Dataset
+
+    cfg = cfg or ClassifierConfig()
+    files = _check_output(output, force)
+    ds = Dataset(dataset_path)
+    genres = ds.genre_names
+    if len(genres) < 2:
+        raise InputError(f"{dataset_path}: a classifier needs at least two genres (has: {', '.join(genres) or 'none'})")
+    tr = {g: ds.select(g, "train") for g in genres}
+    va = {g: ds.select(g, "val") for g in genres}
+    for g in genres:
+        if not tr[g] or not va[g]:
+            raise InputError(f"{dataset_path}: genre {g!r} needs pieces in both splits")
+
+    import keras
+    import tensorflow as tf
+
+    from .nn.layers import build_segment_classifier
+    from .nn.numpy_runtime import export_weights, load_weights, segment_classifier_forward
+
+    keras.utils.set_random_seed(cfg.seed)
+    settings = ds.settings
+    P = settings.n_pitches
+    n_in = n_features(settings, cfg.use_velocity, cfg.harmony)
+    t_load = time.time()
+    tr_feats = [load_features(ds, tr[g], cfg, compact=True) for g in genres]
+    va_idx = [i for g in genres for i in va[g]]
+    va_feats = load_features(ds, va_idx, cfg)
+    va_labels = [ds.genres[i] for i in va_idx]
+    load_s = time.time() - t_load
+
+    sig = (tf.TensorSpec((cfg.segment, n_in), tf.float32), tf.TensorSpec((), tf.int32))
+    train_ds = (tf.data.Dataset.from_generator(lambda: _segment_stream(tr_feats, cfg, settings, cfg.seed), output_signature=sig)
+                .batch(cfg.batch_size, drop_remainder=True).prefetch(2))
+    vX, vY = [], []
+    for f, lab in zip(va_feats, va_labels):
+        for a in segment_starts(len(f), cfg.segment):
+            x = f[a:a + cfg.segment]
+            if len(x) < cfg.segment:
+                x = np.concatenate([x, np.zeros((cfg.segment - len(x), n_in), np.float32)])
+            vX.append(x)
+            vY.append(genres.index(lab))
+    val_ds = tf.data.Dataset.from_tensor_slices((np.stack(vX), np.array(vY, np.int32))).batch(64)
+
+    model = build_segment_classifier(n_in, len(genres), channels=cfg.channels, stacks=cfg.stacks,
+                                     layers_per_stack=cfg.layers_per_stack, kernel=cfg.kernel,
+                                     embedding_dim=cfg.embedding_dim, dropout=cfg.dropout, name="genre_classifier")
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    stem = files["keras"][: -len(".keras")]
+    ckpt = stem + ".best.tmp.keras"
+    callbacks = [
+        keras.callbacks.CSVLogger(stem + ".log.csv"),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-4),
+    ]
+    t0 = time.time()
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                     callbacks=callbacks, verbose=1 if progress else 0)
+    train_s = time.time() - t0
+    if os.path.exists(ckpt):
+        os.unlink(ckpt)
+
+    tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
+    save_without_optimizer(model, tmp_keras)
+    export_weights(model, tmp_npz)
+    w = load_weights(tmp_npz)
+    meta = {
+        "kind": KIND, "feature_version": FEATURE_VERSION, "genres": genres,
+        "encoder": settings.to_dict(), "n_features": n_in,
+        "inputs": ["held", "onsets"] + (["velocity"] if cfg.use_velocity else []) + (HARMONY_NAMES if cfg.harmony else []),
+        "frame_seconds": settings.step * cfg.pool, "segment_seconds": settings.step * cfg.pool * cfg.segment,
+        "config": asdict(cfg), "fingerprint": weights_fingerprint(w),
+        "data": {"dataset": os.path.basename(dataset_path),
+                 "train_pieces": {g: len(tr[g]) for g in genres}, "val_pieces": {g: len(va[g]) for g in genres},
+                 "split": "by piece, as stored in the dataset (pieces/split)"},
+        "training": {"seconds": round(train_s, 1), "load_seconds": round(load_s, 1),
+                     "epochs_run": len(hist.history["loss"]), "steps_per_epoch": cfg.steps_per_epoch,
+                     "batch_size": cfg.batch_size,
+                     "history": {k: [float(x) for x in v] for k, v in hist.history.items()}},
+    }
+    clf = GenreClassifier(meta, lambda x: segment_classifier_forward(w, x), files["keras"], meta["fingerprint"])
+    t0 = time.time()
+    meta["validation"] = evaluate(clf, va_feats, va_labels, [ds.names[i] for i in va_idx])
+    meta["validation"]["seconds"] = round(time.time() - t0, 1)
+    os.replace(tmp_keras, files["keras"])
+    os.replace(tmp_npz, files["npz"])
+    with open(files["json"] + ".tmp", "w") as fh:
+        json.dump(meta, fh, indent=1)
+    os.replace(files["json"] + ".tmp", files["json"])
+    _plot_history(hist.history, stem + ".loss.png", "genre classifier", keys=("loss", "val_loss"),
+                  ylabel="cross-entropy (segments)")
+    ds.close()
+    return meta
