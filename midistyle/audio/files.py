@@ -1,0 +1,183 @@
+"""Reading and writing audio files; MIDI inputs go through the render path.
+
+WAV / FLAC / OGG / AIFF are read with :mod:`soundfile` (libsndfile ships inside its wheel),
+mixed to mono and resampled to the rate asked for. Outputs are written atomically (temporary
+file, then rename), never over an input, and over an existing file only with ``force``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from ..errors import InputError, OutputError
+from ..io import MIDI_EXTENSIONS, SCORE_EXTENSIONS, CORPUS_PREFIX, _check_path
+from .render import DEFAULT_SR
+
+#: File endings read as audio.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif")
+#: File endings written (16-bit PCM or 32-bit float WAV, 16-bit FLAC).
+WRITE_EXTENSIONS = (".wav", ".flac")
+
+
+def is_symbolic(path: str) -> bool:
+    """True for inputs read as notes (MIDI, scores, ``corpus:NAME``) rather than audio."""
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    return path.startswith(CORPUS_PREFIX) or ext in MIDI_EXTENSIONS or ext in SCORE_EXTENSIONS
+
+
+def resample(y: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Polyphase resampling of a mono signal (SciPy), float32."""
+    if sr_in == sr_out:
+        return np.asarray(y, np.float32)
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(int(sr_in), int(sr_out))
+    return resample_poly(y, sr_out // g, sr_in // g).astype(np.float32)
+
+
+def read_audio(path: str, sr: int = DEFAULT_SR) -> np.ndarray:
+    """Read an audio file as mono float32 at ``sr`` Hz.
+
+    Parameters
+    ----------
+    path : str
+        WAV, FLAC, OGG or AIFF file.
+    sr : int
+        Sample rate wanted; the file is resampled if it differs.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, unreadable or corrupt files, files without samples, non-finite samples.
+    """
+    import soundfile
+
+    path = os.fspath(path)
+    _check_path(path)
+    try:
+        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile.LibsndfileError, RuntimeError, TypeError on odd headers
+        msg = str(exc).split("\n")[0]
+        raise InputError(f"{path}: not a readable audio file ({msg})") from None
+    if data.size == 0:
+        raise InputError(f"{path}: audio file has no samples")
+    y = data.mean(axis=1)
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"{path}: audio contains NaN or infinite samples")
+    return resample(y, int(rate), int(sr))
+
+
+def load_input(path: str, sr: int = DEFAULT_SR, soundfont: str | None = None) -> np.ndarray:
+    """Mono float32 waveform of an audio file, or of a MIDI file / score rendered with the SoundFont.
+
+    Parameters
+    ----------
+    path : str
+        Audio (WAV, FLAC, OGG, AIFF) or MIDI / score file, or ``corpus:NAME``.
+    sr : int
+        Sample rate.
+    soundfont : str, optional
+        SoundFont for MIDI inputs (default: the bundled one).
+
+    Raises
+    ------
+    InputError
+        Unreadable or unsupported inputs.
+    """
+    path = os.fspath(path)
+    if is_symbolic(path):
+        from .render import render_midi
+
+        y = render_midi(path, sr=sr, soundfont=soundfont)
+        if not len(y):
+            raise InputError(f"{path}: renders to no audio")
+        return y
+    ext = os.path.splitext(path)[1].lower()
+    if ext in AUDIO_EXTENSIONS:
+        return read_audio(path, sr)
+    _check_path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == b"MThd":
+        from .render import render_midi
+
+        return render_midi(path, sr=sr, soundfont=soundfont)
+    return read_audio(path, sr)
+
+
+def check_output(path: str, *, force: bool = False, protect: tuple = (),
+                 extensions: tuple = WRITE_EXTENSIONS) -> None:
+    """Raise :class:`OutputError` now if ``path`` could not be written later.
+
+    Refuses an existing file without ``force``, any of the ``protect`` paths (the inputs) even with
+    ``force``, a missing folder, and endings other than ``extensions``.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if extensions and ext not in extensions:
+        raise OutputError(f"{path}: output must end in {' or '.join(extensions)}")
+    for p in protect:
+        if p and os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
+            raise OutputError(f"{path}: refusing to overwrite the input file")
+    if os.path.isdir(path):
+        raise OutputError(f"{path}: is a directory")
+    if os.path.exists(path) and not force:
+        raise OutputError(f"{path}: exists (use --force to overwrite)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{path}: folder {folder} does not exist")
+
+
+def atomic_write(path: str, write, *, suffix: str = ".tmp") -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_audio(path: str, y: np.ndarray, sr: int, *, force: bool = False, protect: tuple = (),
+                subtype: str = "PCM_16") -> None:
+    """Write a mono waveform as WAV or FLAC, atomically.
+
+    Parameters
+    ----------
+    path : str
+        Output ending in ``.wav`` or ``.flac``.
+    y : array of float
+        Samples in [-1, 1] (clipped for 16-bit output).
+    sr : int
+        Sample rate.
+    force : bool
+        Replace an existing file.
+    protect : tuple of str
+        Input paths never to overwrite.
+    subtype : str
+        "PCM_16" (default) or "FLOAT" (32-bit float WAV).
+    """
+    import soundfile
+
+    check_output(path, force=force, protect=protect)
+    ext = os.path.splitext(path)[1].lower()
+    if subtype == "FLOAT" and ext != ".wav":
+        raise OutputError(f"{path}: float samples need a .wav output")
+    y = np.asarray(y, np.float32)
+    if subtype != "FLOAT":
+        y = np.clip(y, -1.0, 1.0)
+    fmt = "WAV" if ext == ".wav" else "FLAC"
+    atomic_write(path, lambda tmp: soundfile.write(tmp, y, int(sr), subtype=subtype, format=fmt), suffix=ext)

@@ -1,0 +1,421 @@
+"""Audio genre classifier: seed 000's clip features into a small dense network.
+
+Training data: 10 s excerpts of the TPD pieces, rendered through the SoundFont path
+(:mod:`midistyle.audio.render`), a few per piece at evenly spaced positions; features of
+:mod:`midistyle.audio.features`, standardised with the training means and deviations; the split is
+the dataset's (by piece). The network is Dense(64, ReLU) - Dropout - Dense(32, ReLU) - Dropout -
+Dense(genres, softmax), trained with Adam and early stopping on the loss of a held-out 15 % of the
+training pieces (the validation split is only measured).
+
+A model is three files::
+
+    audio-genre.keras   Keras 3 model (architecture + weights; for retraining / inspection)
+    audio-genre.json    sidecar: kind, genres, feature settings and names, standardisation,
+                        layers, excerpt settings, validation figures, training time
+    audio-genre.npz     weights for the NumPy runtime: prediction needs no TensorFlow
+
+Train with ``python -m midistyle.audio.genre train DATA.h5 -o models/audio-genre.keras``
+(see ``models/train_audio.sh``).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..errors import InputError, ModelError, OutputError
+from .features import FeatureSettings, clip_features, feature_names
+
+KIND = "audio-genre"
+#: Default location of the shipped model's files (stem).
+MODEL_NAME = "audio-genre"
+
+
+def model_path() -> str:
+    """Path of the shipped audio genre classifier (``models/audio-genre.keras``); ModelError if missing."""
+    from ..registry import models_dir
+
+    path = os.path.join(models_dir(), MODEL_NAME + ".keras")
+    if not os.path.exists(path[:-len(".keras")] + ".json"):
+        raise ModelError(f"no audio genre classifier in {models_dir()} (train one with "
+                         f"`bash models/train_audio.sh`)")
+    return path
+
+
+def _files(path: str) -> dict:
+    stem = os.fspath(path)
+    for ext in (".keras", ".json", ".npz"):
+        if stem.endswith(ext):
+            stem = stem[:-len(ext)]
+    return {"keras": stem + ".keras", "json": stem + ".json", "npz": stem + ".npz", "stem": stem}
+
+
+# ----------------------------------------------------------------------------- inference
+class AudioGenreClassifier:
+    """A trained audio genre classifier, run in NumPy.
+
+    Use :meth:`load`; :meth:`predict` takes a waveform at the model's sample rate.
+    """
+
+    def __init__(self, meta: dict, weights: dict, path: str):
+        self.meta = meta
+        self.w = weights
+        self.path = path
+        self.genres = list(meta["genres"])
+        self.features = FeatureSettings.from_dict(meta["features"])
+        self.mean = np.asarray(meta["standardise"]["mean"], np.float32)
+        self.std = np.asarray(meta["standardise"]["std"], np.float32)
+        self.layers = [(d["name"], d["activation"]) for d in meta["layers"]]
+        self.excerpt = float(meta["excerpt_seconds"])
+
+    @classmethod
+    def load(cls, path: str | None = None) -> "AudioGenreClassifier":
+        """Load a model from its ``.keras`` / ``.json`` / ``.npz`` path or stem (default: the shipped one).
+
+        Raises
+        ------
+        ModelError
+            Missing or unreadable files, or a model of another kind.
+        """
+        from ..nn.numpy_runtime import load_weights
+
+        f = _files(path or model_path())
+        try:
+            with open(f["json"]) as fh:
+                meta = json.load(fh)
+            weights = load_weights(f["npz"])
+        except FileNotFoundError as exc:
+            raise ModelError(f"{f['stem']}: model file missing ({exc.filename})") from None
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{f['stem']}: cannot read model ({exc})") from None
+        if meta.get("kind") != KIND:
+            raise ModelError(f"{f['json']}: not an audio genre classifier (kind {meta.get('kind')!r})")
+        return cls(meta, weights, f["keras"])
+
+    def probabilities_from_features(self, X: np.ndarray) -> np.ndarray:
+        """Genre probabilities (n, genres) of feature vectors (n, features)."""
+        from ..nn.numpy_runtime import dense
+
+        h = (np.atleast_2d(np.asarray(X, np.float32)) - self.mean) / self.std
+        for name, act in self.layers:
+            h = dense(self.w, name, h, act)
+        return h
+
+    def windows(self, y: np.ndarray) -> list:
+        """The clip cut into excerpt-long windows (hop half a window; a short clip is one window)."""
+        n = int(round(self.excerpt * self.features.sr))
+        if len(y) <= n:
+            return [y]
+        hop = n // 2
+        starts = list(range(0, len(y) - n + 1, hop))
+        if starts[-1] + n < len(y):
+            starts.append(len(y) - n)
+        return [y[a:a + n] for a in starts]
+
+    def predict(self, y: np.ndarray) -> dict:
+        """Genre probabilities of a waveform (mean over its windows): ``{genre: probability}``."""
+        X = np.stack([clip_features(w, self.features) for w in self.windows(np.asarray(y, np.float32))])
+        p = self.probabilities_from_features(X).mean(axis=0)
+        return {g: float(v) for g, v in zip(self.genres, p)}
+
+
+# ----------------------------------------------------------------------------- training data
+@dataclass
+class AudioGenreConfig:
+    """Training settings.
+
+    Attributes
+    ----------
+    excerpt_seconds : float
+        Length of each rendered excerpt (10 s).
+    excerpts_per_piece : int
+        Excerpts per piece, at evenly spaced positions (3).
+    epochs, batch_size, learning_rate, patience, dropout : training settings
+    monitor_fraction : float
+        Share of the training pieces held out for early stopping (the validation split is
+        only measured, never used to choose the model).
+    hidden : tuple of int
+        Dense layer widths.
+    seed : int
+    workers : int
+        Processes rendering excerpts (default: all cores).
+    """
+
+    excerpt_seconds: float = 10.0
+    excerpts_per_piece: int = 3
+    epochs: int = 300
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 30
+    dropout: float = 0.3
+    monitor_fraction: float = 0.15
+    hidden: tuple = (64, 32)
+    seed: int = 0
+    workers: int | None = None
+
+
+def excerpt_starts(duration: float, seconds: float, k: int) -> list:
+    """``k`` evenly spaced excerpt starts inside a piece of ``duration`` seconds (fewer if short)."""
+    if duration <= seconds:
+        return [0.0]
+    last = duration - seconds
+    if k == 1:
+        return [last / 2]
+    return [float(v) for v in np.linspace(0.05 * last, 0.95 * last, k)]
+
+
+def _excerpt_job(args):
+    path, seconds, k, fs_dict = args
+    from ..io import read
+    from .render import render_performance
+
+    fs = FeatureSettings.from_dict(fs_dict)
+    try:
+        perf = read(path)
+    except Exception as exc:  # a piece that cannot be read is reported, not fatal
+        return path, None, str(exc)
+    rows = []
+    for st in excerpt_starts(perf.duration, seconds, k):
+        y = render_performance(perf, sr=fs.sr, start=st, duration=seconds)
+        if float(np.max(np.abs(y))) == 0.0:
+            continue
+        rows.append(clip_features(y, fs))
+    return path, (np.stack(rows) if rows else None), None
+
+
+def build_features(data: str, tpd_root: str, cfg: AudioGenreConfig, fs: FeatureSettings,
+                   cache: str | None = None, progress: bool = True) -> dict:
+    """Render excerpts of every piece of an HDF5 dataset and compute their features (cached).
+
+    Parameters
+    ----------
+    data : str
+        Dataset written by ``midistyle dataset convert`` (names, genres and split of the pieces).
+    tpd_root : str
+        Folder holding ``GENRE/NAME`` MIDI files of the pieces.
+    cfg : AudioGenreConfig
+    fs : FeatureSettings
+    cache : str, optional
+        ``.npz`` to reuse when its settings match, written otherwise.
+
+    Returns
+    -------
+    dict with X (n, features), genre (n,), split (n,), piece (n,) arrays and ``skipped``.
+    """
+    from multiprocessing import get_context
+
+    from tqdm import tqdm
+
+    from ..dataset import Dataset
+
+    key = hashlib.md5(json.dumps([fs.to_dict(), cfg.excerpt_seconds, cfg.excerpts_per_piece,
+                                  os.path.abspath(data)], sort_keys=True).encode()).hexdigest()[:12]
+    if cache and os.path.exists(cache):
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                return {k: z[k] for k in ("X", "genre", "split", "piece")} | {"skipped": list(z["skipped"])}
+    with Dataset(data) as ds:
+        pieces = [(ds.names[i], ds.genres[i], ds.split[i]) for i in range(len(ds))]
+    jobs = [(os.path.join(tpd_root, g, n), cfg.excerpt_seconds, cfg.excerpts_per_piece, fs.to_dict())
+            for n, g, _ in pieces]
+    X, genre, split, piece, skipped = [], [], [], [], []
+    workers = cfg.workers or os.cpu_count() or 1
+    with get_context("spawn").Pool(workers) as pool:
+        it = pool.imap(_excerpt_job, jobs, chunksize=2)
+        for (name, g, sp), (path, feats, err) in tqdm(zip(pieces, it), total=len(jobs), desc="rendering excerpts",
+                                                      unit="piece", disable=not progress, file=sys.stderr):
+            if feats is None:
+                skipped.append(f"{path}: {err or 'silent'}")
+                continue
+            X.append(feats)
+            genre += [g] * len(feats)
+            split += [sp] * len(feats)
+            piece += [name] * len(feats)
+    out = {"X": np.concatenate(X).astype(np.float32), "genre": np.array(genre), "split": np.array(split),
+           "piece": np.array(piece), "skipped": skipped}
+    if cache:
+        os.makedirs(os.path.dirname(os.path.abspath(cache)), exist_ok=True)
+        np.savez(cache, key=key, **{k: out[k] for k in ("X", "genre", "split", "piece")},
+                 skipped=np.array(skipped, dtype=str))
+    return out
+
+
+def _metrics(y_true: np.ndarray, y_pred: np.ndarray, genres: list) -> dict:
+    n = len(genres)
+    cm = np.zeros((n, n), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        cm[t, p] += 1
+    f1 = []
+    for k in range(n):
+        tp = cm[k, k]
+        prec = tp / max(cm[:, k].sum(), 1)
+        rec = tp / max(cm[k, :].sum(), 1)
+        f1.append(0.0 if tp == 0 else 2 * prec * rec / (prec + rec))
+    return {"accuracy": float(np.trace(cm) / max(cm.sum(), 1)), "macro_f1": float(np.mean(f1)),
+            "f1": {g: float(v) for g, v in zip(genres, f1)}, "confusion": cm.tolist(), "n": int(cm.sum())}
+
+
+def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = None, *,
+          cache: str | None = None, force: bool = False, progress: bool = True) -> dict:
+    """Train the audio genre classifier and write ``.keras``, ``.json`` and ``.npz``.
+
+    Parameters
+    ----------
+    data : str
+        HDF5 dataset (for names, genres and the train / validation split).
+    tpd_root : str
+        Folder of the MIDI files (``GENRE/NAME``).
+    output : str
+        Model path ending in ``.keras``.
+    cfg : AudioGenreConfig, optional
+    cache : str, optional
+        Feature cache (``.npz``).
+    force : bool
+        Replace an existing model.
+    progress : bool
+
+    Returns
+    -------
+    dict
+        The sidecar written.
+    """
+    cfg = cfg or AudioGenreConfig()
+    f = _files(output)
+    if not output.endswith(".keras"):
+        raise OutputError(f"{output}: the model path must end in .keras")
+    if os.path.exists(f["keras"]) and not force:
+        raise OutputError(f"{f['keras']}: exists (use --force to overwrite)")
+    if not os.path.isdir(tpd_root):
+        raise InputError(f"{tpd_root}: no such folder of MIDI files")
+    fs = FeatureSettings()
+    t0 = time.time()
+    d = build_features(data, tpd_root, cfg, fs, cache=cache, progress=progress)
+    t_feat = time.time() - t0
+    genres = sorted(set(d["genre"].tolist()))
+    y = np.array([genres.index(g) for g in d["genre"]])
+    tr, va = d["split"] == "train", d["split"] == "val"
+    if not tr.any() or not va.any():
+        raise InputError(f"{data}: needs pieces in both the train and the val split")
+    # early stopping watches a held-out share of the *training* pieces, so the validation
+    # figures stay untouched by model selection
+    mon_pieces = {p for p in set(d["piece"][tr].tolist())
+                  if int(hashlib.md5(f"{cfg.seed}:{p}".encode()).hexdigest(), 16) % 100 < 100 * cfg.monitor_fraction}
+    mon = tr & np.isin(d["piece"], sorted(mon_pieces))
+    fit = tr & ~mon
+    mean = d["X"][fit].mean(axis=0)
+    std = d["X"][fit].std(axis=0) + 1e-6
+
+    import keras
+    import tensorflow as tf
+
+    from ..nn.numpy_runtime import export_weights
+
+    keras.utils.set_random_seed(cfg.seed)
+    tf.config.experimental.enable_op_determinism()
+    Xn = ((d["X"] - mean) / std).astype(np.float32)
+    inp = keras.Input((Xn.shape[1],), name="features")
+    h = inp
+    layers = []
+    for i, width in enumerate(cfg.hidden):
+        h = keras.layers.Dense(width, activation="relu", name=f"d{i}")(h)
+        h = keras.layers.Dropout(cfg.dropout, name=f"drop{i}")(h)
+        layers.append({"name": f"d{i}", "activation": "relu"})
+    out = keras.layers.Dense(len(genres), activation="softmax", name="out")(h)
+    layers.append({"name": "out", "activation": "softmax"})
+    model = keras.Model(inp, out, name="audio_genre")
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    t1 = time.time()
+    hist = model.fit(Xn[fit], y[fit], validation_data=(Xn[mon], y[mon]), epochs=cfg.epochs,
+                     batch_size=cfg.batch_size, verbose=0, shuffle=True,
+                     callbacks=[keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True)])
+    t_fit = time.time() - t1
+    p = model.predict(Xn[va], verbose=0)
+    clip_m = _metrics(y[va], p.argmax(axis=1), genres)
+    # piece level: mean of the excerpt probabilities
+    pieces = d["piece"][va]
+    names = sorted(set(pieces.tolist()))
+    pt, pp = [], []
+    for nme in names:
+        m = pieces == nme
+        pt.append(int(y[va][m][0]))
+        pp.append(int(p[m].mean(axis=0).argmax()))
+    piece_m = _metrics(np.array(pt), np.array(pp), genres)
+    ptr = model.predict(Xn[fit], verbose=0)
+    train_acc = float((ptr.argmax(axis=1) == y[fit]).mean())
+    pmon = model.predict(Xn[mon], verbose=0)
+    monitor_acc = float((pmon.argmax(axis=1) == y[mon]).mean())
+    meta = {
+        "kind": KIND, "genres": genres, "features": fs.to_dict(), "feature_names": feature_names(fs),
+        "standardise": {"mean": mean.tolist(), "std": std.tolist()}, "layers": layers,
+        "excerpt_seconds": cfg.excerpt_seconds,
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "data": {"dataset": os.path.basename(data), "train_excerpts": int(fit.sum()),
+                 "monitor_excerpts": int(mon.sum()), "val_excerpts": int(va.sum()),
+                 "train_pieces": int(len(set(d["piece"][fit].tolist()))), "monitor_pieces": len(mon_pieces),
+                 "val_pieces": len(names),
+                 "skipped": d["skipped"], "render": "midistyle.audio.render, TimGM6mb.sf2 piano, 22050 Hz"},
+        "validation": {"excerpts": clip_m, "pieces": piece_m, "train_accuracy": train_acc,
+                       "monitor_accuracy": monitor_acc},
+        "training": {"seconds": time.time() - t0, "feature_seconds": t_feat, "fit_seconds": t_fit,
+                     "epochs_run": len(hist.history["loss"]), "seed": cfg.seed,
+                     "best_monitor_loss": float(min(hist.history["val_loss"]))},
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(f["keras"])) or ".", exist_ok=True)
+    from .files import atomic_write
+
+    atomic_write(f["keras"], lambda tmp: model.save(tmp), suffix=".keras")
+    atomic_write(f["npz"], lambda tmp: export_weights(model, tmp), suffix=".npz")
+    atomic_write(f["json"], lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=1)), suffix=".json")
+    # the NumPy runtime must agree with Keras
+    clf = AudioGenreClassifier.load(f["keras"])
+    diff = float(np.abs(clf.probabilities_from_features(d["X"][va]) - p).max())
+    if diff > 1e-4:
+        raise ModelError(f"NumPy runtime disagrees with Keras by {diff:.2g}")
+    return meta
+
+
+def main(argv=None) -> int:
+    """``python -m midistyle.audio.genre train DATA.h5 --tpd DIR -o MODEL.keras``."""
+    from ..errors import MidistyleError
+
+    ap = argparse.ArgumentParser(prog="python -m midistyle.audio.genre",
+                                 description="Train the audio genre classifier on rendered TPD excerpts.")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="render excerpts, compute features, train, write MODEL.{keras,json,npz}")
+    t.add_argument("data", metavar="DATA.h5")
+    t.add_argument("--tpd", required=True, help="folder of GENRE/NAME.mid files the dataset was built from")
+    t.add_argument("-o", "--output", required=True)
+    t.add_argument("--cache", help="feature cache .npz (reused when the settings match)")
+    t.add_argument("--excerpts-per-piece", type=int, default=3)
+    t.add_argument("--excerpt-seconds", type=float, default=10.0)
+    t.add_argument("--epochs", type=int, default=300)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--workers", type=int, default=None)
+    t.add_argument("--force", action="store_true")
+    t.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    cfg = AudioGenreConfig(excerpts_per_piece=a.excerpts_per_piece, excerpt_seconds=a.excerpt_seconds,
+                           epochs=a.epochs, seed=a.seed, workers=a.workers)
+    try:
+        meta = train(a.data, a.tpd, a.output, cfg, cache=a.cache, force=a.force, progress=not a.quiet)
+    except MidistyleError as exc:
+        print(f"midistyle: error: {exc}", file=sys.stderr)
+        return 2
+    v = meta["validation"]
+    print(json.dumps({"output": a.output, "training": meta["training"], "validation": {
+        "excerpt_accuracy": v["excerpts"]["accuracy"], "excerpt_macro_f1": v["excerpts"]["macro_f1"],
+        "piece_accuracy": v["pieces"]["accuracy"], "piece_macro_f1": v["pieces"]["macro_f1"],
+        "train_accuracy": v["train_accuracy"], "monitor_accuracy": v["monitor_accuracy"]}, "data": {k: v2 for k, v2 in meta["data"].items() if k != "skipped"}},
+        indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

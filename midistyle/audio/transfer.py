@@ -1,0 +1,614 @@
+"""Ulyanov-style spectral audio style transfer and texture synthesis.
+
+Method (D. Ulyanov & V. Lebedev, "Audio texture synthesis and style transfer", 2016): a clip
+becomes its ``log1p |STFT|`` (n_fft 2048, hop 512, 22.05 kHz), read as a 1-D signal over time
+with the frequency bins as channels. One Conv1D layer of random, fixed filters (4096 filters of
+width 11, Glorot-style normal initialisation with gain sqrt(2), drawn from a seeded generator)
+and an activation give feature maps ``F`` (frames x filters). The result spectrogram ``X`` is
+optimised to minimise
+
+    L(X) = || gram(F(X)) - gram(F(S)) ||^2 + alpha * || F(X) - F(C) ||^2,
+
+with ``gram(F) = F^T F / frames`` (normalised by length, so content and style may differ in
+length), then turned back into sound by Griffin-Lim phase reconstruction. With ``alpha = 0`` (or
+no content) it synthesises a texture of the style clip.
+
+Speed (see ``benchmarks/bench_audio_transfer.py``): the value and gradient are one fused
+``tf.function`` (float32); the style features and their Gram statistics are computed once; the
+convolution runs as one matrix product over time-shifted copies of the spectrogram; and the style
+loss uses the (frames x frames) form of :mod:`midistyle.nn.gram` when that is cheaper than the
+(filters x filters) Gram. The optimiser is SciPy's L-BFGS-B (as in the reference) or Adam.
+
+TensorFlow and SciPy are imported inside the functions that need them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import MidistyleError
+from . import spectral
+
+ACTIVATIONS = ("relu", "selu", "elu", "leaky_relu")
+OPTIMIZERS = ("lbfgs", "adam")
+GRAM_FORMS = ("auto", "kernel", "direct")
+INITS = ("noise", "content")
+
+
+@dataclass
+class TransferSettings:
+    """Settings of the Ulyanov method (defaults: the reference settings).
+
+    Attributes
+    ----------
+    sr, n_fft, hop : int
+        Sample rate and STFT settings (22050, 2048, 512).
+    filters, kernel : int
+        Random Conv1D filters and their width in frames (4096, 11).
+    activation : str
+        One of :data:`ACTIVATIONS` ("relu").
+    content_weight : float
+        alpha, the weight of the content loss (1e-2); 0 synthesises a texture of the style.
+    iterations : int
+        Optimiser iterations (L-BFGS-B iterations or Adam steps).
+    optimizer : str
+        "lbfgs" (SciPy L-BFGS-B, default) or "adam".
+    learning_rate : float
+        Adam step size (log-magnitude units).
+    lbfgs_memory : int
+        Correction pairs L-BFGS-B keeps (``maxcor``; 10 as in SciPy and the reference).
+    warm_filters, warm_iterations : int
+        Optional warm start (0: off): first ``warm_iterations`` L-BFGS-B iterations on the loss
+        of only the first ``warm_filters`` of the same filters (about ``warm_filters / filters``
+        of the cost each; content weight scaled by the same ratio so style and content keep their
+        balance), then the full loss from there. The objective optimised at the end, and every
+        reported loss after the warm phase, is the full one.
+    gram_form : str
+        How the style loss is computed: "auto" (cheaper of the two), "kernel" or "direct";
+        the value is the same, only the cost differs.
+    init : str
+        "noise" (reference: N(0, 1e-3) spectrogram) or "content" (start from the content).
+    seed : int
+        Seed of the filters, the initial spectrogram and the Griffin-Lim phases.
+    griffin_lim_iterations : int
+        Fast Griffin-Lim iterations (momentum 0.99).
+    target_style_loss : float or None
+        Stop as soon as the style loss is at or below this level.
+    """
+
+    sr: int = 22050
+    n_fft: int = spectral.N_FFT
+    hop: int = spectral.HOP
+    filters: int = 4096
+    kernel: int = 11
+    activation: str = "relu"
+    content_weight: float = 1e-2
+    iterations: int = 300
+    optimizer: str = "lbfgs"
+    learning_rate: float = 0.02
+    lbfgs_memory: int = 10
+    warm_filters: int = 0
+    warm_iterations: int = 0
+    gram_form: str = "auto"
+    init: str = "noise"
+    seed: int = 0
+    griffin_lim_iterations: int = 300
+    target_style_loss: float | None = None
+
+    def validate(self) -> "TransferSettings":
+        """Raise :class:`MidistyleError` on settings that cannot work; return self."""
+        def bad(msg):
+            raise MidistyleError(f"bad transfer settings: {msg}")
+
+        if self.activation not in ACTIVATIONS:
+            bad(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}")
+        if self.optimizer not in OPTIMIZERS:
+            bad(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.gram_form not in GRAM_FORMS:
+            bad(f"gram form must be one of {', '.join(GRAM_FORMS)}")
+        if self.init not in INITS:
+            bad(f"init must be one of {', '.join(INITS)}")
+        if self.filters < 1 or self.kernel < 1:
+            bad("--filters and --kernel must be at least 1")
+        if self.iterations < 0 or self.griffin_lim_iterations < 0:
+            bad("iterations must be >= 0")
+        if self.content_weight < 0 or not math.isfinite(self.content_weight):
+            bad("--content-weight must be a finite number >= 0")
+        if self.n_fft < 16 or self.hop < 1 or self.hop > self.n_fft:
+            bad("need n_fft >= 16 and 1 <= hop <= n_fft")
+        if not (1000 <= self.sr <= 192000):
+            bad(f"sample rate {self.sr} out of range")
+        if self.learning_rate <= 0:
+            bad("learning rate must be > 0")
+        if self.lbfgs_memory < 1:
+            bad("L-BFGS memory must be >= 1")
+        if self.warm_iterations < 0 or self.warm_filters < 0 or (self.warm_iterations and not
+                                                                 0 < self.warm_filters < self.filters):
+            bad("a warm start needs 0 < warm filters < filters and warm iterations >= 0")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TransferResult:
+    """What :func:`stylise` returns.
+
+    Attributes
+    ----------
+    waveform : array of float32
+        The result audio at the optimised spectrogram's level (scaled down to a -1 dBFS peak
+        only where it would otherwise clip).
+    spectrogram : array (bins, frames)
+        Optimised ``log1p`` magnitude.
+    history : list of dict
+        Per iteration: iteration, evaluations, seconds, loss, style_loss, content_loss.
+    griffin_lim_convergence : float
+        Spectral convergence of the waveform against the optimised magnitude.
+    timings : dict
+        Seconds spent setting up, optimising and reconstructing.
+    settings : TransferSettings
+    """
+
+    waveform: np.ndarray
+    spectrogram: np.ndarray
+    history: list
+    griffin_lim_convergence: float
+    timings: dict
+    settings: TransferSettings
+    content_spectrogram: np.ndarray | None = None
+    style_spectrogram: np.ndarray | None = None
+    evaluations: int = 0
+    stop_reason: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> dict:
+        """The last history entry (loss, style_loss, content_loss ...)."""
+        return self.history[-1] if self.history else {}
+
+
+# ----------------------------------------------------------------------------- features
+def random_filters(n_bins: int, filters: int = 4096, kernel: int = 11, seed: int = 0) -> np.ndarray:
+    """Fixed random Conv1D weights, shape (kernel, n_bins, filters), float32.
+
+    Normal with standard deviation ``sqrt(2) * sqrt(2 / ((n_bins + filters) * kernel))``, the
+    Glorot-style initialisation of the reference implementation, from ``numpy.random.default_rng(seed)``.
+    """
+    std = math.sqrt(2.0) * math.sqrt(2.0 / ((n_bins + filters) * kernel))
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((kernel, n_bins, filters), dtype=np.float32)
+    w *= np.float32(std)
+    return w
+
+
+def _activation_np(name: str, u: np.ndarray) -> np.ndarray:
+    if name == "relu":
+        return np.maximum(u, 0)
+    if name == "leaky_relu":
+        return np.where(u > 0, u, 0.2 * u).astype(np.float32)
+    if name == "elu":
+        return np.where(u > 0, u, np.expm1(np.minimum(u, 0))).astype(np.float32)
+    if name == "selu":
+        a, s = 1.6732632423543772, 1.0507009873554805
+        return (s * np.where(u > 0, u, a * np.expm1(np.minimum(u, 0)))).astype(np.float32)
+    raise MidistyleError(f"unknown activation {name!r}")
+
+
+def features_np(X: np.ndarray, weights: np.ndarray, activation: str = "relu") -> np.ndarray:
+    """Feature maps of a (frames, bins) log spectrogram in NumPy: (frames - kernel + 1, filters).
+
+    Raises
+    ------
+    MidistyleError
+        If the clip has fewer frames than the filter width.
+    """
+    k, c, f = weights.shape
+    X = np.asarray(X, np.float32)
+    if X.shape[0] < k:
+        raise MidistyleError(f"clip too short: {X.shape[0]} frames, the filters are {k} frames wide")
+    cols = np.lib.stride_tricks.sliding_window_view(X, (k, c))[:, 0].reshape(X.shape[0] - k + 1, k * c)
+    return _activation_np(activation, cols @ weights.reshape(k * c, f))
+
+
+def spectrogram_frames(y: np.ndarray, settings: TransferSettings) -> np.ndarray:
+    """``log1p |STFT|`` of a waveform as (frames, bins), the layout the transfer optimises."""
+    return spectral.log_magnitude(y, settings.n_fft, settings.hop).T.copy()
+
+
+# ----------------------------------------------------------------------------- the loss
+class UlyanovLoss:
+    """Value and gradient of the Ulyanov loss for one style (and optional content) clip.
+
+    Parameters
+    ----------
+    style : array (frames, bins)
+        Style log spectrogram.
+    content : array (frames, bins) or None
+        Content log spectrogram; None (or ``content_weight == 0``) for textures.
+    frames : int
+        Frames of the result.
+    settings : TransferSettings
+    weights : array, optional
+        Filters (default :func:`random_filters` with the settings' seed).
+    """
+
+    def __init__(self, style: np.ndarray, content: np.ndarray | None, frames: int,
+                 settings: TransferSettings, weights: np.ndarray | None = None):
+        import tensorflow as tf
+
+        from ..nn.gram import KernelStyleLoss, choose_form, gram_np
+
+        s = settings
+        self.settings = s
+        self.frames = int(frames)
+        n_bins = style.shape[1]
+        if self.frames < s.kernel:
+            raise MidistyleError(f"result too short: {self.frames} frames, the filters are {s.kernel} frames wide")
+        self.weights = random_filters(n_bins, s.filters, s.kernel, s.seed) if weights is None else weights
+        Fs = features_np(style, self.weights, s.activation)
+        n = self.frames - s.kernel + 1
+        self.form = choose_form(n, Fs.shape[0], s.filters) if s.gram_form == "auto" else s.gram_form
+        alpha = float(s.content_weight) if content is not None else 0.0
+        self.alpha = alpha
+        Fc = features_np(content, self.weights, s.activation) if alpha > 0 else None
+        if Fc is not None and Fc.shape[0] != n:
+            raise MidistyleError("content and result must have the same number of frames")
+        self.Fs = Fs
+        k, c, f = self.weights.shape
+        wmat = tf.constant(self.weights.reshape(k * c, f))
+        act = {"relu": tf.nn.relu, "selu": tf.nn.selu, "elu": tf.nn.elu,
+               "leaky_relu": lambda u: tf.nn.leaky_relu(u, 0.2)}[s.activation]
+        kernel = k
+        if self.form == "kernel":
+            kstyle = KernelStyleLoss(Fs)
+        else:
+            Gs = tf.constant(gram_np(Fs).astype(np.float32))
+        Fc_t = tf.constant(Fc) if Fc is not None else None
+
+        def features(x):
+            cols = tf.concat([x[i:i + n] for i in range(kernel)], axis=1)
+            return act(tf.matmul(cols, wmat))
+
+        @tf.function(input_signature=[tf.TensorSpec((self.frames, n_bins), tf.float32)])
+        def value_and_grad(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                F = features(x)
+            if self.form == "kernel":
+                sl, dF = kstyle.value_and_grad(F)
+                sl = tf.cast(sl, tf.float32)
+            else:
+                G = tf.matmul(F, F, transpose_a=True) / float(n)
+                D = G - Gs
+                sl = tf.reduce_sum(tf.square(D))
+                dF = (4.0 / n) * tf.matmul(F, D)
+            if Fc_t is not None:
+                diff = F - Fc_t
+                cl = alpha * tf.reduce_sum(tf.square(diff))
+                dF = dF + (2.0 * alpha) * diff
+            else:
+                cl = tf.constant(0.0)
+            gx = tape.gradient(F, x, output_gradients=dF)
+            return sl + cl, sl, cl, gx
+
+        self._vg = value_and_grad
+        self.evaluations = 0
+
+    def __call__(self, x: np.ndarray) -> tuple:
+        """``(loss, style_loss, content_loss, gradient)`` at a (frames, bins) spectrogram (NumPy)."""
+        self.evaluations += 1
+        L, sl, cl, g = self._vg(np.asarray(x, np.float32).reshape(self.frames, -1))
+        return float(L), float(sl), float(cl), g.numpy()
+
+    def tensor_call(self, x):
+        """Same as calling, on a TensorFlow tensor, without leaving TensorFlow (for Adam)."""
+        self.evaluations += 1
+        return self._vg(x)
+
+
+# ----------------------------------------------------------------------------- optimisers
+class _Stop(Exception):
+    pass
+
+
+def _optimise_lbfgs(loss: UlyanovLoss, x0: np.ndarray, s: TransferSettings, on_iter) -> tuple:
+    from scipy.optimize import minimize
+
+    last = {}
+
+    def fun(v):
+        L, sl, cl, g = loss(v)
+        last.update(loss=L, style_loss=sl, content_loss=cl)
+        return L, g.astype(np.float64).ravel()
+
+    def cb(intermediate_result=None):
+        # L-BFGS-B calls back after each iteration, at the accepted point (the last evaluation)
+        if on_iter(dict(last)):
+            raise StopIteration
+
+    res = minimize(fun, x0.astype(np.float64).ravel(), jac=True, method="L-BFGS-B", callback=cb,
+                   options={"maxiter": s.iterations, "maxcor": s.lbfgs_memory})
+    x = res.x.reshape(x0.shape).astype(np.float32)
+    return x, str(res.message)
+
+
+def _optimise_adam(loss: UlyanovLoss, x0: np.ndarray, s: TransferSettings, on_iter) -> tuple:
+    import tensorflow as tf
+
+    x = tf.Variable(x0.astype(np.float32))
+    m = tf.Variable(tf.zeros_like(x))
+    v = tf.Variable(tf.zeros_like(x))
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    lr = float(s.learning_rate)
+    vg = loss._vg
+
+    @tf.function
+    def step(t):
+        L, sl, cl, g = vg(x.read_value())
+        m.assign(b1 * m + (1 - b1) * g)
+        v.assign(b2 * v + (1 - b2) * tf.square(g))
+        mh = m / (1 - tf.pow(b1, t))
+        vh = v / (1 - tf.pow(b2, t))
+        x.assign_sub(lr * mh / (tf.sqrt(vh) + eps))
+        return L, sl, cl
+
+    reason = f"{s.iterations} Adam steps"
+    for i in range(s.iterations):
+        L, sl, cl = step(tf.constant(i + 1, tf.float32))
+        loss.evaluations += 1
+        # losses are those of the point before the step; good enough for a progress display
+        if on_iter(dict(loss=float(L), style_loss=float(sl), content_loss=float(cl))):
+            reason = "target style loss reached"
+            break
+    return x.numpy(), reason
+
+
+# ----------------------------------------------------------------------------- the method
+def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSettings | None = None, *,
+            samples: int | None = None, progress: bool = False, desc: str = "transfer",
+            weights: np.ndarray | None = None) -> TransferResult:
+    """Ulyanov style transfer (or texture synthesis) between two waveforms.
+
+    Parameters
+    ----------
+    content : array of float or None
+        Content waveform (mono, at ``settings.sr``); None synthesises a texture of ``style``.
+    style : array of float
+        Style waveform; its length may differ from the content's.
+    settings : TransferSettings, optional
+        Defaults: the reference settings.
+    samples : int, optional
+        Length of the result; default the content's (texture: the style's).
+    progress : bool
+        Show tqdm progress bars (with the loss) on stderr.
+    desc : str
+        Label of the progress bar.
+    weights : array, optional
+        Filters to use instead of drawing them from the seed (e.g. shared between calls).
+
+    Returns
+    -------
+    TransferResult
+
+    Raises
+    ------
+    MidistyleError
+        Bad settings, or clips shorter than the filter width.
+    """
+    from tqdm import tqdm
+
+    s = (settings or TransferSettings()).validate()
+    t0 = time.perf_counter()
+    style = np.asarray(style, np.float32)
+    if content is not None:
+        content = np.asarray(content, np.float32)
+    use_content = content is not None and s.content_weight > 0
+    if samples is None:
+        samples = len(content) if content is not None else len(style)
+    samples = int(samples)
+    S = spectrogram_frames(style, s)
+    C = spectrogram_frames(content, s) if content is not None else None
+    frames = spectral.n_frames(samples, s.hop)
+    if C is not None and C.shape[0] != frames:
+        C = C[:frames] if C.shape[0] > frames else np.pad(C, ((0, frames - C.shape[0]), (0, 0)))
+    for name, X in (("style", S), ("content", C), ("result", np.zeros((frames, 1)))):
+        if X is not None and X.shape[0] < s.kernel:
+            secs = s.kernel * s.hop / s.sr
+            raise MidistyleError(f"{name} clip too short: needs at least {s.kernel} frames (~{secs:.2f} s)")
+    if weights is None:
+        weights = random_filters(S.shape[1], s.filters, s.kernel, s.seed)
+    loss = UlyanovLoss(S, C if use_content else None, frames, s, weights=weights)
+    warm = None
+    if s.warm_iterations > 0:
+        ratio = s.warm_filters / s.filters
+        sw = dataclasses.replace(s, filters=s.warm_filters, content_weight=s.content_weight * ratio,
+                                 iterations=s.warm_iterations, target_style_loss=None, warm_iterations=0)
+        warm = UlyanovLoss(S, C if use_content else None, frames, sw, weights=weights[:, :, :s.warm_filters])
+    rng = np.random.default_rng(s.seed + 1)
+    if s.init == "content" and C is not None:
+        x0 = C.copy()
+    else:
+        x0 = (rng.standard_normal((frames, S.shape[1])) * 1e-3).astype(np.float32)
+    t_setup = time.perf_counter() - t0
+    history = []
+    t_opt = time.perf_counter()
+    bar = tqdm(total=s.iterations + s.warm_iterations, desc=desc, unit="it", disable=not progress, leave=False)
+
+    def on_iter(d, phase="full"):
+        d.update(iteration=len(history) + 1, evaluations=loss.evaluations,
+                 seconds=time.perf_counter() - t_opt, phase=phase)
+        if warm is not None:
+            d["warm_evaluations"] = warm.evaluations
+        history.append(d)
+        bar.update(1)
+        bar.set_postfix(loss=f"{d['loss']:.4g}", style=f"{d['style_loss']:.4g}", refresh=False)
+        return phase == "full" and s.target_style_loss is not None and d["style_loss"] <= s.target_style_loss
+
+    try:
+        if warm is not None:
+            sw = warm.settings
+            x0, _ = _optimise_lbfgs(warm, x0, sw, lambda d: on_iter(d, "warm"))
+        if s.iterations == 0:
+            x, reason = x0, "no iterations"
+        elif s.optimizer == "lbfgs":
+            x, reason = _optimise_lbfgs(loss, x0, s, on_iter)
+        else:
+            x, reason = _optimise_adam(loss, x0, s, on_iter)
+    finally:
+        bar.close()
+    if (s.target_style_loss is not None and history and history[-1].get("phase") == "full"
+            and history[-1]["style_loss"] <= s.target_style_loss):
+        reason = "target style loss reached"
+    t_opt = time.perf_counter() - t_opt
+    if not history or s.optimizer == "adam" or history[-1].get("phase") == "warm":
+        L, sl, cl, _ = loss(x)  # the loss at the returned point
+        history.append(dict(iteration=len(history), evaluations=loss.evaluations,
+                            seconds=t_opt, loss=L, style_loss=sl, content_loss=cl, final=True))
+    t_gl = time.perf_counter()
+    mag = spectral.magnitude_from_log(x.T)
+    gbar = tqdm(total=s.griffin_lim_iterations, desc="griffin-lim", unit="it", disable=not progress, leave=False)
+    try:
+        y, sc = spectral.griffin_lim(mag, s.griffin_lim_iterations, s.hop, length=samples, seed=s.seed,
+                                     callback=lambda i: gbar.update(1))
+    finally:
+        gbar.close()
+    # keep the optimised loudness (the loss depends on it); only scale down what would clip
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    limit = 10 ** (-1 / 20)
+    if peak > limit:
+        y = y * np.float32(limit / peak)
+    t_gl = time.perf_counter() - t_gl
+    return TransferResult(waveform=y.astype(np.float32), spectrogram=x.T.copy(), history=history,
+                          griffin_lim_convergence=sc,
+                          timings={"setup": t_setup, "optimise": t_opt, "griffin_lim": t_gl,
+                                   "total": time.perf_counter() - t0},
+                          settings=s, content_spectrogram=None if C is None else C.T.copy(),
+                          style_spectrogram=S.T.copy(), evaluations=loss.evaluations, stop_reason=reason,
+                          extra={"gram_form": loss.form, "frames": frames,
+                                 "warm_evaluations": warm.evaluations if warm is not None else 0})
+
+
+# ----------------------------------------------------------------------------- files, plot
+def plot_transfer(result: TransferResult, path: str, *, force: bool = False, title: str = "") -> None:
+    """Write a PNG of the content, style and result spectrograms and the loss curve (atomic).
+
+    Parameters
+    ----------
+    result : TransferResult
+    path : str
+        ``.png`` output.
+    force : bool
+        Replace an existing file.
+    title : str
+        Figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .files import atomic_write, check_output
+
+    check_output(path, force=force, extensions=(".png",))
+    s = result.settings
+    panels = [("content", result.content_spectrogram), ("style", result.style_spectrogram),
+              ("result", result.spectrogram)]
+    panels = [(n, X) for n, X in panels if X is not None]
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(10, 2.6 * (len(panels) + 1)))
+    vmax = max(float(np.max(X)) for _, X in panels) or 1.0
+    for ax, (name, X) in zip(axes, panels):
+        secs = X.shape[1] * s.hop / s.sr
+        ax.imshow(X, origin="lower", aspect="auto", cmap="magma", vmin=0, vmax=vmax,
+                  extent=(0, secs, 0, s.sr / 2000.0))
+        ax.set_ylabel("kHz")
+        ax.set_title(f"{name}: log1p |STFT|", fontsize=9)
+    ax = axes[-1]
+    h = [d for d in result.history if not d.get("final")] or result.history
+    it = [d["iteration"] for d in h]
+    ax.semilogy(it, [max(d["loss"], 1e-12) for d in h], label="total")
+    ax.semilogy(it, [max(d["style_loss"], 1e-12) for d in h], label="style")
+    if any(d["content_loss"] > 0 for d in h):
+        ax.semilogy(it, [max(d["content_loss"], 1e-12) for d in h], label="content (weighted)")
+    ax.set_xlabel(f"{s.optimizer} iteration")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    ax.set_title(f"loss ({s.filters} filters x {s.kernel}, {s.activation}, alpha {s.content_weight:g}); "
+                 f"Griffin-Lim spectral convergence {result.griffin_lim_convergence:.3f}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), suffix=".png")
+    plt.close(fig)
+
+
+def _summary(res: TransferResult, **info) -> dict:
+    f = res.final
+    return {**info, "seconds": len(res.waveform) / res.settings.sr, "iterations": len(
+        [d for d in res.history if not d.get("final")]), "evaluations": res.evaluations,
+            "loss": f.get("loss"), "style_loss": f.get("style_loss"), "content_loss": f.get("content_loss"),
+            "griffin_lim_convergence": res.griffin_lim_convergence, "stop_reason": res.stop_reason,
+            "timings": res.timings, "gram_form": res.extra.get("gram_form"), "settings": res.settings.to_dict()}
+
+
+def transfer_files(content: str | None, style: str, output: str, settings: TransferSettings | None = None, *,
+                   seconds: float | None = None, force: bool = False, plot: str | None = None,
+                   progress: bool = False, float_samples: bool = False, soundfont: str | None = None) -> dict:
+    """Style transfer (or, with ``content=None``, texture synthesis) between files, written atomically.
+
+    Parameters
+    ----------
+    content : str or None
+        Content clip: WAV / FLAC (any rate, mixed to mono) or MIDI / score (rendered first).
+    style : str
+        Style clip, same kinds.
+    output : str
+        ``.wav`` or ``.flac`` result (the content's length; textures: ``seconds`` or the style's).
+    settings : TransferSettings, optional
+    seconds : float, optional
+        Length of a texture.
+    force : bool
+        Replace existing outputs (never an input).
+    plot : str, optional
+        PNG of spectrograms and loss curve.
+    progress : bool
+        Progress bars on stderr.
+    float_samples : bool
+        32-bit float WAV instead of 16-bit PCM.
+    soundfont : str, optional
+        SoundFont for MIDI inputs.
+
+    Returns
+    -------
+    dict
+        Inputs, output, length, iterations, losses, Griffin-Lim convergence, timings, settings.
+    """
+    from .files import check_output, load_input, write_audio
+
+    s = (settings or TransferSettings()).validate()
+    inputs = tuple(p for p in (content, style) if p is not None)
+    check_output(output, force=force, protect=inputs)
+    if plot:
+        check_output(plot, force=force, protect=inputs, extensions=(".png",))
+        if os.path.abspath(plot) == os.path.abspath(output):
+            raise MidistyleError(f"{plot}: the plot and the audio output must differ")
+    if seconds is not None and seconds <= 0:
+        raise MidistyleError("--seconds must be > 0")
+    ys = load_input(style, s.sr, soundfont)
+    yc = load_input(content, s.sr, soundfont) if content is not None else None
+    samples = int(round(seconds * s.sr)) if seconds is not None and content is None else None
+    res = stylise(yc, ys, s, samples=samples, progress=progress,
+                  desc="texture" if content is None or s.content_weight == 0 else "transfer")
+    write_audio(output, res.waveform, s.sr, force=force, protect=inputs,
+                subtype="FLOAT" if float_samples else "PCM_16")
+    if plot:
+        plot_transfer(res, plot, force=force,
+                      title=f"{os.path.basename(content) if content else 'texture'} in the style of "
+                            f"{os.path.basename(style)}")
+    return _summary(res, content=content, style=style, output=output, plot=plot)

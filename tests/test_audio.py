@@ -1,0 +1,295 @@
+"""Waveform path and audio style transfer: render, spectral tools, Ulyanov transfer / texture,
+audio metrics and the command-line errors of the audio commands.
+
+Short clips (2-3 s), few filters and few iterations keep the suite fast; nothing is mocked.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import REPO, save_tracks, simple_notes_midi
+
+from midistyle.audio import spectral
+from midistyle.audio.render import SOFT_PEDAL_GAIN, release_times, render_midi, render_notes
+from midistyle.audio.transfer import TransferSettings, UlyanovLoss, random_filters, spectrogram_frames, stylise
+from midistyle.audio.evaluate import transfer_losses
+from midistyle.errors import InputError, MidistyleError
+
+SR = 22050
+NOTE_DT = [("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8")]
+PEDAL_DT = [("time", "f8"), ("cc", "i2"), ("value", "i2")]
+TINY = dict(filters=48, kernel=5, iterations=12, griffin_lim_iterations=30)
+
+
+def midistyle_cli(*args, cwd=None, timeout=240):
+    return subprocess.run([sys.executable, "-m", "midistyle", *map(str, args)], cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def notes(rows):
+    return np.array(rows, dtype=NOTE_DT)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    """A 2 s content clip and a 3 s style clip rendered from generated MIDI (different lengths)."""
+    c = notes([(60 + (i % 5) * 2, 90, 0.25 * i, 0.25 * i + 0.4) for i in range(8)])
+    s = notes([(48 + (i * 7) % 24, 70 + (i % 3) * 15, 0.15 * i, 0.15 * i + 0.12) for i in range(19)])
+    return (render_notes(c, sr=SR, duration=2.0), render_notes(s, sr=SR, duration=3.0))
+
+
+@pytest.fixture(scope="module")
+def clip_files(tmp_path_factory, clips):
+    d = tmp_path_factory.mktemp("clips")
+    sf.write(d / "content.wav", clips[0], SR)
+    sf.write(d / "style.flac", clips[1], SR)
+    return d
+
+
+# ----------------------------------------------------------------------------- render
+def test_render_onsets_match_midi_notes(tmp_path):
+    import librosa
+
+    starts = [0.2, 0.7, 1.2, 1.7, 2.2]
+    path = simple_notes_midi(tmp_path / "n.mid", [(57 + 3 * i, 100, s * 2, s * 2 + 0.6) for i, s in enumerate(starts)])
+    y = render_midi(path, sr=SR)
+    assert y.dtype == np.float32 and np.all(np.isfinite(y))
+    assert np.sqrt(np.mean(y ** 2)) > 0.01, "rendered audio is silent"
+    assert len(y) / SR >= 2.2 + 0.3
+    onsets = librosa.onset.onset_detect(y=y, sr=SR, units="time", backtrack=True)
+    assert len(onsets) == len(starts), onsets
+    assert np.max(np.abs(onsets - np.array(starts))) < 0.05, onsets
+
+
+def test_render_pitch_is_right():
+    for key in (45, 69, 84):
+        y = render_notes(notes([(key, 100, 0.0, 1.0)]), sr=SR)
+        seg = y[2205:2205 + 8192] * np.hanning(8192)
+        spec = np.abs(np.fft.rfft(seg, 65536))
+        f = np.fft.rfftfreq(65536, 1 / SR)
+        f0 = 440 * 2 ** ((key - 69) / 12)
+        band = (f > f0 * 0.94) & (f < f0 * 1.06)
+        got = f[band][np.argmax(spec[band])]
+        assert abs(1200 * np.log2(got / f0)) < 15, (key, got, f0)
+
+
+def test_sustain_pedal_holds_notes_and_soft_pedal_softens():
+    n = notes([(60, 100, 0.0, 0.3)])
+    dry = render_notes(n, sr=SR, duration=2.0, normalize=False)
+    pedals = np.array([(0.0, 64, 127), (1.5, 64, 0)], dtype=PEDAL_DT)
+    wet = render_notes(n, pedals, sr=SR, duration=2.0, normalize=False)
+    window = slice(int(0.8 * SR), int(1.2 * SR))
+    rms = lambda y: float(np.sqrt(np.mean(y[window] ** 2)))  # noqa: E731
+    assert rms(wet) > 30 * rms(dry)
+    assert release_times(n, pedals)[0] == pytest.approx(1.5)
+    soft = render_notes(n, np.array([(0.0, 67, 127)], dtype=PEDAL_DT), sr=SR, duration=1.0, normalize=False)
+    plain = render_notes(n, sr=SR, duration=1.0, normalize=False)
+    assert np.max(np.abs(soft)) == pytest.approx(SOFT_PEDAL_GAIN * np.max(np.abs(plain)), rel=1e-4)
+    # a key struck again releases the voice the pedal was holding
+    two = notes([(60, 100, 0.0, 0.3), (60, 100, 1.0, 1.3)])
+    assert release_times(two, pedals)[0] == pytest.approx(1.0)
+
+
+def test_render_cli_writes_wav_and_protects_outputs(tmp_path, rich_midi):
+    out = tmp_path / "rich.wav"
+    r = midistyle_cli("render", rich_midi, "-o", out, "--sr", 16000, "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    y, sr = sf.read(out, dtype="int16")
+    assert sr == 16000 and y.dtype == np.int16 and np.abs(y).max() > 1000
+    assert info["seconds"] == pytest.approx(len(y) / sr)
+    r = midistyle_cli("render", rich_midi, "-o", out)
+    assert r.returncode == 2 and r.stderr.strip().endswith("exists (use --force to overwrite)")
+    r = midistyle_cli("render", rich_midi, "-o", out, "--force", "--float", "--quiet")
+    assert r.returncode == 0 and r.stdout == ""
+    assert sf.info(out).subtype == "FLOAT"
+
+
+# ----------------------------------------------------------------------------- spectral
+def test_stft_istft_round_trip_and_griffin_lim(clips):
+    y = clips[0]
+    S = spectral.stft(y)
+    assert S.shape == (1025, spectral.n_frames(len(y)))
+    assert np.max(np.abs(spectral.istft(S, length=len(y)) - y)) < 1e-4
+    rec, sc = spectral.griffin_lim(np.abs(S), n_iter=60, length=len(y), seed=0)
+    assert len(rec) == len(y)
+    assert sc < 0.12
+    assert spectral.spectral_convergence(np.abs(S), rec) == pytest.approx(sc)
+
+
+def test_gram_kernel_form_equals_direct_form():
+    from midistyle.nn.gram import gram_np, style_loss_np
+
+    rng = np.random.default_rng(0)
+    F, Fs = np.maximum(rng.standard_normal((30, 200)), 0), np.maximum(rng.standard_normal((45, 200)), 0)
+    direct = float(np.sum(np.square(gram_np(F) - gram_np(Fs))))
+    assert style_loss_np(F, Fs) == pytest.approx(direct, rel=1e-6)
+    S = rng.random((60, 40)).astype(np.float32)
+    x = rng.random((50, 40)).astype(np.float32)
+    out = {}
+    for form in ("kernel", "direct"):
+        s = TransferSettings(filters=64, kernel=5, gram_form=form, content_weight=0.0)
+        out[form] = UlyanovLoss(S, None, 50, s)(x)
+    assert out["kernel"][1] == pytest.approx(out["direct"][1], rel=1e-4)
+    g1, g2 = out["kernel"][3], out["direct"][3]
+    assert np.max(np.abs(g1 - g2)) <= 1e-4 * np.max(np.abs(g2))
+
+
+# ----------------------------------------------------------------------------- transfer
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_transfer_loss_decreases_and_keeps_content_length(clips, optimizer):
+    content, style = clips  # 2 s content, 3 s style: different lengths
+    s = TransferSettings(optimizer=optimizer, learning_rate=0.05, **TINY)
+    r = stylise(content, style, s)
+    losses = [h["loss"] for h in r.history]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert len(r.waveform) == len(content)
+    assert r.spectrogram.shape == (1025, spectral.n_frames(len(content)))
+    assert np.all(np.isfinite(r.waveform)) and np.max(np.abs(r.waveform)) > 0.1
+    assert 0 <= r.griffin_lim_convergence < 1.0
+
+
+def test_texture_runs_from_style_only_and_is_deterministic(clips):
+    style = clips[1]
+    s = TransferSettings(content_weight=0.0, seed=3, **TINY)
+    a = stylise(None, style, s, samples=int(1.5 * SR))
+    b = stylise(None, style, s, samples=int(1.5 * SR))
+    assert len(a.waveform) == int(1.5 * SR)
+    assert a.history[-1]["content_loss"] == 0.0
+    assert a.history[-1]["style_loss"] < a.history[0]["style_loss"]
+    np.testing.assert_array_equal(a.waveform, b.waveform)
+    c = stylise(None, style, TransferSettings(content_weight=0.0, seed=4, **TINY), samples=int(1.5 * SR))
+    assert not np.array_equal(a.waveform, c.waveform)
+
+
+def test_transfer_handles_clips_longer_than_the_reference_430_frames():
+    rng = np.random.default_rng(0)
+    long_c = (rng.standard_normal(int(10.5 * SR)) * 0.1).astype(np.float32)  # 453 frames
+    short_s = (rng.standard_normal(int(1.0 * SR)) * 0.1).astype(np.float32)
+    r = stylise(long_c, short_s, TransferSettings(filters=16, kernel=3, iterations=3, griffin_lim_iterations=2))
+    assert len(r.waveform) == len(long_c)
+    assert r.spectrogram.shape[1] == spectral.n_frames(len(long_c)) > 430
+
+
+def test_random_filters_are_seeded_glorot():
+    w = random_filters(1025, 256, 11, seed=1)
+    assert w.shape == (11, 1025, 256) and w.dtype == np.float32
+    np.testing.assert_array_equal(w, random_filters(1025, 256, 11, seed=1))
+    expected = np.sqrt(2) * np.sqrt(2.0 / ((1025 + 256) * 11))
+    assert w.std() == pytest.approx(expected, rel=0.01)
+
+
+def test_too_short_clip_is_a_clear_error(clips):
+    with pytest.raises(MidistyleError, match="too short"):
+        stylise(clips[0], clips[1][:1000], TransferSettings(**TINY))
+
+
+def test_transfer_cli_end_to_end_with_plot(clip_files, tmp_path):
+    out, png = tmp_path / "out.wav", tmp_path / "out.png"
+    r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "-o", out, "--filters", 32, "--kernel", 5, "--iterations", 6,
+                      "--griffin-lim-iterations", 10, "--plot", png, "--json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    y, sr = sf.read(out)
+    assert sr == SR and len(y) == len(sf.read(clip_files / "content.wav")[0])
+    assert png.stat().st_size > 10000
+    assert info["iterations"] >= 1 and info["style_loss"] < info["settings"]["filters"] ** 2 * 1e6
+    # refuses to overwrite without --force, and never the input even with it
+    r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "-o", out, "--iterations", 1)
+    assert r.returncode == 2 and "exists" in r.stderr
+    r = midistyle_cli("audio", "texture", "--style", clip_files / "style.flac", "-o", clip_files / "style.flac",
+                      "--force", "--iterations", 1)
+    assert r.returncode == 2 and "refusing to overwrite the input" in r.stderr
+
+
+@pytest.mark.parametrize("kind", ["audio", "midi", "missing", "empty"])
+def test_corrupt_inputs_exit_2_with_one_line(tmp_path, clip_files, kind):
+    bad = {"audio": tmp_path / "bad.wav", "midi": tmp_path / "bad.mid", "missing": tmp_path / "none.flac",
+           "empty": tmp_path / "empty.wav"}[kind]
+    if kind == "audio":
+        bad.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt garbage that is not audio" * 3)
+    elif kind == "midi":
+        bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x10\x00\x90\x3c")
+    elif kind == "empty":
+        bad.write_bytes(b"")
+    r = midistyle_cli("audio", "transfer", "--content", bad, "--style", clip_files / "style.flac",
+                      "-o", tmp_path / "o.wav", "--iterations", 1, "--quiet")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("midistyle: error: ") and str(bad) in lines[0], r.stderr
+    assert not (tmp_path / "o.wav").exists()
+    if kind == "midi":
+        r = midistyle_cli("render", bad, "-o", tmp_path / "o.wav")
+        assert r.returncode == 2 and r.stderr.startswith("midistyle: error: ")
+
+
+def test_load_input_reads_audio_and_midi(clip_files, tmp_path):
+    from midistyle.audio.files import load_input
+
+    y = load_input(clip_files / "style.flac", 16000)
+    assert abs(len(y) - 3.0 * 16000) <= 1
+    path = simple_notes_midi(tmp_path / "m.mid", [(60, 90, 0, 1)])
+    assert np.max(np.abs(load_input(path, SR))) > 0.5
+    with pytest.raises(InputError, match="no such file"):
+        load_input(tmp_path / "nope.wav", SR)
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_metrics_copy_detection_and_ioi_kl(clips):
+    from midistyle.audio.evaluate import ioi_histogram, kl_divergence, max_normalised_xcorr
+
+    c, s = clips
+    shifted = np.concatenate([np.zeros(1234, np.float32), s])
+    assert max_normalised_xcorr(shifted, s)["value"] == pytest.approx(1.0, abs=1e-6)
+    assert max_normalised_xcorr(c, s)["value"] < 0.5
+    p = ioi_histogram([0, 0.5, 1.0, 1.5, 2.0])
+    q = ioi_histogram([0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert p.sum() == pytest.approx(1.0)
+    assert kl_divergence(p, p) == pytest.approx(0.0)
+    assert kl_divergence(p, q) > 0.5
+
+
+def test_evaluate_audio_cli_json(clip_files, tmp_path):
+    from midistyle.audio.genre import model_path
+
+    model_path()  # the shipped classifier must exist
+    res = tmp_path / "r.wav"
+    stylised = stylise(sf.read(clip_files / "content.wav", dtype="float32")[0],
+                       sf.read(clip_files / "style.flac", dtype="float32")[0], TransferSettings(**TINY))
+    sf.write(res, stylised.waveform, SR)
+    r = midistyle_cli("evaluate", "audio", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "--result", res, "--filters", 48, "--kernel", 5, "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for k in ("content", "style", "result"):
+        assert sum(d["genre_probabilities"][k].values()) == pytest.approx(1.0, abs=1e-5)
+    lo = d["losses"]
+    # the command measures the written waveform (after Griffin-Lim), the same as the library does
+    y = {k: sf.read(p, dtype="float32")[0] for k, p in (("c", clip_files / "content.wav"),
+                                                         ("s", clip_files / "style.flac"), ("r", res))}
+    ref = transfer_losses(y["r"], y["s"], y["c"], TransferSettings(filters=48, kernel=5))
+    assert lo["style_loss"] == pytest.approx(ref["style_loss"], rel=1e-6)
+    assert lo["content_loss"] == pytest.approx(ref["content_loss"], rel=1e-6)
+    assert 0 <= d["xcorr_result_style"]["value"] < 0.9
+    assert d["ioi"]["kl_result_style"] >= 0
+    # the style clip judged as its own result: no style loss, a perfect copy, no IOI divergence
+    r = midistyle_cli("evaluate", "audio", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "--result", clip_files / "style.flac", "--filters", 48,
+                      "--kernel", 5, "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["losses"]["style_loss"] < 1e-6 * lo["style_loss_content_vs_style"]
+    assert d["xcorr_result_style"]["value"] == pytest.approx(1.0, abs=1e-6)
+    assert d["ioi"]["kl_result_style"] == pytest.approx(0.0, abs=1e-9)
+    r = midistyle_cli("evaluate", "audio", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "--result", tmp_path / "missing.wav")
+    assert r.returncode == 2 and "no such file" in r.stderr
