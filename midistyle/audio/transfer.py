@@ -143,8 +143,8 @@ class TransferResult:
     Attributes
     ----------
     waveform : array of float32
-        The result audio at the optimised spectrogram's level (scaled down to a -1 dBFS peak
-        only where it would otherwise clip).
+        The result audio, peak-normalised to -1 dBFS (the optimised spectrogram's own level is
+        not kept: a short or early-stopped run would otherwise be near silent).
     spectrogram : array (bins, frames)
         Optimised ``log1p`` magnitude.
     history : list of dict
@@ -479,11 +479,9 @@ def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSet
                                      callback=lambda i: gbar.update(1))
     finally:
         gbar.close()
-    # keep the optimised loudness (the loss depends on it); only scale down what would clip
     peak = float(np.max(np.abs(y))) if len(y) else 0.0
-    limit = 10 ** (-1 / 20)
-    if peak > limit:
-        y = y * np.float32(limit / peak)
+    if peak > 0:
+        y = y * np.float32(10 ** (-1 / 20) / peak)
     t_gl = time.perf_counter() - t_gl
     return TransferResult(waveform=y.astype(np.float32), spectrogram=x.T.copy(), history=history,
                           griffin_lim_convergence=sc,
