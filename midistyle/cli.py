@@ -409,14 +409,43 @@ def _add_symbolic_commands(sub, train_sub):
 
 # ---------------------------------------------------------------------------- audio
 def _transfer_settings(args, content_weight=None):
+    """Settings of the method named by ``--method`` (ulyanov or multi), defaults per method."""
+    cw = args.content_weight if content_weight is None else content_weight
+    if getattr(args, "method", "ulyanov") == "multi":
+        from .audio.multi import MultiSettings
+
+        return MultiSettings(sr=args.sr, preset=args.preset or "full", terms=_parse_terms(args.terms),
+                             content_weight=1.0 if cw is None else cw,
+                             stft_filters=args.filters or 512, stft_kernel=args.kernel,
+                             mel_filters=args.mel_filters, cqt_filters=args.cqt_filters,
+                             activation=args.activation or "selu", sparsity=args.sparsity,
+                             iterations=100 if getattr(args, "iterations", None) is None else args.iterations,
+                             init=getattr(args, "init", "noise"), seed=args.seed)
     from .audio.transfer import TransferSettings
 
-    return TransferSettings(sr=args.sr, filters=args.filters, kernel=args.kernel, activation=args.activation,
-                            content_weight=args.content_weight if content_weight is None else content_weight,
-                            iterations=getattr(args, "iterations", 0), optimizer=getattr(args, "optimizer", "lbfgs"),
+    if getattr(args, "preset", None) or getattr(args, "terms", None) or getattr(args, "sparsity", 0):
+        raise MidistyleError("--preset, --terms and --sparsity belong to --method multi")
+    it = getattr(args, "iterations", 0)
+    return TransferSettings(sr=args.sr, filters=args.filters or 4096, kernel=args.kernel,
+                            activation=args.activation or "relu", content_weight=1e-2 if cw is None else cw,
+                            iterations=300 if it is None else it, optimizer=getattr(args, "optimizer", "lbfgs"),
                             learning_rate=getattr(args, "learning_rate", 0.02), seed=args.seed,
                             griffin_lim_iterations=getattr(args, "griffin_lim_iterations", 0),
                             init=getattr(args, "init", "noise"))
+
+
+def _parse_terms(text):
+    """``stft_style=1,cqt_content=0.5`` -> dict of floats (a clear error on bad syntax)."""
+    out = {}
+    for part in filter(None, (text or "").split(",")):
+        name, sep, value = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise MidistyleError(f"--terms: expected NAME=FACTOR[,NAME=FACTOR...], got {part!r}") from None
+    return out
 
 
 def cmd_render(args):
@@ -440,8 +469,10 @@ def _print_transfer(args, r):
     what = f"{r['content']} + style {r['style']}" if r["content"] else f"texture of {r['style']}"
     print(f"{what} -> {r['output']}: {r['seconds']:.1f} s, {r['iterations']} iterations "
           f"({r['evaluations']} loss evaluations, {r['timings']['optimise']:.1f} s), style loss "
-          f"{r['style_loss']:.4g}, content loss {r['content_loss']:.4g}; Griffin-Lim spectral convergence "
-          f"{r['griffin_lim_convergence']:.3f}" + (f"; plot {r['plot']}" if r["plot"] else ""))
+          f"{r['style_loss']:.4g}, content loss {r['content_loss']:.4g}"
+          + ("" if r["griffin_lim_convergence"] is None
+             else f"; Griffin-Lim spectral convergence {r['griffin_lim_convergence']:.3f}")
+          + (f"; plot {r['plot']}" if r["plot"] else ""))
 
 
 def cmd_audio_transfer(args):
@@ -496,22 +527,37 @@ def cmd_evaluate_audio(args):
 
 def _add_spectral_args(p, iterations=True):
     p.add_argument("--sr", type=int, default=22050, help="sample rate of the analysis (default: 22050)")
-    p.add_argument("--filters", type=int, default=4096, help="random Conv1D filters (default: 4096, the reference)")
+    p.add_argument("--filters", type=int, default=None,
+                   help="random Conv1D filters on the STFT (default: 4096, the reference; multi: 512)")
     p.add_argument("--kernel", type=int, default=11, help="filter width in STFT frames (default: 11)")
-    p.add_argument("--activation", choices=("relu", "selu", "elu", "leaky_relu"), default="relu",
-                   help="activation after the convolution (default: relu)")
+    p.add_argument("--activation", choices=("relu", "selu", "elu", "leaky_relu"), default=None,
+                   help="activation after the convolutions (default: relu; multi: selu with LeCun-normal "
+                        "weights; multi takes selu or relu)")
     p.add_argument("--seed", type=int, default=0, help="seed of the filters, the start and the phases (default: 0)")
     p.add_argument("--soundfont", metavar="SF2", help="SoundFont for MIDI inputs (default: the bundled TimGM6mb.sf2)")
     if iterations:
-        p.add_argument("--iterations", type=int, default=300,
-                       help="optimiser iterations (default: 300, the reference L-BFGS-B budget)")
+        p.add_argument("--iterations", type=int, default=None,
+                       help="optimiser iterations (default: 300, the reference L-BFGS-B budget; multi: 100)")
         p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
                        help="SciPy L-BFGS-B (default, converges faster here) or Adam")
         p.add_argument("--learning-rate", type=float, default=0.02, help="Adam step size (default: 0.02)")
         p.add_argument("--init", choices=("noise", "content"), default="noise",
                        help="start from small noise (reference) or from the content spectrogram")
         p.add_argument("--griffin-lim-iterations", type=int, default=300,
-                       help="fast Griffin-Lim iterations for the phase (default: 300)")
+                       help="fast Griffin-Lim iterations for the phase (default: 300; multi needs none)")
+        p.add_argument("--method", choices=("ulyanov", "multi"), default="ulyanov",
+                       help="ulyanov: optimise the log STFT, then Griffin-Lim (default); multi: optimise the "
+                            "waveform through STFT, Mel and CQT networks (Barry & Kim)")
+        m = p.add_argument_group("--method multi")
+        m.add_argument("--preset", choices=("stft", "mel", "cqt", "stft+mel", "stft+cqt", "mel+cqt", "full"),
+                       default=None, help="networks that take part (default: full)")
+        m.add_argument("--terms", metavar="NAME=F,...",
+                       help="user factor per loss term after gradient-norm normalisation, e.g. "
+                            "cqt_content=2,stft_style=0 (terms: stft|mel|cqt _content|_style)")
+        m.add_argument("--mel-filters", type=int, default=256, help="channels of the Mel network (default: 256)")
+        m.add_argument("--cqt-filters", type=int, default=32, help="2-D filters of the CQT network (default: 32)")
+        m.add_argument("--sparsity", type=float, default=0.0,
+                       help="L1 penalty on the result's log STFT, relative to the unit-norm terms (default: 0)")
         p.add_argument("--plot", metavar="PNG", help="write content/style/result spectrograms and the loss curve")
         p.add_argument("--float", action="store_true", help="write 32-bit float WAV instead of 16-bit PCM")
         p.add_argument("--force", action="store_true", help="overwrite existing outputs (never an input)")
@@ -555,9 +601,9 @@ def _add_audio_commands(sub):
     t.add_argument("--content", required=True, metavar="C", help="content clip (WAV/FLAC/MIDI)")
     t.add_argument("--style", required=True, metavar="S", help="style clip (WAV/FLAC/MIDI)")
     t.add_argument("-o", "--output", required=True, help="result .wav or .flac")
-    t.add_argument("--method", choices=("ulyanov",), default="ulyanov", help="transfer method (default: ulyanov)")
-    t.add_argument("--content-weight", type=float, default=1e-2,
-                   help="alpha, weight of the content loss (default: 0.01; 0: texture of the content's length)")
+    t.add_argument("--content-weight", type=float, default=None,
+                   help="alpha, weight of the content loss (default: 0.01; multi: 1, a factor on every content "
+                        "term; 0: texture of the content's length)")
     _add_spectral_args(t)
     t.set_defaults(func=cmd_audio_transfer)
 

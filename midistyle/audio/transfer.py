@@ -135,6 +135,10 @@ class TransferSettings:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def describe(self) -> str:
+        """One line for plots and logs."""
+        return f"ulyanov ({self.filters} filters x {self.kernel}, {self.activation}, alpha {self.content_weight:g})"
+
 
 @dataclass
 class TransferResult:
@@ -537,8 +541,9 @@ def plot_transfer(result: TransferResult, path: str, *, force: bool = False, tit
     ax.set_xlabel(f"{s.optimizer} iteration")
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
-    ax.set_title(f"loss ({s.filters} filters x {s.kernel}, {s.activation}, alpha {s.content_weight:g}); "
-                 f"Griffin-Lim spectral convergence {result.griffin_lim_convergence:.3f}", fontsize=9)
+    gl = result.griffin_lim_convergence
+    ax.set_title(f"loss: {s.describe()}" + ("" if gl != gl else f"; Griffin-Lim spectral convergence {gl:.3f}"),
+                 fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -549,13 +554,18 @@ def plot_transfer(result: TransferResult, path: str, *, force: bool = False, tit
 def _summary(res: TransferResult, **info) -> dict:
     f = res.final
     return {**info, "seconds": len(res.waveform) / res.settings.sr, "iterations": len(
-        [d for d in res.history if not d.get("final")]), "evaluations": res.evaluations,
+        [d for d in res.history if not d.get("final") and not d.get("start")]), "evaluations": res.evaluations,
             "loss": f.get("loss"), "style_loss": f.get("style_loss"), "content_loss": f.get("content_loss"),
-            "griffin_lim_convergence": res.griffin_lim_convergence, "stop_reason": res.stop_reason,
-            "timings": res.timings, "gram_form": res.extra.get("gram_form"), "settings": res.settings.to_dict()}
+            "griffin_lim_convergence": (None if res.griffin_lim_convergence != res.griffin_lim_convergence
+                                        else res.griffin_lim_convergence), "stop_reason": res.stop_reason,
+            "timings": res.timings, "gram_form": res.extra.get("gram_form"), "settings": res.settings.to_dict(),
+            "method": res.extra.get("method", "ulyanov"),
+            **({"initial_gradient_norms": res.extra["initial_gradient_norms"], "weights": res.extra["weights"],
+                "terms_start": res.extra["terms_start"], "terms_final": res.extra["terms_final"]}
+               if "weights" in res.extra else {})}
 
 
-def transfer_files(content: str | None, style: str, output: str, settings: TransferSettings | None = None, *,
+def transfer_files(content: str | None, style: str, output: str, settings=None, *,
                    seconds: float | None = None, force: bool = False, plot: str | None = None,
                    progress: bool = False, float_samples: bool = False, soundfont: str | None = None) -> dict:
     """Style transfer (or, with ``content=None``, texture synthesis) between files, written atomically.
@@ -568,7 +578,8 @@ def transfer_files(content: str | None, style: str, output: str, settings: Trans
         Style clip, same kinds.
     output : str
         ``.wav`` or ``.flac`` result (the content's length; textures: ``seconds`` or the style's).
-    settings : TransferSettings, optional
+    settings : TransferSettings or midistyle.audio.multi.MultiSettings, optional
+        The method follows the settings' type (default: the Ulyanov method, reference settings).
     seconds : float, optional
         Length of a texture.
     force : bool
@@ -601,8 +612,13 @@ def transfer_files(content: str | None, style: str, output: str, settings: Trans
     ys = load_input(style, s.sr, soundfont)
     yc = load_input(content, s.sr, soundfont) if content is not None else None
     samples = int(round(seconds * s.sr)) if seconds is not None and content is None else None
-    res = stylise(yc, ys, s, samples=samples, progress=progress,
-                  desc="texture" if content is None or s.content_weight == 0 else "transfer")
+    desc = "texture" if content is None or s.content_weight == 0 else "transfer"
+    if isinstance(s, TransferSettings):
+        res = stylise(yc, ys, s, samples=samples, progress=progress, desc=desc)
+    else:
+        from .multi import stylise_multi
+
+        res = stylise_multi(yc, ys, s, samples=samples, progress=progress, desc=desc)
     write_audio(output, res.waveform, s.sr, force=force, protect=inputs,
                 subtype="FLOAT" if float_samples else "PCM_16")
     if plot:
