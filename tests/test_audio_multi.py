@@ -124,3 +124,18 @@ def test_cli_multi_transfer_json_and_plot(clips, tmp_path):
     r = midistyle_cli("audio", "transfer", "--method", "multi", "--terms", "stft_style", "--content",
                       tmp_path / "c.wav", "--style", tmp_path / "s.flac", "-o", tmp_path / "x.wav")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--terms" in r.stderr
+
+
+def test_key_invariance_command_produces_its_table_and_plot(tmp_path):
+    png = tmp_path / "k.png"
+    r = midistyle_cli("evaluate", "key-invariance", "--offsets=-2,0,2", "--iterations", 3, "--filters", 32,
+                      "--cqt-filters", 4, "--seconds", 1.5, "--plot", png, "--json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["offsets"] == [-2, 0, 2] and len(d["representations"]) == 2
+    for name in d["representations"]:
+        assert len(d["mse"][name]) == 3 and all(np.isfinite(v) and v > 0 for v in d["mse"][name])
+    assert 0 <= d["wins"] <= d["nonzero_offsets"] == 2
+    assert png.stat().st_size > 5000
+    r = midistyle_cli("evaluate", "key-invariance", "--offsets", "up", "--quiet")
+    assert r.returncode == 2 and "--offsets" in r.stderr and r.stderr.count("\n") == 1

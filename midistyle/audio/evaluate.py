@@ -134,3 +134,131 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
             "genres": clf.genres, "genre_probabilities": probs, "losses": losses, "ioi": ioi,
             "xcorr_result_style": xr, "xcorr_result_content": {"value": xc["value"], "lag_seconds": xc["lag_samples"] / sr},
             "settings": {k: s.to_dict()[k] for k in ("filters", "kernel", "activation", "seed", "content_weight")}}
+
+
+# ----------------------------------------------------------------------------- key invariance
+#: Content representations compared by :func:`key_invariance`: name -> loss-term factors
+#: (the style terms are the same for all).
+KEY_INVARIANCE_CONTENT = {"stft (plain)": {"stft_content": 1.0},
+                          "cqt (key-invariant)": {"cqt_content": 1.0}}
+KEY_INVARIANCE_STYLE = {"stft_style": 1.0, "cqt_style": 1.0}
+
+
+def demo_melody(seconds: float = 3.0) -> np.ndarray:
+    """A short melody with harmony (I-IV-V-I in C, a chord and two melody notes per bar) as a note
+    table of :data:`midistyle.io.NOTE_DTYPE` fields (pitch, velocity, start, end)."""
+    chords = ((48, 52, 55), (53, 57, 60), (55, 59, 62), (48, 52, 55))
+    tune = ((72, 76), (77, 72), (74, 71), (72, 67))
+    bar = seconds / 4
+    rows = []
+    for i, (ch, mel) in enumerate(zip(chords, tune)):
+        t = i * bar
+        rows += [(p, 70, t, t + bar * 0.95) for p in ch]
+        rows += [(mel[0], 96, t, t + bar * 0.45), (mel[1], 90, t + bar * 0.5, t + bar * 0.95)]
+    return np.array(rows, dtype=[("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8")])
+
+
+def key_invariance(notes: np.ndarray | None = None, offsets=range(-6, 7), *, settings=None,
+                   seconds: float | None = None, soundfont: str | None = None, progress: bool = False) -> dict:
+    """Seed 001's key-invariance experiment through the multi-representation method.
+
+    The notes (default :func:`demo_melody`) are rendered as they are (the content) and transposed
+    by each offset in semitones (the styles). For each content representation of
+    :data:`KEY_INVARIANCE_CONTENT` and each offset, the content is restyled with the transposed
+    clip as style (style terms :data:`KEY_INVARIANCE_STYLE`), and the mean squared difference of
+    ``log1p |STFT|`` between result and style is measured: a content loss that is invariant to
+    key lets the result move to the style's key, so its error should be lower at non-zero offsets.
+
+    Parameters
+    ----------
+    notes : structured array, optional
+        Notes with pitch, velocity, start, end (seconds).
+    offsets : iterable of int
+        Transpositions in semitones (default -6..+6).
+    settings : MultiSettings, optional
+        Network sizes, iterations, seed (``preset`` and ``terms`` are set here).
+    seconds : float, optional
+        Length of every clip (default: the notes' end + 0.5 s).
+    soundfont : str, optional
+    progress : bool
+
+    Returns
+    -------
+    dict
+        ``offsets``, ``representations``, ``mse[representation]`` (one value per offset),
+        ``mean_nonzero`` per representation and ``wins``: at how many non-zero offsets the
+        key-invariant representation has the lower error.
+    """
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from ..errors import MidistyleError
+    from .multi import MultiSettings, stylise_multi
+    from .render import render_notes
+    from .transfer import spectrogram_frames
+
+    s = settings or MultiSettings(stft_filters=256, cqt_filters=16, iterations=40)
+    notes = demo_melody() if notes is None else np.asarray(notes)
+    offsets = [int(o) for o in offsets]
+    if not len(notes):
+        raise MidistyleError("key invariance needs at least one note")
+    if not offsets:
+        raise MidistyleError("give at least one transposition offset")
+    lo, hi = int(notes["pitch"].min()), int(notes["pitch"].max())
+    if lo + min(offsets) < 0 or hi + max(offsets) > 127:
+        raise MidistyleError(f"transposing pitches {lo}..{hi} by {min(offsets)}..{max(offsets)} leaves 0..127")
+    seconds = float(seconds or notes["end"].max() + 0.5)
+
+    def render(shift):
+        n = notes.copy()
+        n["pitch"] = n["pitch"] + shift
+        return render_notes(n, sr=s.sr, soundfont=soundfont, duration=seconds)
+
+    content = render(0)
+    mse = {name: [] for name in KEY_INVARIANCE_CONTENT}
+    bar = tqdm(total=len(offsets) * len(mse), desc="key invariance", unit="run", disable=not progress)
+    try:
+        for off in offsets:
+            style = render(off)
+            S = spectrogram_frames(style, s)
+            for name, content_terms in KEY_INVARIANCE_CONTENT.items():
+                terms = {t: 0.0 for t in ("stft_content", "mel_content", "cqt_content", "mel_style")}
+                terms.update(KEY_INVARIANCE_STYLE)
+                terms.update(content_terms)
+                r = stylise_multi(content, style, dataclasses.replace(s, preset="full", terms=terms))
+                R = spectrogram_frames(r.waveform, s)
+                n = min(len(R), len(S))
+                mse[name].append(float(np.mean(np.square(R[:n] - S[:n]))))
+                bar.update(1)
+    finally:
+        bar.close()
+    names = list(KEY_INVARIANCE_CONTENT)
+    plain, inv = names[0], names[1]
+    nonzero = [i for i, o in enumerate(offsets) if o != 0]
+    return {"offsets": offsets, "representations": names, "mse": mse, "seconds": seconds,
+            "mean_nonzero": {k: float(np.mean([v[i] for i in nonzero])) if nonzero else None for k, v in mse.items()},
+            "wins": int(sum(mse[inv][i] < mse[plain][i] for i in nonzero)), "nonzero_offsets": len(nonzero),
+            "settings": s.to_dict()}
+
+
+def plot_key_invariance(result: dict, path: str, *, force: bool = False) -> None:
+    """PNG of the log-STFT error against the style per transposition, one line per representation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .files import atomic_write, check_output
+
+    check_output(path, force=force, extensions=(".png",))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name in result["representations"]:
+        ax.plot(result["offsets"], result["mse"][name], marker="o", label=f"content: {name}")
+    ax.set_xlabel("transposition of the style (semitones)")
+    ax.set_ylabel("log1p |STFT| MSE, result vs style")
+    ax.set_title("Key invariance of the content representation", fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), suffix=".png")
+    plt.close(fig)
