@@ -632,20 +632,12 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     _init_as_markov(model, markov, cfg.units)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    from .nn.training import fit_with_checkpoints
+
     stem = files["keras"][: -len(".keras")]
-    ckpt = stem + ".best.tmp.keras"
-    callbacks = [
-        keras.callbacks.CSVLogger(stem + ".log.csv"),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1, min_lr=2e-4),
-    ]
-    t0 = time.time()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                     callbacks=callbacks, verbose=1 if progress else 0)
-    train_s = time.time() - t0
-    if os.path.exists(ckpt):
-        os.unlink(ckpt)
+    hist, train_s = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
+                                         steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
+                                         lr_patience=1, min_lr=2e-4, progress=progress)
 
     tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
     save_without_optimizer(model, tmp_keras)

@@ -346,34 +346,13 @@ def embed(source, model: str | GenreClassifier | None = None, per_segment: bool 
 def save_npy(array: np.ndarray, path: str, *, force: bool = False, protect: tuple = ()) -> None:
     """Write ``array`` to ``path`` (.npy) atomically; refuse to overwrite without ``force``,
     never overwrite a path in ``protect``."""
-    import tempfile
+    from .fsutil import atomic_output
 
-    path = os.fspath(path)
-    for p in protect:
-        if os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
-            raise OutputError(f"{path}: refusing to overwrite the input file")
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a directory")
-    if os.path.exists(path) and not force:
-        raise OutputError(f"{path}: exists (use --force to overwrite)")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise OutputError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=".npy.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    with atomic_output(path, force=force, protect=protect, suffix=".npy.tmp") as tmp:
+        with open(tmp, "wb") as fh:
             np.save(fh, array)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
-# ----------------------------------------------------------------------------- evaluation
 def evaluate(clf: GenreClassifier, features: list, labels: list, names: list | None = None) -> dict:
     """Segment- and piece-level accuracy and confusion matrices.
 
@@ -615,20 +594,12 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
                                      embedding_dim=cfg.embedding_dim, dropout=cfg.dropout, name="genre_classifier")
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    from .nn.training import fit_with_checkpoints
+
     stem = files["keras"][: -len(".keras")]
-    ckpt = stem + ".best.tmp.keras"
-    callbacks = [
-        keras.callbacks.CSVLogger(stem + ".log.csv"),
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_loss", save_best_only=True),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-4),
-    ]
-    t0 = time.time()
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                     callbacks=callbacks, verbose=1 if progress else 0)
-    train_s = time.time() - t0
-    if os.path.exists(ckpt):
-        os.unlink(ckpt)
+    hist, train_s = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
+                                         steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
+                                         lr_patience=2, min_lr=1e-4, progress=progress)
 
     tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
     save_without_optimizer(model, tmp_keras)

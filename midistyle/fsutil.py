@@ -8,15 +8,19 @@ import tempfile
 from .errors import OutputError
 
 
-def check_output(path: str, *, force: bool = False, protect: tuple = ()) -> str:
+def check_output(path: str, *, force: bool = False, protect: tuple = (), extensions: tuple = ()) -> str:
     """Raise :class:`OutputError` unless ``path`` may be written.
 
-    Refuses an existing file without ``force``, a directory, a missing parent folder, and any
-    path in ``protect`` (the inputs), even with ``force``. Returns the path as a string.
+    Refuses an existing file without ``force``, a directory, a missing parent folder, any path in
+    ``protect`` (the inputs), even with ``force``, and (when ``extensions`` is given) any other
+    file ending. Returns the path as a string.
     """
     path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if extensions and ext not in extensions:
+        raise OutputError(f"{path}: output must end in {' or '.join(extensions)}")
     for p in protect:
-        if os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
+        if p and os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
             raise OutputError(f"{path}: refusing to overwrite the input file")
     if os.path.isdir(path):
         raise OutputError(f"{path}: is a directory")
@@ -51,3 +55,12 @@ def atomic_output(path: str, *, force: bool = False, protect: tuple = (), suffix
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path: str, write, *, force: bool = False, protect: tuple = (), suffix: str = ".tmp") -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
+
+    Same checks and clean-up as :func:`atomic_output`.
+    """
+    with atomic_output(path, force=force, protect=protect, suffix=suffix) as tmp:
+        write(tmp)

@@ -249,7 +249,7 @@ def plot_key_invariance(result: dict, path: str, *, force: bool = False) -> None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .files import atomic_write, check_output
+    from ..fsutil import atomic_write, check_output
 
     check_output(path, force=force, extensions=(".png",))
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -260,5 +260,5 @@ def plot_key_invariance(result: dict, path: str, *, force: bool = False) -> None
     ax.set_title("Key invariance of the content representation", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), suffix=".png")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), force=force, suffix=".png")
     plt.close(fig)

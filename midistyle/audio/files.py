@@ -7,11 +7,11 @@ file, then rename), never over an input, and over an existing file only with ``f
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
 from ..errors import InputError, OutputError
+from ..fsutil import atomic_write, check_output  # noqa: F401  (re-exported for the audio modules)
 from ..io import MIDI_EXTENSIONS, SCORE_EXTENSIONS, CORPUS_PREFIX, _check_path
 from .render import DEFAULT_SR
 
@@ -110,47 +110,6 @@ def load_input(path: str, sr: int = DEFAULT_SR, soundfont: str | None = None) ->
     return read_audio(path, sr)
 
 
-def check_output(path: str, *, force: bool = False, protect: tuple = (),
-                 extensions: tuple = WRITE_EXTENSIONS) -> None:
-    """Raise :class:`OutputError` now if ``path`` could not be written later.
-
-    Refuses an existing file without ``force``, any of the ``protect`` paths (the inputs) even with
-    ``force``, a missing folder, and endings other than ``extensions``.
-    """
-    path = os.fspath(path)
-    ext = os.path.splitext(path)[1].lower()
-    if extensions and ext not in extensions:
-        raise OutputError(f"{path}: output must end in {' or '.join(extensions)}")
-    for p in protect:
-        if p and os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
-            raise OutputError(f"{path}: refusing to overwrite the input file")
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a directory")
-    if os.path.exists(path) and not force:
-        raise OutputError(f"{path}: exists (use --force to overwrite)")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise OutputError(f"{path}: folder {folder} does not exist")
-
-
-def atomic_write(path: str, write, *, suffix: str = ".tmp") -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_audio(path: str, y: np.ndarray, sr: int, *, force: bool = False, protect: tuple = (),
                 subtype: str = "PCM_16") -> None:
     """Write a mono waveform as WAV or FLAC, atomically.
@@ -172,7 +131,7 @@ def write_audio(path: str, y: np.ndarray, sr: int, *, force: bool = False, prote
     """
     import soundfile
 
-    check_output(path, force=force, protect=protect)
+    check_output(path, force=force, protect=protect, extensions=WRITE_EXTENSIONS)
     ext = os.path.splitext(path)[1].lower()
     if subtype == "FLOAT" and ext != ".wav":
         raise OutputError(f"{path}: float samples need a .wav output")
@@ -180,4 +139,5 @@ def write_audio(path: str, y: np.ndarray, sr: int, *, force: bool = False, prote
     if subtype != "FLOAT":
         y = np.clip(y, -1.0, 1.0)
     fmt = "WAV" if ext == ".wav" else "FLAC"
-    atomic_write(path, lambda tmp: soundfile.write(tmp, y, int(sr), subtype=subtype, format=fmt), suffix=ext)
+    atomic_write(path, lambda tmp: soundfile.write(tmp, y, int(sr), subtype=subtype, format=fmt),
+                 force=force, protect=protect, suffix=ext)

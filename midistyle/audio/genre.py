@@ -368,11 +368,12 @@ def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = 
                      "best_monitor_loss": float(min(hist.history["val_loss"]))},
     }
     os.makedirs(os.path.dirname(os.path.abspath(f["keras"])) or ".", exist_ok=True)
-    from .files import atomic_write
+    from ..fsutil import atomic_write
 
-    atomic_write(f["keras"], lambda tmp: model.save(tmp), suffix=".keras")
-    atomic_write(f["npz"], lambda tmp: export_weights(model, tmp), suffix=".npz")
-    atomic_write(f["json"], lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=1)), suffix=".json")
+    atomic_write(f["keras"], lambda tmp: model.save(tmp), force=force, suffix=".keras")
+    atomic_write(f["npz"], lambda tmp: export_weights(model, tmp), force=force, suffix=".npz")
+    atomic_write(f["json"], lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=1)), force=force,
+                 suffix=".json")
     # the NumPy runtime must agree with Keras
     clf = AudioGenreClassifier.load(f["keras"])
     diff = float(np.abs(clf.probabilities_from_features(d["X"][va]) - p).max())

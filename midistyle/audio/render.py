@@ -341,7 +341,7 @@ def render_file(src: str, output: str | None = None, *, sr: int = DEFAULT_SR, so
     import time
 
     from ..io import CORPUS_PREFIX, read
-    from .files import check_output, write_audio
+    from .files import WRITE_EXTENSIONS, check_output, write_audio
 
     src = os.fspath(src)
     if output is None:
@@ -350,7 +350,7 @@ def render_file(src: str, output: str | None = None, *, sr: int = DEFAULT_SR, so
         else:
             output = os.path.splitext(src)[0] + ".wav"
     protect = () if src.startswith(CORPUS_PREFIX) else (src,)
-    check_output(output, force=force, protect=protect)
+    check_output(output, force=force, protect=protect, extensions=WRITE_EXTENSIONS)
     sf_path = soundfont or default_soundfont()
     if soundfont is not None and not os.path.isfile(soundfont):
         raise InputError(f"{soundfont}: no such SoundFont file")
