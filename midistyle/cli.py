@@ -160,6 +160,7 @@ def _add_model_commands(sub):
     t = sub.add_parser("train", help="train models (needs TensorFlow)")
     tsub = t.add_subparsers(dest="train_command", metavar="MODEL")
     tsub.required = True
+    sub.train_subparsers = tsub
     tv = tsub.add_parser("velocity", help="train a genre's velocity model on an HDF5 dataset",
                          description="Train a velocity model on the train split of DATA.h5 for one genre, with "
                                      "validation each epoch, early stopping, best-model checkpoint, a CSV log and "
@@ -414,24 +415,34 @@ def _transfer_settings(args, content_weight=None):
     if getattr(args, "method", "ulyanov") == "multi":
         from .audio.multi import MultiSettings
 
+        if (getattr(args, "net", "conv1d") != "conv1d" or getattr(args, "warm_iterations", 0)
+                or getattr(args, "precision", "float32") != "float32"):
+            raise MidistyleError("--net, --warm-* and --precision belong to --method ulyanov")
+
         return MultiSettings(sr=args.sr, preset=args.preset or "full", terms=_parse_terms(args.terms),
                              content_weight=1.0 if cw is None else cw,
-                             stft_filters=args.filters or 512, stft_kernel=args.kernel,
+                             stft_filters=args.filters or 512, stft_kernel=args.kernel or 11,
                              mel_filters=args.mel_filters, cqt_filters=args.cqt_filters,
                              activation=args.activation or "selu", sparsity=args.sparsity,
                              iterations=100 if getattr(args, "iterations", None) is None else args.iterations,
                              init=getattr(args, "init", "noise"), seed=args.seed)
+    from .audio.gramnets import net_defaults
     from .audio.transfer import TransferSettings
 
     if getattr(args, "preset", None) or getattr(args, "terms", None) or getattr(args, "sparsity", 0):
         raise MidistyleError("--preset, --terms and --sparsity belong to --method multi")
     it = getattr(args, "iterations", 0)
-    return TransferSettings(sr=args.sr, filters=args.filters or 4096, kernel=args.kernel,
+    net = getattr(args, "net", "conv1d")
+    nd = net_defaults(net)
+    return TransferSettings(sr=args.sr, filters=args.filters or nd["filters"], kernel=args.kernel or nd["kernel"],
+                            net=net, optimizer=getattr(args, "optimizer", None) or nd["optimizer"],
                             activation=args.activation or "relu", content_weight=1e-2 if cw is None else cw,
-                            iterations=300 if it is None else it, optimizer=getattr(args, "optimizer", "lbfgs"),
+                            iterations=300 if it is None else it,
                             learning_rate=getattr(args, "learning_rate", 0.02), seed=args.seed,
                             griffin_lim_iterations=getattr(args, "griffin_lim_iterations", 0),
-                            init=getattr(args, "init", "noise"))
+                            init=getattr(args, "init", "noise"), warm_filters=getattr(args, "warm_filters", 0),
+                            warm_iterations=getattr(args, "warm_iterations", 0),
+                            precision=getattr(args, "precision", "float32"))
 
 
 def _parse_terms(text):
@@ -504,6 +515,38 @@ def cmd_audio_texture(args):
     _print_transfer(args, r)
 
 
+def cmd_train_cyclegan(args):
+    from .audio.cyclegan import CycleGANConfig, train
+
+    cfg = CycleGANConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+                         seconds_per_file=args.seconds, max_files=args.max_files, max_val_files=args.max_val_files,
+                         base_channels=args.channels, res_blocks=args.res_blocks, learning_rate=args.learning_rate,
+                         seed=args.seed)
+    meta = train(args.a, args.b, args.output, cfg, names=(args.name_a, args.name_b), force=args.force,
+                 progress=not args.quiet)
+    if args.json:
+        print(json.dumps({k: meta[k] for k in ("data", "validation")} | {"training": {
+            k: v for k, v in meta["training"].items() if k != "history"}}))
+        return
+    v = meta["validation"]
+    t = meta["training"]
+    print(f"{args.output}: validation cycle loss (L1, both directions) {v['before']['cycle']:.4f} -> "
+          f"{v['after']['cycle']:.4f}, identity {v['before']['identity']:.4f} -> {v['after']['identity']:.4f}; "
+          f"{t['steps']} steps in {t['seconds']:.0f} s ({t['examples_per_second']:.1f} examples/s)")
+
+
+def cmd_audio_translate(args):
+    from .audio.cyclegan import translate_file
+
+    r = translate_file(args.model, args.to, args.input, args.output, phase=args.phase, force=args.force,
+                       soundfont=args.soundfont)
+    if args.json:
+        print(json.dumps(r))
+    elif not args.quiet:
+        print(f"{r['input']} -> {r['output']}: {r['seconds']:.1f} s translated to {r['to']} "
+              f"({r['translate_seconds']:.1f} s, phase from {r['phase']})")
+
+
 def cmd_evaluate_audio(args):
     from .audio.evaluate import evaluate_audio
 
@@ -538,7 +581,7 @@ def _parse_offsets(text):
 
 def cmd_evaluate_key_invariance(args):
     from .audio.evaluate import key_invariance, plot_key_invariance
-    from .audio.files import check_output
+    from .fsutil import check_output
     from .audio.multi import MultiSettings
 
     if args.plot:
@@ -572,8 +615,10 @@ def cmd_evaluate_key_invariance(args):
 def _add_spectral_args(p, iterations=True):
     p.add_argument("--sr", type=int, default=22050, help="sample rate of the analysis (default: 22050)")
     p.add_argument("--filters", type=int, default=None,
-                   help="random Conv1D filters on the STFT (default: 4096, the reference; multi: 512)")
-    p.add_argument("--kernel", type=int, default=11, help="filter width in STFT frames (default: 11)")
+                   help="random Conv1D filters on the STFT (default: 4096, the reference; multi: 512); "
+                        "units of --net rnn/bilstm (default: 256)")
+    p.add_argument("--kernel", type=int, default=None,
+                   help="filter width in STFT frames (default: 11; --net cnn: 3)")
     p.add_argument("--activation", choices=("relu", "selu", "elu", "leaky_relu"), default=None,
                    help="activation after the convolutions (default: relu; multi: selu with LeCun-normal "
                         "weights; multi takes selu or relu)")
@@ -582,8 +627,9 @@ def _add_spectral_args(p, iterations=True):
     if iterations:
         p.add_argument("--iterations", type=int, default=None,
                        help="optimiser iterations (default: 300, the reference L-BFGS-B budget; multi: 100)")
-        p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
-                       help="SciPy L-BFGS-B (default, converges faster here) or Adam")
+        p.add_argument("--optimizer", choices=("lbfgs", "adam"), default=None,
+                       help="SciPy L-BFGS-B (default, converges faster here) or Adam (default of --net "
+                            "cnn/rnn/bilstm, as in seed 000)")
         p.add_argument("--learning-rate", type=float, default=0.02, help="Adam step size (default: 0.02)")
         p.add_argument("--init", choices=("noise", "content"), default="noise",
                        help="start from small noise (reference) or from the content spectrogram")
@@ -592,6 +638,20 @@ def _add_spectral_args(p, iterations=True):
         p.add_argument("--method", choices=("ulyanov", "multi"), default="ulyanov",
                        help="ulyanov: optimise the log STFT, then Griffin-Lim (default); multi: optimise the "
                             "waveform through STFT, Mel and CQT networks (Barry & Kim)")
+        u = p.add_argument_group("--method ulyanov")
+        u.add_argument("--warm-filters", type=int, default=0,
+                       help="warm start: first optimise the loss of only this many of the filters (default: 0, "
+                            "off; 512 with --warm-iterations 150 reaches the reference's 300-iteration style "
+                            "loss about 3x sooner, see benchmarks/bench_audio_transfer.py)")
+        u.add_argument("--warm-iterations", type=int, default=0, help="L-BFGS-B iterations of the warm start")
+        u.add_argument("--precision", choices=("float32", "bfloat16-grad", "bfloat16"), default="float32",
+                       help="bfloat16-grad: only the convolution's input gradient as a bfloat16 product (the "
+                            "loss stays float32); bfloat16: the convolution too (final losses re-measured in "
+                            "float32). bfloat16 products are about 2.2x faster on CPUs with AVX512-BF16 "
+                            "(default: float32)")
+        u.add_argument("--net", choices=("conv1d", "cnn", "rnn", "bilstm"), default="conv1d",
+                       help="feature network: conv1d (the reference, default); seed 000's cnn (Conv1D k=3), "
+                            "rnn or bilstm (random recurrent layer + dense layer; Gram of its output)")
         m = p.add_argument_group("--method multi")
         m.add_argument("--preset", choices=("stft", "mel", "cqt", "stft+mel", "stft+cqt", "mel+cqt", "full"),
                        default=None, help="networks that take part (default: full)")
@@ -663,6 +723,58 @@ def _add_audio_commands(sub):
     x.set_defaults(content_weight=0.0)
     _add_spectral_args(x)
     x.set_defaults(func=cmd_audio_texture)
+
+    tr = asub.add_parser(
+        "translate", help="translate a clip to the other genre with a trained CycleGAN",
+        description="Map the log-magnitude STFT of IN through the CycleGAN generator towards --to and rebuild "
+                    "the waveform with the input's phase (default) or Griffin-Lim. IN may be WAV/FLAC or MIDI "
+                    "(rendered first). Train a model with `midistyle train cyclegan`.",
+        epilog="example:\n  midistyle audio translate --model work_data/cyclegan.keras --to classical in.wav -o out.wav",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    tr.add_argument("input", metavar="IN")
+    tr.add_argument("--model", required=True, help="CycleGAN .keras written by `midistyle train cyclegan`")
+    tr.add_argument("--to", required=True, help="target domain: its name or a / b")
+    tr.add_argument("-o", "--output", required=True, help="result .wav or .flac")
+    tr.add_argument("--phase", choices=("input", "griffin-lim"), default="input",
+                    help="phase of the result: the input's (default) or Griffin-Lim's")
+    tr.add_argument("--soundfont", metavar="SF2", help="SoundFont for a MIDI input")
+    tr.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
+    tr.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    tr.add_argument("--quiet", action="store_true", help="print nothing on success")
+    tr.set_defaults(func=cmd_audio_translate)
+
+    tsub = getattr(sub, "train_subparsers", None)
+    if tsub is not None:
+        tg = tsub.add_parser(
+            "cyclegan", help="train a CycleGAN between two folders of audio / MIDI (STFT magnitude)",
+            description="Unpaired translation between two genres on log1p |STFT| (16 kHz, 256 bins, 16 ms hop): "
+                        "ResNet generators with reflection padding and instance normalisation, PatchGAN "
+                        "discriminators, least-squares adversarial + L1 cycle (x10) + identity (x5) losses. The middle "
+                        "--seconds of each file is used (MIDI is rendered through the SoundFont path). Each folder "
+                        "is split by file content like `dataset convert` (15 %% validation); the validation cycle "
+                        "loss is reported before and after training. Writes MODEL.keras, MODEL.json, MODEL.log.csv.",
+            epilog="example:\n  midistyle train cyclegan --a ../shared/data/tpd/jazz --b ../shared/data/tpd/classical "
+                   "\\\n      --name-a jazz --name-b classical -o work_data/cyclegan.keras",
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        tg.add_argument("--a", required=True, metavar="DIR_A", help="folder of domain A (audio or MIDI)")
+        tg.add_argument("--b", required=True, metavar="DIR_B", help="folder of domain B")
+        tg.add_argument("--name-a", default="a", help="name of domain A (default: a)")
+        tg.add_argument("--name-b", default="b", help="name of domain B (default: b)")
+        tg.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
+        tg.add_argument("--epochs", type=int, default=6, help="epochs (default: 6)")
+        tg.add_argument("--steps-per-epoch", type=int, default=50, help="batches per epoch (default: 50)")
+        tg.add_argument("--batch-size", type=int, default=8)
+        tg.add_argument("--seconds", type=float, default=30.0, help="seconds taken from each file (default: 30)")
+        tg.add_argument("--max-files", type=int, default=40, help="most training files per domain (0: all; default: 40)")
+        tg.add_argument("--max-val-files", type=int, default=8, help="most validation files per domain (default: 8)")
+        tg.add_argument("--channels", type=int, default=16, help="first generator layer's channels (default: 16)")
+        tg.add_argument("--res-blocks", type=int, default=3, help="residual blocks (default: 3)")
+        tg.add_argument("--learning-rate", type=float, default=2e-4)
+        tg.add_argument("--seed", type=int, default=0)
+        tg.add_argument("--force", action="store_true", help="overwrite an existing model")
+        tg.add_argument("--quiet", action="store_true", help="no progress bars")
+        tg.add_argument("--json", action="store_true", help="print the figures as JSON")
+        tg.set_defaults(func=cmd_train_cyclegan)
 
     esub = getattr(sub, "evaluate_subparsers", None)
     if esub is not None:

@@ -156,6 +156,86 @@ def test_transfer_loss_decreases_and_keeps_content_length(clips, optimizer):
     assert 0 <= r.griffin_lim_convergence < 1.0
 
 
+def test_bfloat16_loss_tracks_float32_and_reports_float32(clips):
+    content, style = clips
+    s32 = TransferSettings(**TINY)
+    s16 = TransferSettings(precision="bfloat16", **TINY)
+    S, C = spectrogram_frames(style, s32), spectrogram_frames(content, s32)
+    w = random_filters(S.shape[1], s32.filters, s32.kernel, s32.seed)
+    x = C + np.random.default_rng(0).normal(0, 0.3, C.shape).astype(np.float32)
+    a = UlyanovLoss(S, C, C.shape[0], s32, weights=w)(x)
+    b = UlyanovLoss(S, C, C.shape[0], s16, weights=w)(x)
+    assert b[1] == pytest.approx(a[1], rel=0.03) and b[2] == pytest.approx(a[2], rel=0.03)
+    cos = float(np.sum(a[3] * b[3]) / np.linalg.norm(a[3]) / np.linalg.norm(b[3]))
+    assert cos > 0.99
+    r = stylise(content, style, s16)
+    last = r.history[-1]
+    assert last["final"] and last["precision"] == "float32"
+    assert last["style_loss"] < 0.5 * r.history[0]["style_loss"]
+
+
+def test_warm_start_runs_cheap_iterations_first_then_the_full_loss(clips):
+    content, style = clips
+    s = TransferSettings(warm_filters=12, warm_iterations=6, **TINY)
+    r = stylise(content, style, s)
+    phases = [h.get("phase") for h in r.history]
+    assert phases[:6] == ["warm"] * 6 and phases[6] == "full"
+    assert r.extra["warm_evaluations"] >= 6
+    full = [h for h in r.history if h.get("phase") == "full"]
+    assert full[-1]["style_loss"] < full[0]["style_loss"]
+    with pytest.raises(MidistyleError, match="warm"):
+        TransferSettings(warm_filters=48, warm_iterations=3, filters=48).validate()
+
+
+@pytest.mark.parametrize("net", ["cnn", "rnn", "bilstm"])
+def test_seed000_networks_lower_the_loss_with_adam(clips, net):
+    from midistyle.audio.gramnets import net_defaults
+
+    content, style = clips
+    nd = net_defaults(net)
+    assert nd["optimizer"] == "adam"
+    s = TransferSettings(net=net, filters=48 if net == "cnn" else 24, kernel=nd["kernel"], optimizer="adam",
+                         learning_rate=0.05, iterations=15, griffin_lim_iterations=10)
+    r = stylise(content, style, s)
+    assert r.history[-1]["style_loss"] < 0.5 * r.history[0]["style_loss"], [h["style_loss"] for h in r.history]
+    assert r.history[-1]["content_loss"] > 0
+    assert len(r.waveform) == len(content) and np.all(np.isfinite(r.waveform))
+    again = stylise(content, style, s)
+    np.testing.assert_array_equal(r.waveform, again.waveform)
+
+
+def test_recurrent_gram_loss_gradient_matches_finite_differences(clips):
+    from midistyle.audio.gramnets import RecurrentGramLoss
+
+    s = TransferSettings(net="bilstm", filters=8, kernel=1, content_weight=0.5)
+    S = spectrogram_frames(clips[1], s)[:, :64]
+    C = spectrogram_frames(clips[0], s)[:20, :64]
+    loss = RecurrentGramLoss(S, C, 20, s)
+    x = np.random.default_rng(0).standard_normal((20, 64)).astype(np.float32) * 0.5
+    L, sl, cl, g = loss(x)
+    assert L == pytest.approx(sl + cl, rel=1e-5) and sl > 0 and cl > 0
+    d = np.zeros_like(x)
+    d[3, 5], d[11, 40] = 1.0, -1.0
+    eps = 1e-2
+    num = (loss(x + eps * d)[0] - loss(x - eps * d)[0]) / (2 * eps)
+    assert num == pytest.approx(float(np.sum(g * d)), rel=0.05, abs=1e-4 * abs(L))
+
+
+def test_net_option_in_the_cli(clip_files, tmp_path):
+    out = tmp_path / "rnn.wav"
+    r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "-o", out, "--net", "rnn", "--filters", 16, "--iterations", 4,
+                      "--griffin-lim-iterations", 5, "--json", "--quiet")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["settings"]["net"] == "rnn" and info["settings"]["optimizer"] == "adam"
+    assert len(sf.read(out)[0]) == len(sf.read(clip_files / "content.wav")[0])
+    r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
+                      clip_files / "style.flac", "-o", tmp_path / "x.wav", "--net", "rnn", "--method", "multi")
+    assert r.returncode == 2 and "--net, --warm-* and --precision belong to --method ulyanov" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_texture_runs_from_style_only_and_is_deterministic(clips):
     style = clips[1]
     s = TransferSettings(content_weight=0.0, seed=3, **TINY)

@@ -38,6 +38,8 @@ ACTIVATIONS = ("relu", "selu", "elu", "leaky_relu")
 OPTIMIZERS = ("lbfgs", "adam")
 GRAM_FORMS = ("auto", "kernel", "direct")
 INITS = ("noise", "content")
+#: Arithmetic of the two large products (features and their input gradient).
+PRECISIONS = ("float32", "bfloat16-grad", "bfloat16")
 
 
 @dataclass
@@ -73,6 +75,16 @@ class TransferSettings:
         the value is the same, only the cost differs.
     init : str
         "noise" (reference: N(0, 1e-3) spectrogram) or "content" (start from the content).
+    precision : str
+        "float32" (default); "bfloat16-grad": the loss in float32, only the convolution's input
+        gradient as a bfloat16 product; "bfloat16": the convolution and its input gradient (most of
+        the cost) as bfloat16 products with float32 accumulation, the reported final losses
+        re-measured in float32. bfloat16 products are about 2.2x faster on CPUs with AVX512-BF16
+        (slower elsewhere).
+    net : str
+        Feature network (:data:`midistyle.audio.gramnets.NETS`): "conv1d" (the reference), "cnn"
+        (the same Conv1D, seed 000 uses width 3), "rnn" or "bilstm" (random recurrent layer + dense
+        layer of ``filters`` units); see :func:`midistyle.audio.gramnets.net_defaults`.
     seed : int
         Seed of the filters, the initial spectrogram and the Griffin-Lim phases.
     griffin_lim_iterations : int
@@ -96,6 +108,8 @@ class TransferSettings:
     warm_iterations: int = 0
     gram_form: str = "auto"
     init: str = "noise"
+    precision: str = "float32"
+    net: str = "conv1d"
     seed: int = 0
     griffin_lim_iterations: int = 300
     target_style_loss: float | None = None
@@ -113,6 +127,14 @@ class TransferSettings:
             bad(f"gram form must be one of {', '.join(GRAM_FORMS)}")
         if self.init not in INITS:
             bad(f"init must be one of {', '.join(INITS)}")
+        if self.precision not in PRECISIONS:
+            bad(f"precision must be one of {', '.join(PRECISIONS)}")
+        from .gramnets import NETS
+
+        if self.net not in NETS:
+            bad(f"--net must be one of {', '.join(NETS)}, not {self.net!r}")
+        if self.net in ("rnn", "bilstm") and (self.warm_iterations or self.precision != "float32"):
+            bad("the warm start and bfloat16 work with the convolutional networks only")
         if self.filters < 1 or self.kernel < 1:
             bad("--filters and --kernel must be at least 1")
         if self.iterations < 0 or self.griffin_lim_iterations < 0:
@@ -137,7 +159,10 @@ class TransferSettings:
 
     def describe(self) -> str:
         """One line for plots and logs."""
-        return f"ulyanov ({self.filters} filters x {self.kernel}, {self.activation}, alpha {self.content_weight:g})"
+        if self.net in ("rnn", "bilstm"):
+            return f"{self.net} ({self.filters} units + dense, {self.activation}, alpha {self.content_weight:g}, {self.optimizer})"
+        name = "ulyanov" if self.net == "conv1d" else self.net
+        return f"{name} ({self.filters} filters x {self.kernel}, {self.activation}, alpha {self.content_weight:g})"
 
 
 @dataclass
@@ -266,7 +291,16 @@ class UlyanovLoss:
             raise MidistyleError("content and result must have the same number of frames")
         self.Fs = Fs
         k, c, f = self.weights.shape
-        wmat = tf.constant(self.weights.reshape(k * c, f))
+        low = s.precision == "bfloat16"
+        wmat = tf.constant(self.weights.reshape(k * c, f), dtype=tf.bfloat16 if low else tf.float32)
+        wmat_t16 = tf.constant(self.weights.reshape(k * c, f).T, dtype=tf.bfloat16)
+
+        @tf.custom_gradient
+        def conv_grad16(cols):
+            # float32 product; its input gradient as a bfloat16 product (float32 accumulation)
+            def grad(du):
+                return tf.cast(tf.matmul(tf.cast(du, tf.bfloat16), wmat_t16), tf.float32)
+            return tf.matmul(cols, wmat), grad
         act = {"relu": tf.nn.relu, "selu": tf.nn.selu, "elu": tf.nn.elu,
                "leaky_relu": lambda u: tf.nn.leaky_relu(u, 0.2)}[s.activation]
         kernel = k
@@ -278,6 +312,10 @@ class UlyanovLoss:
 
         def features(x):
             cols = tf.concat([x[i:i + n] for i in range(kernel)], axis=1)
+            if low:
+                return act(tf.cast(tf.matmul(tf.cast(cols, tf.bfloat16), wmat), tf.float32))
+            if s.precision == "bfloat16-grad":
+                return act(conv_grad16(cols))
             return act(tf.matmul(cols, wmat))
 
         @tf.function(input_signature=[tf.TensorSpec((self.frames, n_bins), tf.float32)])
@@ -426,9 +464,14 @@ def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSet
         if X is not None and X.shape[0] < s.kernel:
             secs = s.kernel * s.hop / s.sr
             raise MidistyleError(f"{name} clip too short: needs at least {s.kernel} frames (~{secs:.2f} s)")
-    if weights is None:
+    if weights is None and s.net not in ("rnn", "bilstm"):
         weights = random_filters(S.shape[1], s.filters, s.kernel, s.seed)
-    loss = UlyanovLoss(S, C if use_content else None, frames, s, weights=weights)
+    if s.net in ("rnn", "bilstm"):
+        from .gramnets import RecurrentGramLoss
+
+        loss = RecurrentGramLoss(S, C if use_content else None, frames, s)
+    else:
+        loss = UlyanovLoss(S, C if use_content else None, frames, s, weights=weights)
     warm = None
     if s.warm_iterations > 0:
         ratio = s.warm_filters / s.filters
@@ -471,7 +514,16 @@ def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSet
             and history[-1]["style_loss"] <= s.target_style_loss):
         reason = "target style loss reached"
     t_opt = time.perf_counter() - t_opt
-    if not history or s.optimizer == "adam" or history[-1].get("phase") == "warm":
+    if s.precision == "bfloat16":  # ("bfloat16-grad" computes the loss itself in float32)
+        # the reported result is the float32 loss at the returned point
+        exact = UlyanovLoss(S, C if use_content else None, frames, dataclasses.replace(s, precision="float32"),
+                            weights=weights)
+        L, sl, cl, _ = exact(x)
+        history.append(dict(iteration=len(history), evaluations=loss.evaluations, seconds=t_opt, loss=L,
+                            style_loss=sl, content_loss=cl, final=True, precision="float32"))
+        if s.target_style_loss is not None and reason == "target style loss reached" and sl > s.target_style_loss:
+            reason = "target reached in bfloat16 but not in float32"
+    elif not history or s.optimizer == "adam" or history[-1].get("phase") == "warm":
         L, sl, cl, _ = loss(x)  # the loss at the returned point
         history.append(dict(iteration=len(history), evaluations=loss.evaluations,
                             seconds=t_opt, loss=L, style_loss=sl, content_loss=cl, final=True))
@@ -516,7 +568,7 @@ def plot_transfer(result: TransferResult, path: str, *, force: bool = False, tit
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .files import atomic_write, check_output
+    from ..fsutil import atomic_write, check_output
 
     check_output(path, force=force, extensions=(".png",))
     s = result.settings
@@ -547,7 +599,7 @@ def plot_transfer(result: TransferResult, path: str, *, force: bool = False, tit
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), suffix=".png")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"), force=force, suffix=".png")
     plt.close(fig)
 
 
@@ -598,11 +650,11 @@ def transfer_files(content: str | None, style: str, output: str, settings=None, 
     dict
         Inputs, output, length, iterations, losses, Griffin-Lim convergence, timings, settings.
     """
-    from .files import check_output, load_input, write_audio
+    from .files import WRITE_EXTENSIONS, check_output, load_input, write_audio
 
     s = (settings or TransferSettings()).validate()
     inputs = tuple(p for p in (content, style) if p is not None)
-    check_output(output, force=force, protect=inputs)
+    check_output(output, force=force, protect=inputs, extensions=WRITE_EXTENSIONS)
     if plot:
         check_output(plot, force=force, protect=inputs, extensions=(".png",))
         if os.path.abspath(plot) == os.path.abspath(output):

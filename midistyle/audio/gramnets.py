@@ -1,0 +1,142 @@
+"""Seed 000's Gram-style networks beside the single Conv1D: ``--net cnn | rnn | bilstm``.
+
+Seed 000 compares several random-weight feature networks on the log-magnitude STFT, each giving
+a style loss on the Gram matrix of its output and a content loss on the output itself, optimised
+with Adam:
+
+* ``cnn``: one Conv1D with the frequency bins as channels, 4096 filters of width 3 (the Ulyanov
+  network with a narrower kernel), ReLU;
+* ``rnn``: a simple recurrent layer over the STFT frames followed by a dense layer;
+* ``bilstm``: a bidirectional LSTM over the frames followed by a dense layer.
+
+The Gram matrix is that of the network's output over time, normalised by the number of frames, so
+clips of different lengths compare. Weights are random and fixed (seeded Glorot / orthogonal
+initialisers). :class:`RecurrentGramLoss` has the interface of
+:class:`midistyle.audio.transfer.UlyanovLoss`, so :func:`midistyle.audio.transfer.stylise` runs
+it with the same optimisers, progress, Griffin-Lim and plots.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MidistyleError
+
+#: Networks of ``--net``: "conv1d" is the Ulyanov reference (width from ``--kernel``).
+NETS = ("conv1d", "cnn", "rnn", "bilstm")
+#: Width of the ``cnn`` network's filters (seed 000).
+CNN_KERNEL = 3
+#: Output features of the recurrent networks when ``--filters`` is not given.
+RECURRENT_UNITS = 256
+
+
+def build_recurrent(net: str, n_bins: int, units: int, activation: str = "relu", seed: int = 0):
+    """Random-weight recurrent feature network: (batch, frames, bins) -> (batch, frames, units).
+
+    Parameters
+    ----------
+    net : str
+        "rnn" (SimpleRNN, tanh) or "bilstm" (LSTM in both directions, ``units`` each).
+    n_bins : int
+        STFT bins (input channels).
+    units : int
+        Width of the recurrent layer(s) and of the dense output layer.
+    activation : str
+        Activation of the dense output layer (one of the transfer's activations).
+    seed : int
+        Seed of the initialisers.
+
+    Returns
+    -------
+    keras.Model
+    """
+    import keras
+    from keras import layers
+
+    def inits(k):
+        return dict(kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + k),
+                    recurrent_initializer=keras.initializers.Orthogonal(seed=seed * 10 + k + 1))
+
+    act = {"leaky_relu": lambda u: keras.activations.leaky_relu(u, 0.2)}.get(activation, activation)
+    inp = keras.Input((None, n_bins))
+    if net == "rnn":
+        h = layers.SimpleRNN(units, return_sequences=True, **inits(0))(inp)
+    elif net == "bilstm":
+        fwd = layers.LSTM(units, return_sequences=True, **inits(0))
+        bwd = layers.LSTM(units, return_sequences=True, go_backwards=True, **inits(2))
+        h = layers.Bidirectional(fwd, backward_layer=bwd)(inp)
+    else:
+        raise MidistyleError(f"not a recurrent network: {net!r}")
+    out = layers.Dense(units, activation=act, kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 10 + 5),
+                       bias_initializer=keras.initializers.RandomNormal(stddev=0.1, seed=seed * 10 + 6))(h)
+    model = keras.Model(inp, out, name=f"random_{net}")
+    model.trainable = False
+    return model
+
+
+class RecurrentGramLoss:
+    """Style + content loss of a random recurrent network (same interface as ``UlyanovLoss``).
+
+    Parameters
+    ----------
+    style : array, shape (frames_s, bins)
+        Log-magnitude STFT frames of the style.
+    content : array, shape (frames, bins) or None
+        Content frames (None: texture, no content term).
+    frames : int
+        Frames of the result.
+    settings : midistyle.audio.transfer.TransferSettings
+        ``net`` names the network, ``filters`` its width (see :func:`net_defaults`),
+        ``content_weight`` alpha, ``seed`` the weights.
+    """
+
+    form = "direct"
+
+    def __init__(self, style: np.ndarray, content: np.ndarray | None, frames: int, settings):
+        import tensorflow as tf
+
+        s = settings
+        self.settings = s
+        self.frames = int(frames)
+        n_bins = style.shape[1]
+        self.model = build_recurrent(s.net, n_bins, int(s.filters), s.activation, s.seed)
+        model = self.model
+        Fs = model(style[None].astype(np.float32), training=False)[0]
+        Gs = tf.matmul(Fs, Fs, transpose_a=True) / float(style.shape[0])
+        alpha = float(s.content_weight) if content is not None else 0.0
+        Fc = model(content[None].astype(np.float32), training=False)[0] if alpha > 0 else None
+        n = float(self.frames)
+
+        @tf.function(input_signature=[tf.TensorSpec((self.frames, n_bins), tf.float32)])
+        def value_and_grad(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                F = model(x[None], training=False)[0]
+                G = tf.matmul(F, F, transpose_a=True) / n
+                sl = tf.reduce_sum(tf.square(G - Gs))
+                cl = alpha * tf.reduce_sum(tf.square(F - Fc)) if Fc is not None else tf.constant(0.0)
+                L = sl + cl
+            return L, sl, cl, tape.gradient(L, x)
+
+        self._vg = value_and_grad
+        self.evaluations = 0
+
+    def __call__(self, x: np.ndarray) -> tuple:
+        """``(loss, style_loss, content_loss, gradient)`` at a (frames, bins) spectrogram (NumPy)."""
+        self.evaluations += 1
+        L, sl, cl, g = self._vg(np.asarray(x, np.float32).reshape(self.frames, -1))
+        return float(L), float(sl), float(cl), g.numpy()
+
+
+def net_defaults(net: str) -> dict:
+    """Settings seed 000 used for ``net`` (the CLI's defaults when an option is not given).
+
+    ``conv1d``: the Ulyanov reference (4096 filters of width 11, L-BFGS-B); ``cnn``: 4096 filters
+    of width 3, Adam; ``rnn`` / ``bilstm``: :data:`RECURRENT_UNITS` units, Adam.
+    """
+    if net not in NETS:
+        raise MidistyleError(f"--net must be one of {', '.join(NETS)}, not {net!r}")
+    if net == "conv1d":
+        return {"filters": 4096, "kernel": 11, "optimizer": "lbfgs"}
+    if net == "cnn":
+        return {"filters": 4096, "kernel": CNN_KERNEL, "optimizer": "adam"}
+    return {"filters": RECURRENT_UNITS, "kernel": 1, "optimizer": "adam"}
