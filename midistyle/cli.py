@@ -641,8 +641,9 @@ def _add_spectral_args(p, iterations=True):
         u = p.add_argument_group("--method ulyanov")
         u.add_argument("--warm-filters", type=int, default=0,
                        help="warm start: first optimise the loss of only this many of the filters (default: 0, "
-                            "off; 512 with --warm-iterations 150 reaches the reference's 300-iteration style "
-                            "loss about 3x sooner, see benchmarks/bench_audio_transfer.py)")
+                            "off; 512 with --warm-iterations 150 reached the reference's 300-iteration style "
+                            "loss about 2.5x sooner, 3x with --precision bfloat16-grad; see "
+                            "benchmarks/bench_audio_transfer.py)")
         u.add_argument("--warm-iterations", type=int, default=0, help="L-BFGS-B iterations of the warm start")
         u.add_argument("--precision", choices=("float32", "bfloat16-grad", "bfloat16"), default="float32",
                        help="bfloat16-grad: only the convolution's input gradient as a bfloat16 product (the "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MidistyleError
+from .transfer import SpectrogramLoss
 
 #: Networks of ``--net``: "conv1d" is the Ulyanov reference (width from ``--kernel``).
 NETS = ("conv1d", "cnn", "rnn", "bilstm")
@@ -73,7 +74,7 @@ def build_recurrent(net: str, n_bins: int, units: int, activation: str = "relu",
     return model
 
 
-class RecurrentGramLoss:
+class RecurrentGramLoss(SpectrogramLoss):
     """Style + content loss of a random recurrent network (same interface as ``UlyanovLoss``).
 
     Parameters
@@ -119,12 +120,6 @@ class RecurrentGramLoss:
 
         self._vg = value_and_grad
         self.evaluations = 0
-
-    def __call__(self, x: np.ndarray) -> tuple:
-        """``(loss, style_loss, content_loss, gradient)`` at a (frames, bins) spectrogram (NumPy)."""
-        self.evaluations += 1
-        L, sl, cl, g = self._vg(np.asarray(x, np.float32).reshape(self.frames, -1))
-        return float(L), float(sl), float(cl), g.numpy()
 
 
 def net_defaults(net: str) -> dict:

@@ -252,7 +252,23 @@ def spectrogram_frames(y: np.ndarray, settings: TransferSettings) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the loss
-class UlyanovLoss:
+class SpectrogramLoss:
+    """Base of the losses over a (frames, bins) spectrogram: subclasses set ``frames``, ``_vg`` (a
+    ``tf.function`` returning loss, style loss, content loss and gradient) and ``evaluations``."""
+
+    def __call__(self, x: np.ndarray) -> tuple:
+        """``(loss, style_loss, content_loss, gradient)`` at a (frames, bins) spectrogram (NumPy)."""
+        self.evaluations += 1
+        L, sl, cl, g = self._vg(np.asarray(x, np.float32).reshape(self.frames, -1))
+        return float(L), float(sl), float(cl), g.numpy()
+
+    def tensor_call(self, x):
+        """Same as calling, on a TensorFlow tensor, without leaving TensorFlow (for Adam)."""
+        self.evaluations += 1
+        return self._vg(x)
+
+
+class UlyanovLoss(SpectrogramLoss):
     """Value and gradient of the Ulyanov loss for one style (and optional content) clip.
 
     Parameters
@@ -343,16 +359,6 @@ class UlyanovLoss:
         self._vg = value_and_grad
         self.evaluations = 0
 
-    def __call__(self, x: np.ndarray) -> tuple:
-        """``(loss, style_loss, content_loss, gradient)`` at a (frames, bins) spectrogram (NumPy)."""
-        self.evaluations += 1
-        L, sl, cl, g = self._vg(np.asarray(x, np.float32).reshape(self.frames, -1))
-        return float(L), float(sl), float(cl), g.numpy()
-
-    def tensor_call(self, x):
-        """Same as calling, on a TensorFlow tensor, without leaving TensorFlow (for Adam)."""
-        self.evaluations += 1
-        return self._vg(x)
 
 
 # ----------------------------------------------------------------------------- optimisers
