@@ -69,6 +69,10 @@ def test_train_save_translate_cli(domains, tmp_path):
     # the generator changes the spectrum, and the two directions differ
     assert not np.allclose(out, y, atol=1e-3)
     assert not np.allclose(out, tr.translate(y, "low"), atol=1e-3)
+    gl = tr.translate(y, "b", phase="griffin-lim", griffin_lim_iterations=5)
+    assert gl.shape == y.shape and np.all(np.isfinite(gl)) and np.max(np.abs(gl)) > 0
+    with pytest.raises(MidistyleError, match="phase"):
+        tr.translate(y, "b", phase="zero")
     src = domains / "low" / "low0.wav"
     dst = tmp_path / "t.wav"
     run = lambda *a: subprocess.run([sys.executable, "-m", "midistyle", *map(str, a)], cwd=REPO,  # noqa: E731
