@@ -416,8 +416,9 @@ def _transfer_settings(args, content_weight=None):
         from .audio.multi import MultiSettings
 
         if (getattr(args, "net", "conv1d") != "conv1d" or getattr(args, "warm_iterations", 0)
+                or getattr(args, "fast", False)
                 or getattr(args, "precision", "float32") != "float32"):
-            raise MidistyleError("--net, --warm-* and --precision belong to --method ulyanov")
+            raise MidistyleError("--net, --fast, --warm-* and --precision belong to --method ulyanov")
 
         return MultiSettings(sr=args.sr, preset=args.preset or "full", terms=_parse_terms(args.terms),
                              content_weight=1.0 if cw is None else cw,
@@ -434,15 +435,21 @@ def _transfer_settings(args, content_weight=None):
     it = getattr(args, "iterations", 0)
     net = getattr(args, "net", "conv1d")
     nd = net_defaults(net)
-    return TransferSettings(sr=args.sr, filters=args.filters or nd["filters"], kernel=args.kernel or nd["kernel"],
-                            net=net, optimizer=getattr(args, "optimizer", None) or nd["optimizer"],
-                            activation=args.activation or "relu", content_weight=1e-2 if cw is None else cw,
-                            iterations=300 if it is None else it,
-                            learning_rate=getattr(args, "learning_rate", 0.02), seed=args.seed,
-                            griffin_lim_iterations=getattr(args, "griffin_lim_iterations", 0),
-                            init=getattr(args, "init", "noise"), warm_filters=getattr(args, "warm_filters", 0),
-                            warm_iterations=getattr(args, "warm_iterations", 0),
-                            precision=getattr(args, "precision", "float32"))
+    fast = getattr(args, "fast", False)
+    s = TransferSettings(sr=args.sr, filters=args.filters or nd["filters"], kernel=args.kernel or nd["kernel"],
+                         net=net, optimizer=getattr(args, "optimizer", None) or nd["optimizer"],
+                         activation=args.activation or "relu", content_weight=1e-2 if cw is None else cw,
+                         iterations=(150 if fast else 300) if it is None else it,
+                         learning_rate=getattr(args, "learning_rate", 0.02), seed=args.seed,
+                         griffin_lim_iterations=getattr(args, "griffin_lim_iterations", 0),
+                         init=getattr(args, "init", "noise"), warm_filters=getattr(args, "warm_filters", 0),
+                         warm_iterations=getattr(args, "warm_iterations", 0),
+                         precision=getattr(args, "precision", "float32"))
+    if fast:
+        from .audio.transfer import fast_settings
+
+        return fast_settings(s, iterations=150 if it is None else it)
+    return s
 
 
 def _parse_terms(text):
@@ -639,6 +646,10 @@ def _add_spectral_args(p, iterations=True):
                        help="ulyanov: optimise the log STFT, then Griffin-Lim (default); multi: optimise the "
                             "waveform through STFT, Mel and CQT networks (Barry & Kim)")
         u = p.add_argument_group("--method ulyanov")
+        u.add_argument("--fast", action="store_true",
+                       help="about a third of the reference's time for about its result: warm start on 1/8 of "
+                            "the filters (150 iterations), then 150 full iterations, bfloat16 input gradients "
+                            "on CPUs with AVX512-BF16 (see benchmarks/bench_audio_transfer.py)")
         u.add_argument("--warm-filters", type=int, default=0,
                        help="warm start: first optimise the loss of only this many of the filters (default: 0, "
                             "off; 512 with --warm-iterations 150 reached the reference's 300-iteration style "

@@ -174,6 +174,17 @@ def test_bfloat16_loss_tracks_float32_and_reports_float32(clips):
     assert last["style_loss"] < 0.5 * r.history[0]["style_loss"]
 
 
+def test_fast_recipe_settings():
+    from midistyle.audio.transfer import cpu_has_fast_bfloat16, fast_settings
+
+    f = fast_settings(TransferSettings())
+    assert (f.warm_filters, f.warm_iterations, f.iterations, f.filters) == (512, 150, 150, 4096)
+    assert f.precision == ("bfloat16-grad" if cpu_has_fast_bfloat16() else "float32")
+    f.validate()
+    with pytest.raises(MidistyleError, match="--fast"):
+        fast_settings(TransferSettings(net="rnn", filters=16, kernel=1, optimizer="adam"))
+
+
 def test_warm_start_runs_cheap_iterations_first_then_the_full_loss(clips):
     content, style = clips
     s = TransferSettings(warm_filters=12, warm_iterations=6, **TINY)
@@ -232,7 +243,7 @@ def test_net_option_in_the_cli(clip_files, tmp_path):
     assert len(sf.read(out)[0]) == len(sf.read(clip_files / "content.wav")[0])
     r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
                       clip_files / "style.flac", "-o", tmp_path / "x.wav", "--net", "rnn", "--method", "multi")
-    assert r.returncode == 2 and "--net, --warm-* and --precision belong to --method ulyanov" in r.stderr
+    assert r.returncode == 2 and "--net, --fast, --warm-* and --precision belong to --method ulyanov" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 

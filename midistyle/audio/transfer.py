@@ -204,6 +204,33 @@ class TransferResult:
 
 
 # ----------------------------------------------------------------------------- features
+def cpu_has_fast_bfloat16() -> bool:
+    """True when the CPU advertises bfloat16 dot products (AVX512-BF16 or AMX-BF16; Linux only)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def fast_settings(settings: TransferSettings, iterations: int = 150) -> TransferSettings:
+    """The benchmark's fast recipe (``--fast``) applied to ``settings``.
+
+    A warm start of 150 L-BFGS-B iterations on the first eighth of the filters, then ``iterations``
+    full ones, with the convolution's input gradient in bfloat16 when the CPU has fast bfloat16
+    products. On the 10 s benchmark (4096 filters) this reached the style loss of the 300-iteration
+    reference about 3x sooner (``benchmarks/bench_audio_transfer.py``).
+    """
+    s = settings
+    if s.net in ("rnn", "bilstm") or s.optimizer != "lbfgs" or s.filters < 16:
+        raise MidistyleError("--fast works with the convolutional networks, L-BFGS-B and at least 16 filters")
+    precision = "bfloat16-grad" if s.precision == "float32" and cpu_has_fast_bfloat16() else s.precision
+    return dataclasses.replace(s, warm_filters=s.warm_filters or s.filters // 8,
+                               warm_iterations=s.warm_iterations or 150, iterations=iterations,
+                               precision=precision)
+
+
 def random_filters(n_bins: int, filters: int = 4096, kernel: int = 11, seed: int = 0) -> np.ndarray:
     """Fixed random Conv1D weights, shape (kernel, n_bins, filters), float32.
 
