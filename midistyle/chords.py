@@ -40,7 +40,7 @@ import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
 from .pianoroll import EncoderSettings, PianoRoll, encode
-from .velocity import model_files
+from .velocity import model_files, note_beats_of
 
 KIND = "chords"
 FORMAT_VERSION = 1
@@ -347,7 +347,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
             warning = f"no velocity model for {style!r}, notes get velocity 64 ({why})"
         else:
             gen = mio.performance_from_midifile(midi, "generated")
-            vel = vm.predict_notes(encode(gen, vm.settings))
+            vel = vm.sample(encode(gen, vm.settings), beats=note_beats_of(gen), seed=seed)
             midi = mio.with_velocities(gen, vel)
             vm_path = vm.path
     elif not notes:

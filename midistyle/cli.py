@@ -17,6 +17,28 @@ from .errors import MidistyleError
 PROG = "midistyle"
 
 
+def _nonneg_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _pos_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
 def _settings_from_args(args):
     from .pianoroll import EncoderSettings
 
@@ -40,6 +62,23 @@ def cmd_info(args):
     for path in args.files:
         d = describe(path, settings)
         print(json.dumps(d) if args.json else format_summary(d))
+
+
+def cmd_plot(args):
+    from .fsutil import check_output
+    from .pianoroll import encode
+    from .plot import plot_pieces
+
+    inputs = [args.input] + ([args.compare] if args.compare else [])
+    check_output(args.output, force=args.force, protect=tuple(inputs), extensions=(".png",))
+    if args.seconds is not None and not args.seconds > 0:
+        raise MidistyleError(f"--seconds must be > 0, got {args.seconds}")
+    settings = _settings_from_args(args)
+    rolls = [encode(p, settings) for p in inputs]
+    plot_pieces(rolls, args.output, titles=[os.path.basename(p) for p in inputs], start=args.start,
+                seconds=args.seconds, force=args.force)
+    if not args.quiet:
+        print(f"wrote {args.output}")
 
 
 # ---------------------------------------------------------------------------- dataset
@@ -83,28 +122,35 @@ def cmd_dataset_convert(args):
 def cmd_velocity(args):
     from .velocity import restyle
 
-    results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force)
+    results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force,
+                      seed=args.seed, temperature=args.temperature, mean=args.mean, plot=args.plot)
     for r in results:
         if args.json:
             print(json.dumps(r))
         elif not args.quiet:
-            print(f"{r['input']} -> {r['output']}: {r['notes']} notes, mean velocity "
-                  f"{r['mean_velocity_before']:.1f} -> {r['mean_velocity_after']:.1f}")
+            print(f"{r['input']} -> {r['output']}: {r['notes']} notes, velocity mean "
+                  f"{r['mean_velocity_before']:.1f} -> {r['mean_velocity_after']:.1f}, std "
+                  f"{r['std_velocity_before']:.1f} -> {r['std_velocity_after']:.1f}")
 
 
 def cmd_train_velocity(args):
     from .velocity import VelocityConfig, train
 
-    cfg = VelocityConfig(arch=args.arch, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-                         window=args.window, lookahead=args.lookahead, channels=args.channels,
-                         learning_rate=args.learning_rate, max_steps_per_epoch=args.max_steps_per_epoch,
-                         patience=args.patience, centered_loss=not args.plain_loss,
-                         val_windows_per_piece=args.val_windows)
+    given = {"epochs": args.epochs, "batch_size": args.batch_size, "window": args.window,
+             "channels": args.channels, "cond_channels": args.cond_channels,
+             "learning_rate": args.learning_rate, "patience": args.patience,
+             "val_windows_per_piece": args.val_windows, "dropout": args.dropout,
+             "input_noise": args.input_noise}
+    cfg = VelocityConfig(seed=args.seed, max_steps_per_epoch=args.max_steps_per_epoch,
+                         **{k: v for k, v in given.items() if v is not None})
     meta = train(args.data, args.genre, args.output, cfg, strategy=args.strategy,
                  progress=not args.quiet, force=args.force)
-    v = meta["validation"]["methods"]
-    line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v.items())
-    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s); validation note RMSE: {line}")
+    v = meta["validation"]
+    line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v["methods"].items())
+    p = v["performance"]
+    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s); validation note RMSE (expected "
+          f"velocity): {line}; NLL {p['nll_per_note']:.3f} nats/note, spread ratio {p['spread_ratio']:.2f}, "
+          f"real-vs-sampled discriminator {p['discriminator']:.2f}")
 
 
 def _collect_inputs(items):
@@ -123,22 +169,35 @@ def _collect_inputs(items):
 
 
 def cmd_evaluate_velocity(args):
+    from .notefeatures import load_judge
     from .pianoroll import encode
-    from .registry import velocity_model_path
-    from .velocity import VelocityModel, evaluate
+    from .registry import velocity_judge_path, velocity_model_path
+    from .velocity import VelocityModel, evaluate, note_beats_of
+    from . import io as mio
 
     vm = VelocityModel.load(args.model or velocity_model_path(args.genre))
     paths = _collect_inputs(args.inputs)
-    rolls = [encode(p, vm.settings) for p in paths]
-    res = evaluate(vm, rolls, paths)
+    perfs = [mio.read(p) for p in paths]
+    rolls = [encode(p, vm.settings) for p in perfs]
+    judge = load_judge(velocity_judge_path())
+    res = evaluate(vm, rolls, paths, beats=[note_beats_of(p) for p in perfs], seed=args.seed,
+                   temperature=args.temperature, judge=judge)
     res["genre"] = vm.genre
     if args.json:
         print(json.dumps(res))
         return
     print(f"{vm.genre} velocity model on {res['pieces']} pieces, {res['notes']} notes")
-    print(f"  {'method':<16} {'RMSE':>7} {'MAE':>7} {'r':>6}")
+    print(f"  expected velocity (--mean):\n  {'method':<16} {'RMSE':>7} {'MAE':>7} {'r':>6}")
     for k, m in res["methods"].items():
         print(f"  {k:<16} {m['rmse']:7.2f} {m['mae']:7.2f} {m['r']:6.3f}")
+    p = res["performance"]
+    print(f"  sampled performances (seed {p['seed']}, temperature {p['temperature']}):")
+    print(f"  spread ratio (median std sampled / std real)   {p['spread_ratio']:.2f}")
+    print(f"  lag-1 autocorrelation real / sampled           {p['lag1_real']:.2f} / {p['lag1_sampled']:.2f}")
+    print(f"  negative log-likelihood per note (nats)        {p['nll_per_note']:.3f}")
+    print(f"  real-vs-sampled discriminator accuracy         {p['discriminator']:.2f}  (0.50 = indistinguishable)")
+    if "judged_genre_share" in p:
+        print(f"  share judged {vm.genre} by the velocity-only judge   {p['judged_genre_share']:.2f}")
 
 
 def _add_model_commands(sub):
@@ -153,6 +212,13 @@ def _add_model_commands(sub):
     v.add_argument("--model", help="use this model (.keras) instead of the shipped one")
     v.add_argument("-o", "--output", help="output file (one input only; default IN.GENRE.mid beside the input)")
     v.add_argument("--force", action="store_true", help="overwrite existing outputs (never the input)")
+    v.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="seed of the drawn performance: same seed, same file (default: 0)")
+    v.add_argument("--temperature", type=_pos_float, default=1.0,
+                   help="1 draws from the model's distribution; lower is nearer its most likely velocity (default: 1)")
+    v.add_argument("--mean", action="store_true",
+                   help="write each note's expected velocity instead of a drawn performance (deterministic)")
+    v.add_argument("--plot", metavar="PNG", help="write the input's and the output's velocity heat maps (one input)")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--quiet", action="store_true", help="print nothing on success")
     v.set_defaults(func=cmd_velocity)
@@ -168,17 +234,20 @@ def _add_model_commands(sub):
     tv.add_argument("data", metavar="DATA.h5")
     tv.add_argument("--genre", required=True)
     tv.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
-    tv.add_argument("--arch", choices=("wavenet", "bilstm"), default="wavenet")
-    tv.add_argument("--epochs", type=int, default=14)
-    tv.add_argument("--batch-size", type=int, default=16)
-    tv.add_argument("--window", type=int, default=1024, help="training window in steps (default: 1024)")
-    tv.add_argument("--lookahead", type=int, default=40, help="steps the model reads ahead (default: 40 = 1 s)")
-    tv.add_argument("--channels", type=int, default=40, help="residual channels of the wavenet (default: 40)")
-    tv.add_argument("--learning-rate", type=float, default=2e-3)
-    tv.add_argument("--patience", type=int, default=4, help="epochs without improvement before stopping (default: 4)")
-    tv.add_argument("--plain-loss", action="store_true",
-                    help="masked MSE only (default adds the within-window centred MSE)")
-    tv.add_argument("--val-windows", type=int, default=8, help="validation windows per piece (default: 8)")
+    from .velocity import VelocityConfig
+
+    d = VelocityConfig()
+    for flag, typ, what in (("--epochs", int, "most epochs (early stopping)"), ("--batch-size", int, "windows per batch"),
+                            ("--window", int, "training window in notes"),
+                            ("--channels", int, "channels of the autoregressive stack"),
+                            ("--cond-channels", int, "channels of the note-reading stack"),
+                            ("--learning-rate", float, "Adam learning rate"),
+                            ("--patience", int, "epochs without improvement before stopping"),
+                            ("--val-windows", int, "validation windows per piece"),
+                            ("--dropout", float, "dropout on the note conditioning while training"),
+                            ("--input-noise", float, "std of the noise on the previous velocity/127 in training")):
+        field = flag[2:].replace("-", "_").replace("val_windows", "val_windows_per_piece")
+        tv.add_argument(flag, type=typ, default=None, help=f"{what} (default: {getattr(d, field)})")
     tv.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap on batches per epoch (0: one pass)")
     tv.add_argument("--seed", type=int, default=0)
     tv.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
@@ -191,12 +260,19 @@ def _add_model_commands(sub):
     esub = e.add_subparsers(dest="evaluate_command", metavar="WHAT")
     esub.required = True
     sub.evaluate_subparsers = esub  # lets other command groups add "evaluate WHAT" (_add_audio_commands)
-    ev = esub.add_parser("velocity", help="note-level RMSE / MAE / r of a velocity model against baselines",
-                         description="Predict velocities of real performances and compare with the genre-mean "
-                                     "baseline, each file's own mean (an oracle) and the local-feature regressor.")
+    ev = esub.add_parser("velocity", help="how a velocity model plays real performances, against the real playing",
+                         description="Play real performances with a velocity model and compare with how they were "
+                                     "really played: note RMSE / MAE / r of the expected velocity against the "
+                                     "genre-mean baseline, each file's own mean (an oracle) and the local-feature "
+                                     "regressor; then, for drawn performances, the spread ratio, lag-1 "
+                                     "autocorrelation, likelihood, a real-vs-restyled discriminator and the share "
+                                     "the shipped velocity-only judge assigns to the model's genre (the transfer "
+                                     "figure when the inputs are of another genre).")
     ev.add_argument("inputs", nargs="+", metavar="DIR_OR_FILE")
     ev.add_argument("--genre", help="shipped model of this genre")
     ev.add_argument("--model", help="model path instead of a shipped genre")
+    ev.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the drawn performances (default: 0)")
+    ev.add_argument("--temperature", type=_pos_float, default=1.0)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate_velocity)
     return tsub
@@ -852,6 +928,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="one JSON object per file")
     _add_encoder_args(s)
     s.set_defaults(func=cmd_info)
+
+    pl = sub.add_parser("plot", help="draw a piece: held notes, velocity, onsets, pedals (PNG)",
+                        description="The seed's figure of a piece: three panels over time (held notes, velocity "
+                                    "heat map, onsets) and the pedals as a strip below. With --compare, a second "
+                                    "piece is drawn below on the same scales (a piece and its restyled version, or "
+                                    "an inspiration and generated chords).",
+                        epilog="examples:\n  midistyle plot song.mid -o song.png\n"
+                               "  midistyle plot song.mid --compare song.classical.mid -o cmp.png --start 30 --seconds 20",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    pl.add_argument("input", metavar="IN", help="MIDI file, score or corpus:NAME")
+    pl.add_argument("--compare", metavar="OTHER", help="a second piece drawn below the first")
+    pl.add_argument("-o", "--output", required=True, help="PNG to write")
+    pl.add_argument("--start", type=float, default=0.0, help="first second shown (default: 0)")
+    pl.add_argument("--seconds", type=float, default=None, help="seconds shown (default: the whole piece)")
+    pl.add_argument("--force", action="store_true", help="overwrite an existing output (never an input)")
+    pl.add_argument("--quiet", action="store_true")
+    _add_encoder_args(pl)
+    pl.set_defaults(func=cmd_plot)
 
     d = sub.add_parser("dataset", help="build HDF5 training datasets from folders of MIDI")
     dsub = d.add_subparsers(dest="dataset_command", metavar="ACTION")

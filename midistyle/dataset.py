@@ -12,7 +12,8 @@ Concatenated arrays with a piece index, so a piece is one contiguous slice::
     /rolls/held       (T_total, P) uint8  1 while a note sounds
     /rolls/velocity   (T_total, P) uint8  velocity at onset cells
     /rolls/pedals     (T_total, 2) uint8  sustain, soft pedal values
-    /notes            (N_total,) compound: pitch, velocity, start, end (s), step
+    /notes            (N_total,) compound: pitch, velocity, start, end (s), step, beat (quarter
+                      notes from the file's start, from its ticks)
     /pieces/name      (n,) str   path relative to the converted folder
     /pieces/genre     (n,) str
     /pieces/md5       (n,) str   md5 of the file bytes
@@ -44,7 +45,8 @@ from .pianoroll import EncoderSettings, PianoRoll, encode
 
 FORMAT = "midistyle.dataset"
 FORMAT_VERSION = 1
-STORED_NOTE_DTYPE = np.dtype([("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8"), ("step", "i8")])
+STORED_NOTE_DTYPE = np.dtype([("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8"), ("step", "i8"),
+                              ("beat", "f8")])
 
 
 @dataclass
@@ -108,6 +110,7 @@ def _encode_job(args):
     for k in ("pitch", "velocity", "start", "end"):
         notes[k] = perf.notes[k]
     notes["step"] = roll.note_steps
+    notes["beat"] = perf.notes["start_tick"] / float(perf.midi.ticks_per_beat or 1)
     return path, (np.packbits(roll.onsets, axis=None), np.packbits(roll.held, axis=None),
                   roll.velocity, roll.pedals, notes, roll.onsets.shape), None
 

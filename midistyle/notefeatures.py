@@ -212,3 +212,46 @@ class VelocityJudge:
     def to_dict(self) -> dict:
         """JSON-ready parameters."""
         return {"genres": self.genres, "mean": self.mean.tolist(), "scale": self.scale.tolist(), "W": self.W.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VelocityJudge":
+        """Parameters from :meth:`to_dict`."""
+        return cls(d["genres"], d["mean"], d["scale"], d["W"])
+
+
+def load_judge(path) -> "VelocityJudge | None":
+    """The judge saved at ``path`` (JSON with a ``params`` entry from :meth:`VelocityJudge.to_dict`), or None."""
+    import json
+
+    from .errors import ModelError
+
+    if path is None:
+        return None
+    try:
+        with open(path) as fh:
+            return VelocityJudge.from_dict(json.load(fh)["params"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: unreadable velocity judge ({exc})") from None
+
+
+#: Names of :func:`velocity_profile` columns (the real-vs-restyled discriminator's features).
+PROFILE_FEATURE_NAMES = JUDGE_FEATURE_NAMES + ["vel_p10", "vel_p90", "mean_abs_step", "lag4_autocorr", "vel_skew"]
+
+
+def velocity_profile(roll: PianoRoll, velocities=None) -> np.ndarray:
+    """:func:`velocity_relations` plus distribution and continuity statistics of one piece.
+
+    Used to tell a real performance from a restyled one: spread (10th / 90th percentile),
+    how far successive notes jump, slower continuity (lag-4 autocorrelation) and skewness.
+    """
+    rel = velocity_relations(roll, velocities)
+    m = roll.in_range()
+    v = (roll.notes["velocity"] if velocities is None else np.asarray(velocities))[m].astype(np.float64)
+    vs = v[np.argsort(roll.note_steps[m], kind="stable")]
+    if len(v) < 6:
+        return np.concatenate([rel, np.zeros(5)])
+    p10, p90 = np.percentile(v, [10, 90])
+    sd = v.std()
+    skew = float(np.mean(((v - v.mean()) / sd) ** 3)) if sd > 0 else 0.0
+    return np.concatenate([rel, [p10 / 127.0, p90 / 127.0, np.mean(np.abs(np.diff(vs))) / 30.0,
+                                 _corr(vs[:-4], vs[4:]), skew / 2.0]])

@@ -38,6 +38,12 @@ def velocity_model_path(genre: str | None) -> str:
     return os.path.join(models_dir(), f"velocity-{genre}.keras")
 
 
+def velocity_judge_path() -> str | None:
+    """Path of the shipped velocity-only genre judge (``models/velocity-judge.json``), or None."""
+    path = os.path.join(models_dir(), "velocity-judge.json")
+    return path if os.path.exists(path) else None
+
+
 def classifier_path() -> str:
     """Path of the shipped genre classifier (``models/classifier.keras``); ModelError if missing."""
     path = os.path.join(models_dir(), "classifier.keras")

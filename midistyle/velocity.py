@@ -1,27 +1,29 @@
-"""Velocity style transfer: one dilated causal CNN per genre predicts how hard each note is struck.
+"""Velocity style transfer: one autoregressive WaveNet per genre *plays* each note.
 
-Model inputs per time step (see :func:`frame_features`): onsets, held notes, each onset's note
-duration (log seconds), sustain and soft pedal, and the piece context of
-:func:`midistyle.notefeatures.piece_context` broadcast over time. Output: velocity / 127 per
-pitch per step, trained with an MSE masked to onset cells.
+The model works on the sequence of notes (in onset order, top note first within a chord), not on
+25 ms frames. For each note it knows, in advance, what the notes tell (:func:`note_inputs`: pitch,
+duration, time to the neighbouring onsets, chord size and rank, the voice it belongs to (top line,
+inner, bass), local density and register, pedals, position in its phrase and in the piece,
+metrical position where the file has a beat grid, and the piece context). A non-causal dilated
+stack reads those features on both sides; a causal dilated gated stack reads the velocities
+already played (teacher forcing in training); the output is a categorical distribution over the
+127 velocities of each note, trained by likelihood, plus a regression head for the expected
+velocity. At inference (:meth:`VelocityModel.sample`) the piece is played note by note, each
+velocity drawn given the notes and the velocities drawn so far, with cached layer states in
+NumPy, so the dynamics have the genre's spread and its continuity. The input's own velocities
+are never read: a flat score is played like any other.
 
-The network is causal, but its output is delayed by ``lookahead`` steps, so the velocity of a
-note at step t is predicted from everything up to t + lookahead (a pianist reads ahead too).
+A model is three files with one stem::
 
-Training needs TensorFlow; prediction of the WaveNet architecture runs in NumPy from an exported
-``.npz`` (no TensorFlow start-up). A model is three files with one stem::
-
-    velocity-GENRE.keras   Keras 3 model (architecture + weights)
-    velocity-GENRE.json    sidecar: kind, genre, encoder settings, features, lookahead, baselines,
-                           validation figures
-    velocity-GENRE.npz     weights for the NumPy runtime
+    velocity-GENRE.keras   Keras 3 model (architecture + weights), for training and checks
+    velocity-GENRE.json    sidecar: kind, genre, encoder settings, feature names, config, figures
+    velocity-GENRE.npz     weights for the NumPy runtime used at inference
 """
 from __future__ import annotations
 
 import json
 import os
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -30,61 +32,192 @@ from .notefeatures import CONTEXT_NAMES, RidgeBaseline, piece_context
 from .pianoroll import EncoderSettings, PianoRoll, encode
 
 KIND = "velocity"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+N_CLASSES = 128          # velocity values 0..127 (0 is never a strike, so never drawn in practice)
+
+#: Names of the per-note inputs of :func:`note_inputs` (piece context last).
+NOTE_INPUT_NAMES = (
+    ["pitch", "log_duration", "ioi_prev", "ioi_next", "chord_size", "chord_rank", "top_of_chord",
+     "bottom_of_chord", "top_line", "bass_line", "register_in_sounding", "sounding", "density_1s",
+     "density_4s", "pitch_vs_local", "sustain", "soft", "phrase_pos", "phrase_len", "since_phrase",
+     "to_phrase_end", "piece_pos", "grid", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "on_beat",
+     "downbeat"] + [f"ctx_{n}" for n in CONTEXT_NAMES])
 
 
 @dataclass
 class VelocityConfig:
-    """Architecture and training settings of a velocity model."""
+    """Architecture and training settings of a velocity model (validated on creation)."""
 
-    arch: str = "wavenet"          # "wavenet" or "bilstm"
-    channels: int = 40
-    stacks: int = 2
-    layers_per_stack: int = 9
-    lstm_units: int = 64
-    lookahead: int = 40            # steps (1 s at 25 ms)
-    window: int = 1024             # training window, steps
-    batch_size: int = 16
-    epochs: int = 14
-    patience: int = 4
+    cond_channels: int = 64
+    cond_dilations: tuple = (1, 2, 4, 8, 16, 32)
+    channels: int = 32
+    ar_dilations: tuple = (1, 2, 4, 8, 16, 32, 64, 128)
+    skip_channels: int = 64
+    head_units: int = 64
+    window: int = 512              # training window, notes
+    batch_size: int = 32
+    epochs: int = 40
+    patience: int = 5
     learning_rate: float = 2e-3
+    mean_weight: float = 20.0      # weight of the regression head's MSE (velocity/127) in the loss
+    dropout: float = 0.3           # on the note conditioning, training only
+    input_noise: float = 0.03      # std of noise on the previous velocity / 127 fed in training
     seed: int = 0
-    max_steps_per_epoch: int = 0   # 0: one pass over the training pieces
-    centered_loss: bool = True     # add the within-window centred MSE (relative dynamics)
-    val_windows_per_piece: int = 8
+    max_steps_per_epoch: int = 0   # 0: one pass over the training notes
+    val_windows_per_piece: int = 4
+
+    def __post_init__(self):
+        self.cond_dilations = tuple(int(d) for d in self.cond_dilations)
+        self.ar_dilations = tuple(int(d) for d in self.ar_dilations)
+        for name in ("cond_channels", "channels", "skip_channels", "head_units", "window", "batch_size",
+                     "epochs", "val_windows_per_piece"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"velocity config: {name} must be >= 1, got {getattr(self, name)!r}")
+        if not self.ar_dilations or min(self.ar_dilations + self.cond_dilations) < 1:
+            raise InputError("velocity config: dilations must be >= 1")
+        if not self.learning_rate > 0:
+            raise InputError(f"velocity config: learning_rate must be > 0, got {self.learning_rate!r}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings."""
+        d = asdict(self)
+        d["cond_dilations"], d["ar_dilations"] = list(self.cond_dilations), list(self.ar_dilations)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VelocityConfig":
+        """Settings from :meth:`to_dict` (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def n_features(settings: EncoderSettings) -> int:
-    """Input channels of :func:`frame_features` for these settings."""
-    return 3 * settings.n_pitches + 2 + len(CONTEXT_NAMES)
+# ----------------------------------------------------------------------------- note inputs
+def note_beats(roll: PianoRoll, ticks_per_beat: int | None = None) -> np.ndarray | None:
+    """Onset of every note of ``roll.notes`` in beats (quarter notes) from its ticks, or None.
+
+    Datasets store it (``beat``); a note table read from a file has ``start_tick`` and needs the
+    file's ``ticks_per_beat``.
+    """
+    names = roll.notes.dtype.names
+    if "beat" in names:
+        return roll.notes["beat"].astype(np.float64)
+    if "start_tick" in names and ticks_per_beat:
+        return roll.notes["start_tick"] / float(ticks_per_beat)
+    return None
 
 
-def frame_features(roll: PianoRoll) -> np.ndarray:
-    """Model inputs of one piece, float32 (T, 3P + 2 + context)."""
-    T, P = roll.onsets.shape
-    dur = np.zeros((T, P), np.float32)
-    m = roll.in_range()
-    n = roll.notes[m]
-    d = np.log1p(np.maximum(n["end"] - n["start"], 0.0)).astype(np.float32)
-    np.maximum.at(dur, (roll.note_steps[m], n["pitch"] - roll.settings.pitch_low), d)
-    ctx = np.broadcast_to(piece_context(roll), (T, len(CONTEXT_NAMES)))
-    return np.concatenate([roll.onsets.astype(np.float32), roll.held.astype(np.float32), dur,
-                           roll.pedals.astype(np.float32) / 127.0, ctx], axis=1)
+def _window_sum(counts: np.ndarray, centre: np.ndarray, w: int) -> np.ndarray:
+    """Sum of ``counts`` (per step) over ``centre +- w`` steps."""
+    cum = np.concatenate([[0.0], np.cumsum(counts)])
+    T = len(counts)
+    return cum[np.clip(centre + w + 1, 0, T)] - cum[np.clip(centre - w, 0, T)]
 
 
-def frame_targets(roll: PianoRoll) -> np.ndarray:
-    """Velocity / 127 at onset cells, -1 elsewhere (the masked loss skips negatives)."""
-    return np.where(roll.onsets, roll.velocity.astype(np.float32) / 127.0, -1.0).astype(np.float32)
+def grid_share(beats: np.ndarray) -> float:
+    """Share of onsets on a sixteenth or eighth-triplet grid of the file's beats (1 = sequenced)."""
+    b = np.asarray(beats, np.float64)
+    if len(b) < 8 or not np.all(np.isfinite(b)):
+        return 0.0
+    d4 = np.abs(b * 4 - np.round(b * 4))
+    d3 = np.abs(b * 3 - np.round(b * 3))
+    return float(np.mean((d4 < 0.04) | (d3 < 0.03)))
 
 
-def _padded(roll: PianoRoll, lookahead: int):
-    """Features padded with ``lookahead`` silent steps at the end, targets delayed to match."""
-    X = frame_features(roll)
-    Y = frame_targets(roll)
-    if lookahead:
-        X = np.concatenate([X, np.zeros((lookahead, X.shape[1]), np.float32)])
-        Y = np.concatenate([np.full((lookahead, Y.shape[1]), -1.0, np.float32), Y])
-    return X, Y
+def note_inputs(roll: PianoRoll, beats: np.ndarray | None = None) -> tuple:
+    """Per-note model inputs of one piece, in playing order.
+
+    Parameters
+    ----------
+    roll : PianoRoll
+        An encoded piece with its note table.
+    beats : array, optional
+        Onset of each note of ``roll.notes`` in beats (:func:`note_beats`); without it, or when
+        the onsets do not sit on a grid of those beats (performed files), the metrical inputs are 0.
+
+    Returns
+    -------
+    X : float32 array (N, len(NOTE_INPUT_NAMES))
+    order : int array (N,)
+        Index into ``roll.notes`` of each row: in-range notes by onset step, higher pitch first.
+    """
+    s = roll.settings
+    idx = np.flatnonzero(roll.in_range())
+    st0 = roll.note_steps[idx]
+    order = idx[np.lexsort((-roll.notes["pitch"][idx], st0))]
+    N = len(order)
+    if N == 0:
+        return np.zeros((0, len(NOTE_INPUT_NAMES)), np.float32), order
+    n = roll.notes[order]
+    st = np.asarray(roll.note_steps[order], np.int64)
+    T, P = roll.n_steps, s.n_pitches
+    st = np.clip(st, 0, T - 1)
+    pitch = n["pitch"].astype(np.float64)
+    pi = (pitch - s.pitch_low).astype(np.int64)
+    start = st * s.step
+    dur = np.maximum(n["end"] - n["start"], 0.0)
+    # onset groups (notes that start in the same step)
+    new = np.r_[True, st[1:] != st[:-1]]
+    grp = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    gt = start[first]
+    ioi = np.diff(gt)
+    ioi_prev = np.r_[4.0, ioi][grp]
+    ioi_next = np.r_[ioi, 4.0][grp]
+    size = np.bincount(grp)[grp].astype(np.float64)
+    rank = np.arange(N) - first[grp]
+    # voices: what sounds at the onset
+    held = roll.held[st]
+    held[np.arange(N), pi] = True
+    sounding = held.sum(1).astype(np.float64)
+    hi = P - 1 - np.argmax(held[:, ::-1], axis=1)
+    lo = np.argmax(held, axis=1)
+    # local density and register
+    per_step = np.bincount(st, minlength=T).astype(np.float64)
+    w1, w2, w4 = (max(1, int(round(x / s.step))) for x in (1.0, 2.0, 4.0))
+    dens1 = _window_sum(per_step, st, w1) / 2.0
+    dens4 = _window_sum(per_step, st, w4) / 8.0
+    psum = np.bincount(st, weights=pitch, minlength=T)
+    local_pitch = _window_sum(psum, st, w2) / np.maximum(_window_sum(per_step, st, w2), 1)
+    ped = roll.pedals[st].astype(np.float64) / 127.0
+    # phrases: a gap of at least max(0.4 s, 3 x the median gap between onsets) starts one
+    med = float(np.median(ioi)) if len(ioi) else 0.5
+    brk = np.r_[True, ioi >= max(0.4, 3.0 * med)]
+    ph = np.cumsum(brk) - 1
+    ph_start = gt[brk][ph]
+    ph_last = np.maximum.reduceat(gt, np.flatnonzero(brk))[ph]
+    ph_len = np.maximum(ph_last - ph_start, 1e-3)
+    g_pos = (gt - ph_start) / ph_len
+    duration = max(roll.duration, 1e-3)
+    # metre, where the file has a grid
+    b = None if beats is None else np.asarray(beats, np.float64)[order]
+    grid = grid_share(b) if b is not None else 0.0
+    on = grid >= 0.8
+    bb = b if on else np.zeros(N)
+    gf = 1.0 if on else 0.0
+    ctx = piece_context(roll)
+    X = np.column_stack([
+        (pitch - 64.0) / 24.0, np.log(dur + 0.02), np.log1p(np.minimum(ioi_prev, 4.0)),
+        np.log1p(np.minimum(ioi_next, 4.0)), size / 4.0, rank / 4.0, (rank == 0), (rank == size - 1),
+        pi >= hi, pi <= lo, (pi - lo) / np.maximum(hi - lo, 1), sounding / 6.0,
+        np.log1p(dens1), np.log1p(dens4), (pitch - local_pitch) / 12.0, ped[:, 0], ped[:, 1],
+        g_pos[grp], np.log1p(ph_len[grp]), np.log1p(start - ph_start[grp]),
+        np.log1p(np.maximum(ph_last[grp] - start, 0)), start / duration, np.full(N, grid),
+        gf * np.sin(2 * np.pi * bb), gf * np.cos(2 * np.pi * bb), gf * np.sin(np.pi * bb / 2),
+        gf * np.cos(np.pi * bb / 2), gf * (np.abs(bb - np.round(bb)) < 0.03),
+        gf * (np.abs(bb / 4 - np.round(bb / 4)) < 0.01),
+        np.broadcast_to(ctx, (N, len(ctx))),
+    ]).astype(np.float32)
+    return X, order
+
+
+def previous_inputs(velocities: np.ndarray) -> np.ndarray:
+    """Teacher-forcing input: each note's previous velocity / 127 and a has-previous flag (N, 2)."""
+    v = np.asarray(velocities, np.float32)
+    prev = np.zeros((len(v), 2), np.float32)
+    if len(v) > 1:
+        prev[1:, 0] = v[:-1] / 127.0
+        prev[1:, 1] = 1.0
+    return prev
 
 
 # ----------------------------------------------------------------------------- model files
@@ -98,10 +231,10 @@ def model_files(path: str) -> dict:
 
 
 class VelocityModel:
-    """A trained velocity model, ready to predict (NumPy runtime where possible).
+    """A trained velocity model: sample a performance, or predict the expected velocities.
 
-    Use :meth:`load`; ``predict_matrix`` / ``predict_notes`` take a :class:`PianoRoll` encoded
-    with the model's :attr:`settings`.
+    Use :meth:`load`. Methods take a :class:`PianoRoll` encoded with the model's
+    :attr:`settings` and, optionally, the notes' onsets in beats (:func:`note_beats`).
     """
 
     def __init__(self, meta: dict, runtime, path: str):
@@ -110,11 +243,12 @@ class VelocityModel:
         self.path = path
         self.settings = EncoderSettings.from_dict(meta["encoder"])
         self.genre = meta["genre"]
-        self.lookahead = int(meta["config"]["lookahead"])
 
     @classmethod
-    def load(cls, path: str, prefer_numpy: bool = True) -> "VelocityModel":
+    def load(cls, path: str) -> "VelocityModel":
         """Load a model from its ``.keras`` path (sidecar ``.json`` and ``.npz`` beside it)."""
+        from .nn.numpy_runtime import ARWaveNetRuntime
+
         files = model_files(path)
         if not os.path.exists(files["json"]):
             if not os.path.exists(files["keras"]):
@@ -125,56 +259,90 @@ class VelocityModel:
                 meta = json.load(fh)
         except (OSError, ValueError) as exc:
             raise ModelError(f"{files['json']}: unreadable model sidecar ({exc})") from None
-        if meta.get("kind") != KIND:
-            raise ModelError(f"{path}: not a velocity model (kind={meta.get('kind')!r})")
+        if not isinstance(meta, dict) or meta.get("kind") != KIND:
+            kind = meta.get("kind") if isinstance(meta, dict) else None
+            raise ModelError(f"{path}: not a velocity model (kind={kind!r})")
         if meta.get("feature_version") != FEATURE_VERSION:
             raise SettingsMismatchError(f"{path}: made for feature version {meta.get('feature_version')}, "
                                         f"this midistyle uses {FEATURE_VERSION}")
-        settings = EncoderSettings.from_dict(meta["encoder"])
-        if meta.get("n_features") != n_features(settings):
-            raise SettingsMismatchError(f"{path}: model expects {meta.get('n_features')} input features, "
-                                        f"encoder settings {settings.to_dict()} give {n_features(settings)}")
-        if prefer_numpy and meta["config"]["arch"] == "wavenet" and os.path.exists(files["npz"]):
-            from .nn.numpy_runtime import WaveNetRuntime
-
-            rt = WaveNetRuntime(files["npz"])
-            k = rt.w["in/kernel"]
-            if k.shape[1] != meta["n_features"]:
-                raise SettingsMismatchError(f"{files['npz']}: weights take {k.shape[1]} features, "
-                                            f"sidecar says {meta['n_features']}")
-            return cls(meta, rt, files["keras"])
-        if not os.path.exists(files["keras"]):
-            raise ModelError(f"{files['keras']}: no such model file")
-        import keras
-
-        from .nn import losses  # noqa: F401  (registers the custom loss)
-
-        model = keras.saving.load_model(files["keras"], compile=False)
-        if model.input_shape[-1] != meta["n_features"]:
-            raise SettingsMismatchError(f"{files['keras']}: model takes {model.input_shape[-1]} features, "
+        try:
+            EncoderSettings.from_dict(meta["encoder"])
+            meta["genre"], meta["n_features"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{files['json']}: incomplete model sidecar ({exc})") from None
+        if meta["n_features"] != len(NOTE_INPUT_NAMES):
+            raise SettingsMismatchError(f"{path}: model expects {meta['n_features']} note inputs, "
+                                        f"this midistyle gives {len(NOTE_INPUT_NAMES)}")
+        if not os.path.exists(files["npz"]):
+            raise ModelError(f"{files['npz']}: weights for the NumPy runtime are missing")
+        try:
+            rt = ARWaveNetRuntime(files["npz"])
+        except Exception as exc:  # damaged archive: zip, pickle or missing-array errors
+            raise ModelError(f"{files['npz']}: unreadable weights ({type(exc).__name__}: {exc})") from None
+        if rt.n_features != meta["n_features"]:
+            raise SettingsMismatchError(f"{files['npz']}: weights take {rt.n_features} inputs, "
                                         f"sidecar says {meta['n_features']}")
-        return cls(meta, lambda x: model.predict(x[None], verbose=0)[0], files["keras"])
+        return cls(meta, rt, files["keras"])
 
     def check(self, roll: PianoRoll) -> None:
         """Raise :class:`SettingsMismatchError` if ``roll`` was encoded with other settings."""
         self.settings.check(roll.settings, what=f"input (model {self.path})")
 
-    def predict_matrix(self, roll: PianoRoll) -> np.ndarray:
-        """Predicted velocity (1..127, float) for every cell (T, P)."""
+    def _inputs(self, roll, beats):
         self.check(roll)
-        X, _ = _padded(roll, self.lookahead)
-        out = np.asarray(self.runtime(X))[self.lookahead:]
-        return np.clip(out * 127.0, 1.0, 127.0)
+        return note_inputs(roll, beats)
 
-    def predict_notes(self, roll: PianoRoll) -> np.ndarray:
-        """Predicted velocity of every note of ``roll.notes`` (out-of-range notes keep theirs)."""
-        return roll.note_velocities(self.predict_matrix(roll))
+    def sample(self, roll: PianoRoll, *, beats=None, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+        """A performance: velocity of every note of ``roll.notes``, drawn note by note.
+
+        Same ``seed``, same velocities. Notes outside the pitch range keep theirs.
+        """
+        if not temperature > 0:
+            raise InputError(f"temperature must be > 0, got {temperature!r}")
+        X, order = self._inputs(roll, beats)
+        out = roll.notes["velocity"].astype(np.float64).copy()
+        drawn = self.runtime.sample(X, np.random.default_rng(seed), temperature=temperature)
+        out[order] = np.clip(drawn, 1, 127)
+        return out
+
+    def mean(self, roll: PianoRoll, *, beats=None) -> np.ndarray:
+        """Expected velocity of every note (the regression head; deterministic)."""
+        X, order = self._inputs(roll, beats)
+        out = roll.notes["velocity"].astype(np.float64).copy()
+        if len(X):
+            out[order] = np.clip(self.runtime.condition(X)["mean"] * 127.0, 1.0, 127.0)
+        return out
+
+    def predict_notes(self, roll: PianoRoll, *, beats=None, mean: bool = False, seed: int = 0,
+                      temperature: float = 1.0) -> np.ndarray:
+        """:meth:`mean` if ``mean`` else :meth:`sample`."""
+        if mean:
+            return self.mean(roll, beats=beats)
+        return self.sample(roll, beats=beats, seed=seed, temperature=temperature)
+
+    def note_log_likelihood(self, roll: PianoRoll, velocities=None, *, beats=None) -> np.ndarray:
+        """Log-probability (nats) of each in-range note's velocity given the notes and the
+        velocities before it (teacher forced), in playing order."""
+        X, order = self._inputs(roll, beats)
+        v = (roll.notes["velocity"] if velocities is None else np.asarray(velocities))[order]
+        v = np.clip(np.rint(v), 0, N_CLASSES - 1).astype(np.int64)
+        lg = self.runtime.logits(X, previous_inputs(v))
+        lg = lg - lg.max(1, keepdims=True)
+        logp = lg - np.log(np.exp(lg).sum(1, keepdims=True))
+        return logp[np.arange(len(v)), v]
 
 
 # ----------------------------------------------------------------------------- restyle
+def note_beats_of(perf) -> np.ndarray | None:
+    """Onset of every note of a :class:`~midistyle.io.Performance` in beats (its ticks / ticks per beat)."""
+    tpb = getattr(perf.midi, "ticks_per_beat", None)
+    return perf.notes["start_tick"] / float(tpb) if tpb else None
+
+
 def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None = None,
-            output: str | None = None, force: bool = False) -> list:
-    """Restyle the velocities of each input with a genre's model; exact timing is kept.
+            output: str | None = None, force: bool = False, *, seed: int = 0, temperature: float = 1.0,
+            mean: bool = False, plot: str | None = None) -> list:
+    """Play each input with a genre's model: only the velocities change, every tick is kept.
 
     Parameters
     ----------
@@ -188,33 +356,60 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
         Output path (only with one input). Default: ``NAME.GENRE.mid`` beside each input.
     force : bool
         Overwrite existing outputs (never the input itself).
+    seed : int
+        Seed of the draws: same seed, same input, same bytes. Input k of several uses ``seed + k``.
+    temperature : float
+        Sharpness of the draws (1: the model's distribution; lower: nearer its most likely value).
+    mean : bool
+        Write the expected velocity of each note instead of a drawn performance.
+    plot : str, optional
+        PNG of the input's and the output's velocity over the piano roll (one input only).
 
     Returns
     -------
     list of dict
-        Per input: ``input``, ``output``, ``notes``, ``mean_velocity_before`` / ``after``.
+        Per input: ``input``, ``output``, ``notes``, ``mean_velocity_before`` / ``after``,
+        ``std_velocity_before`` / ``after``.
     """
     from . import io as mio
     from .registry import velocity_model_path
 
+    if not temperature > 0:
+        raise InputError(f"temperature must be > 0, got {temperature!r}")
     if isinstance(model, VelocityModel):
         vm = model
     else:
         vm = VelocityModel.load(model if model is not None else velocity_model_path(genre))
     tag = genre or vm.genre
     if output is not None and len(inputs) > 1:
-        raise InputError("-o/--output needs exactly one input (default names are used for several)")
+        raise InputError("an output path needs exactly one input (default names are used for several)")
+    if plot is not None and len(inputs) > 1:
+        raise InputError("a plot needs exactly one input")
+    if plot is not None:
+        from .fsutil import check_output
+
+        check_output(plot, force=force, protect=tuple(inputs), extensions=(".png",))
     # read everything first, so a bad input fails before anything is written
     perfs = [mio.read(p) for p in inputs]
     results = []
-    for src, perf in zip(inputs, perfs):
+    for k, (src, perf) in enumerate(zip(inputs, perfs)):
         roll = encode(perf, vm.settings)
-        vel = vm.predict_notes(roll)
+        vel = vm.predict_notes(roll, beats=note_beats_of(perf), mean=mean, seed=seed + k,
+                               temperature=temperature)
         out = output or default_output(src, tag)
         mio.write_velocities(perf, vel, out, force=force)
+        after = np.clip(np.rint(vel), 1, 127)
+        if plot is not None:
+            from .plot import plot_velocity_compare
+
+            plot_velocity_compare(roll, after, plot, titles=(f"input: {os.path.basename(src)}",
+                                                           f"played as {tag} ({'expected' if mean else f'seed {seed + k}'})"),
+                                  force=force)
         results.append({"input": src, "output": out, "notes": int(len(vel)),
                         "mean_velocity_before": round(float(perf.notes["velocity"].mean()), 2),
-                        "mean_velocity_after": round(float(np.clip(np.rint(vel), 1, 127).mean()), 2)})
+                        "mean_velocity_after": round(float(after.mean()), 2),
+                        "std_velocity_before": round(float(perf.notes["velocity"].std()), 2),
+                        "std_velocity_after": round(float(after.std()), 2)})
     return results
 
 
@@ -238,37 +433,91 @@ def note_metrics(true: np.ndarray, pred: np.ndarray) -> dict:
     return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err))), "r": r, "notes": int(len(true))}
 
 
-def evaluate(model: VelocityModel, rolls, names=None) -> dict:
-    """Note-level figures of ``model`` and baselines on real performances.
+def _lag1(v: np.ndarray) -> float:
+    v = np.asarray(v, np.float64)
+    if len(v) < 4 or v[:-1].std() < 1e-9 or v[1:].std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(v[:-1], v[1:])[0, 1])
 
-    Methods compared on the same notes: ``model``; ``genre_mean`` (the training genre's mean
-    velocity); ``piece_mean`` (each piece's own mean, an oracle); ``local_regressor`` (ridge on
-    local note features) when the model carries one. RMSE and MAE pool all notes; ``r`` is the
-    within-piece Pearson correlation averaged over pieces.
+
+def discriminator_accuracy(real: np.ndarray, fake: np.ndarray, folds: int = 10) -> float:
+    """Cross-validated accuracy of a logistic regression telling real from restyled pieces.
+
+    ``real[k]`` and ``fake[k]`` are feature rows (:func:`midistyle.notefeatures.velocity_profile`)
+    of the same piece; folds hold out a piece's two versions together. 0.5 = indistinguishable.
     """
+    from .notefeatures import VelocityJudge
+
+    n = len(real)
+    if n < 4:
+        return float("nan")
+    folds = min(folds, n)
+    fold = np.arange(n) % folds
+    correct = 0
+    for f in range(folds):
+        tr, te = fold != f, fold == f
+        X = np.vstack([real[tr], fake[tr]])
+        y = ["real"] * int(tr.sum()) + ["restyled"] * int(tr.sum())
+        judge = VelocityJudge().fit(X, y, iters=800)
+        correct += sum(p == "real" for p in judge.predict(real[te]))
+        correct += sum(p == "restyled" for p in judge.predict(fake[te]))
+    return correct / (2 * n)
+
+
+def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int = 0,
+             temperature: float = 1.0, judge=None) -> dict:
+    """How ``model`` plays real performances, against the real velocities of the same notes.
+
+    Note level (the expected velocity, :meth:`VelocityModel.mean`): RMSE / MAE / r of ``model``
+    and of the baselines ``genre_mean``, ``piece_mean`` (each piece's own mean, an oracle) and
+    ``local_regressor`` (ridge on local note features, when the model carries one); r is the
+    within-piece correlation averaged over pieces. Performance level (sampled with ``seed``):
+    ``spread_ratio`` (median over pieces of std(sampled) / std(real)), lag-1 autocorrelation of
+    successive notes (real vs sampled), negative log-likelihood per note (teacher forced, nats),
+    ``discriminator`` (cross-validated real-vs-sampled accuracy on per-piece velocity statistics;
+    0.5 = indistinguishable) and, with a ``judge`` (:class:`midistyle.notefeatures.VelocityJudge`),
+    the share of sampled pieces it assigns to the model's genre.
+    """
+    from .notefeatures import velocity_profile, velocity_relations
+
     genre_mean = float(model.meta["genre_mean_velocity"])
     baseline = RidgeBaseline(model.meta["local_regressor"]) if model.meta.get("local_regressor") else None
-    preds = {"model": [], "genre_mean": [], "piece_mean": []}
-    if baseline is not None:
-        preds["local_regressor"] = []
-    trues, per_piece = [], []
+    keys = ["model", "genre_mean", "piece_mean"] + (["local_regressor"] if baseline is not None else [])
+    preds = {k: [] for k in keys}
+    trues, per_piece, nll, n_nll = [], [], 0.0, 0
+    spread, lag_real, lag_fake, prof_real, prof_fake, judge_feats = [], [], [], [], [], []
     for k, roll in enumerate(rolls):
         m = roll.in_range()
         true = roll.notes["velocity"][m].astype(np.float64)
-        if len(true) == 0:
+        if len(true) < 2:
             continue
-        p = {"model": model.predict_notes(roll)[m],
-             "genre_mean": np.full(len(true), genre_mean),
+        b = beats[k] if beats is not None else note_beats(roll)
+        p = {"model": model.mean(roll, beats=b)[m], "genre_mean": np.full(len(true), genre_mean),
              "piece_mean": np.full(len(true), true.mean())}
         if baseline is not None:
             p["local_regressor"] = baseline.predict(roll)[m]
+        sampled = model.sample(roll, beats=b, seed=seed + k, temperature=temperature)
+        ll = model.note_log_likelihood(roll, beats=b)
+        nll -= float(ll.sum())
+        n_nll += len(ll)
+        _, order = note_inputs(roll, None)
+        sd = float(true.std())
+        if sd > 0:
+            spread.append(float(sampled[m].std()) / sd)
+        lag_real.append(_lag1(roll.notes["velocity"][order]))
+        lag_fake.append(_lag1(sampled[order]))
+        prof_real.append(velocity_profile(roll))
+        prof_fake.append(velocity_profile(roll, sampled))
+        if judge is not None:
+            judge_feats.append(velocity_relations(roll, sampled))
         trues.append(true)
-        for key in preds:
+        for key in keys:
             preds[key].append(p[key])
         per_piece.append({"name": names[k] if names else str(k), "notes": int(len(true)),
+                          "std_real": sd, "std_sampled": float(sampled[m].std()),
                           **{f"{key}_rmse": float(np.sqrt(np.mean((p[key] - true) ** 2))) for key in p}})
     if not trues:
-        raise InputError("nothing to evaluate: no notes in range")
+        raise InputError("nothing to evaluate: no piece has notes in range")
     true_all = np.concatenate(trues)
     out = {"pieces": len(trues), "notes": int(len(true_all)), "methods": {}}
     for key, lst in preds.items():
@@ -276,45 +525,66 @@ def evaluate(model: VelocityModel, rolls, names=None) -> dict:
         rs = [np.corrcoef(t, q)[0, 1] for t, q in zip(trues, lst) if np.std(t) > 0 and np.std(q) > 0]
         mm["r"] = float(np.mean(rs)) if rs else float("nan")
         out["methods"][key] = mm
+    out["performance"] = {
+        "seed": seed, "temperature": temperature,
+        "spread_ratio": float(np.median(spread)) if spread else float("nan"),
+        "lag1_real": float(np.mean(lag_real)), "lag1_sampled": float(np.mean(lag_fake)),
+        "nll_per_note": nll / max(n_nll, 1),
+        "discriminator": discriminator_accuracy(np.array(prof_real), np.array(prof_fake)),
+    }
+    if judge is not None:
+        out["performance"]["judged_genre_share"] = float(np.mean(
+            [g == model.genre for g in judge.predict(np.array(judge_feats))]))
     out["per_piece"] = per_piece
     return out
 
 
 # ----------------------------------------------------------------------------- training
-def _piece_windows(X, Y, window, rng):
-    """Non-overlapping windows of one piece from a random offset (shorter pieces are padded)."""
-    T = len(X)
-    if T <= window:
-        pad = window - T
-        yield (np.concatenate([X, np.zeros((pad, X.shape[1]), np.float32)]),
-               np.concatenate([Y, np.full((pad, Y.shape[1]), -1.0, np.float32)]))
-        return
-    off = int(rng.integers(0, window)) if rng is not None else 0
-    starts = list(range(off, T - window + 1, window))
-    for a in starts:
-        yield X[a:a + window], Y[a:a + window]
+def piece_sequence(roll: PianoRoll, beats=None) -> tuple:
+    """(note inputs (N, F), true velocities (N,) int) of one piece, in playing order."""
+    X, order = note_inputs(roll, note_beats(roll) if beats is None else beats)
+    return X, roll.notes["velocity"][order].astype(np.int64)
 
 
-def _window_stream(ds, indices, cfg: VelocityConfig, seed: int):
-    """Endless generator of training windows, streaming piece by piece from the HDF5 file."""
-    rng = np.random.default_rng(seed)
-    while True:
-        for i in rng.permutation(indices):
-            X, Y = _padded(ds.piece(int(i)), cfg.lookahead)
-            for w in _piece_windows(X, Y, cfg.window, rng):
-                yield w
+def _windows(seqs, window: int, rng=None, max_per_piece: int = 0, noise: float = 0.0):
+    """Cut (X, v) sequences into training windows of ``window`` notes (the last one padded).
+
+    Teacher forcing uses the whole piece, so a window's first note still sees the velocity
+    before it. Training windows start at a random offset (``rng``); validation ones at 0.
+    ``noise`` (training) blurs the previous velocities the network reads, so that it learns not
+    to trust its own draws blindly (less drift when it plays from its own samples).
+    Yields dicts ready for Keras: inputs, targets and per-note weights (0 on padding).
+    """
+    for X, v in seqs:
+        prev = previous_inputs(v)
+        N = len(v)
+        off = int(rng.integers(0, window)) if rng is not None and N > window else 0
+        starts = [max(a, 0) for a in range(off - window if off else 0, N, window)]
+        for k, a in enumerate(starts):
+            if max_per_piece and k >= max_per_piece:
+                break
+            b = min(a + window, N) if a or not off else off
+            pad = window - (b - a)
+            f = np.pad(X[a:b], ((0, pad), (0, 0)))
+            pv = np.pad(prev[a:b], ((0, pad), (0, 0)))
+            if noise and rng is not None:
+                pv[:, 0] += (rng.normal(0.0, noise, window) * pv[:, 1]).astype(np.float32)
+            y = np.pad(v[a:b], (0, pad))
+            wt = np.pad(np.ones(b - a, np.float32), (0, pad))
+            yield ({"features": f, "previous": pv},
+                   {"logits": y, "mean": (y / 127.0).astype(np.float32)[:, None]},
+                   {"logits": wt, "mean": wt})
 
 
-def build_model(cfg: VelocityConfig, n_in: int, n_out: int):
-    """Keras model for ``cfg.arch`` ("wavenet" or "bilstm")."""
-    from .nn.layers import build_bilstm, build_wavenet
+def build_model(cfg: VelocityConfig, n_in: int):
+    """The Keras model of ``cfg`` (:func:`midistyle.nn.layers.build_autoregressive_wavenet`)."""
+    from .nn.layers import build_autoregressive_wavenet
 
-    if cfg.arch == "wavenet":
-        return build_wavenet(n_in, n_out, channels=cfg.channels, stacks=cfg.stacks,
-                             layers_per_stack=cfg.layers_per_stack, name="velocity_wavenet")
-    if cfg.arch == "bilstm":
-        return build_bilstm(n_in, n_out, units=cfg.lstm_units, name="velocity_bilstm")
-    raise InputError(f"unknown architecture {cfg.arch!r} (wavenet, bilstm)")
+    return build_autoregressive_wavenet(n_in, N_CLASSES, cond_channels=cfg.cond_channels,
+                                        cond_dilations=cfg.cond_dilations, channels=cfg.channels,
+                                        ar_dilations=cfg.ar_dilations, skip_channels=cfg.skip_channels,
+                                        head_units=cfg.head_units, dropout=cfg.dropout,
+                                        name="velocity_ar_wavenet")
 
 
 def get_strategy(name: str = "default"):
@@ -335,9 +605,10 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
           strategy: str = "default", progress: bool = True, force: bool = False) -> dict:
     """Train a velocity model for ``genre`` on an HDF5 dataset from :mod:`midistyle.dataset`.
 
-    Uses the dataset's train split for fitting and its validation split for early stopping
-    and figures; constant-velocity pieces are left out with a warning. Writes the model's
-    three files plus ``STEM.log.csv`` (per-epoch log) and ``STEM.loss.png`` (loss curves).
+    Fits on the dataset's train split by likelihood (teacher forcing) plus the regression head's
+    MSE; early stopping and the figures use its validation split. Constant-velocity pieces are
+    left out with a warning. Writes the model's three files plus ``STEM.log.csv`` and
+    ``STEM.loss.png``.
 
     Returns
     -------
@@ -351,7 +622,7 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
 
     cfg = cfg or VelocityConfig()
     files = model_files(output)
-    if not files["keras"].endswith(".keras") or not output.endswith(".keras"):
+    if not output.endswith(".keras"):
         raise OutputError(f"{output}: model path must end with .keras")
     if os.path.exists(files["keras"]) and not force:
         raise OutputError(f"{files['keras']}: exists (use --force to overwrite)")
@@ -371,75 +642,77 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     import keras
     import tensorflow as tf
 
-    from .nn.losses import masked_mse, masked_rmse_127, velocity_loss
     from .nn.numpy_runtime import export_weights
+    from .nn.training import fit_with_checkpoints
 
     keras.utils.set_random_seed(cfg.seed)
-    settings = ds.settings
-    n_in, P = n_features(settings), settings.n_pitches
-    n_windows = sum(max(1, int(ds.roll_length[i] + cfg.lookahead) // cfg.window) for i in tr_idx)
+    n_in = len(NOTE_INPUT_NAMES)
+    train_rolls = [ds.piece(i) for i in tr_idx]
+    train_seqs = [piece_sequence(r) for r in train_rolls]
+    genre_mean = float(np.mean(np.concatenate([v for _, v in train_seqs])))
+    ridge = RidgeBaseline().fit(train_rolls)
+    del train_rolls
+    val_rolls = [ds.piece(i) for i in va_idx]
+    val_seqs = [piece_sequence(r) for r in val_rolls]
+    n_windows = sum(max(1, -(-len(v) // cfg.window)) for _, v in train_seqs)
     steps = max(1, n_windows // cfg.batch_size)
     if cfg.max_steps_per_epoch:
         steps = min(steps, cfg.max_steps_per_epoch)
-    sig = (tf.TensorSpec((cfg.window, n_in), tf.float32), tf.TensorSpec((cfg.window, P), tf.float32))
-    train_ds = (tf.data.Dataset.from_generator(lambda: _window_stream(ds, tr_idx, cfg, cfg.seed), output_signature=sig)
-                .shuffle(64, seed=cfg.seed).batch(cfg.batch_size, drop_remainder=True).prefetch(2))
-    # validation: fixed windows (up to val_windows_per_piece per piece, from the start), built once
-    vX, vY = [], []
-    for i in va_idx:
-        X, Y = _padded(ds.piece(i), cfg.lookahead)
-        for k, w in enumerate(_piece_windows(X, Y, cfg.window, None)):
-            if k >= cfg.val_windows_per_piece:
-                break
-            vX.append(w[0])
-            vY.append(w[1])
-    val_ds = tf.data.Dataset.from_tensor_slices((np.stack(vX), np.stack(vY))).batch(cfg.batch_size)
+    W = cfg.window
+    sig = ({"features": tf.TensorSpec((W, n_in), tf.float32), "previous": tf.TensorSpec((W, 2), tf.float32)},
+           {"logits": tf.TensorSpec((W,), tf.int64), "mean": tf.TensorSpec((W, 1), tf.float32)},
+           {"logits": tf.TensorSpec((W,), tf.float32), "mean": tf.TensorSpec((W,), tf.float32)})
+
+    def stream():
+        rng = np.random.default_rng(cfg.seed)
+        while True:
+            order = rng.permutation(len(train_seqs))
+            yield from _windows([train_seqs[i] for i in order], W, rng, noise=cfg.input_noise)
+
+    train_ds = (tf.data.Dataset.from_generator(stream, output_signature=sig)
+                .shuffle(256, seed=cfg.seed).batch(cfg.batch_size, drop_remainder=True).prefetch(2))
+    val = list(_windows(val_seqs, W, None, cfg.val_windows_per_piece))
+    val_ds = tf.data.Dataset.from_tensor_slices(
+        tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3))).batch(cfg.batch_size)
 
     with get_strategy(strategy).scope():
-        model = build_model(cfg, n_in, P)
+        model = build_model(cfg, n_in)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                      loss=velocity_loss if cfg.centered_loss else masked_mse, metrics=[masked_rmse_127])
-    from .nn.training import fit_with_checkpoints
-
+                      loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                            "mean": keras.losses.MeanSquaredError()},
+                      loss_weights={"logits": 1.0, "mean": cfg.mean_weight})
     stem = files["keras"][: -len(".keras")]
     hist, train_s = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
                                          steps_per_epoch=steps, patience=cfg.patience,
                                          lr_patience=1, min_lr=1e-4, progress=progress)
-
-    # baselines and figures at note level on the validation pieces
-    tr_rolls_for_stats = [ds.piece(i) for i in tr_idx]
-    genre_mean = float(np.mean(np.concatenate([r.notes["velocity"] for r in tr_rolls_for_stats])))
-    ridge = RidgeBaseline().fit(tr_rolls_for_stats)
-    del tr_rolls_for_stats
+    n_notes = sum(len(v) for _, v in train_seqs)
     meta = {
         "kind": KIND, "genre": genre, "feature_version": FEATURE_VERSION,
-        "encoder": settings.to_dict(), "n_features": n_in, "context_features": CONTEXT_NAMES,
-        "config": asdict(cfg), "strategy": strategy,
+        "encoder": ds.settings.to_dict(), "n_features": n_in, "note_inputs": list(NOTE_INPUT_NAMES),
+        "config": cfg.to_dict(), "strategy": strategy,
         "genre_mean_velocity": genre_mean, "local_regressor": ridge.coef.tolist(),
-        "data": {"dataset": os.path.basename(dataset_path), "dataset_md5s": None,
-                 "train_pieces": len(tr_idx), "val_pieces": len(va_idx),
+        "data": {"dataset": os.path.basename(dataset_path), "train_pieces": len(tr_idx),
+                 "val_pieces": len(va_idx), "train_notes": int(n_notes),
                  "constant_velocity_left_out": const},
         "training": {"seconds": round(train_s, 1), "epochs_run": len(hist.history["loss"]),
                      "steps_per_epoch": steps, "batch_size": cfg.batch_size, "window": cfg.window,
-                     "examples_per_s": round(len(hist.history["loss"]) * steps * cfg.batch_size / train_s, 2),
-                     "frames_per_s": round(len(hist.history["loss"]) * steps * cfg.batch_size * cfg.window / train_s, 1),
-                     "history": {k: [float(x) for x in v] for k, v in hist.history.items()}},
+                     "notes_per_s": round(len(hist.history["loss"]) * steps * cfg.batch_size * W / train_s, 1),
+                     "history": {k: [float(x) for x in vv] for k, vv in hist.history.items()}},
     }
-    tmp_keras = stem + ".tmp.keras"
+    tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
     model.save(tmp_keras)
-    if cfg.arch == "wavenet":
-        export_weights(model, stem + ".tmp.npz")
-    vm = VelocityModel(meta, (lambda x: model.predict(x[None], verbose=0)[0]), files["keras"])
-    ev = evaluate(vm, [ds.piece(i) for i in va_idx], [ds.names[i] for i in va_idx])
+    export_weights(model, tmp_npz)
+    from .nn.numpy_runtime import ARWaveNetRuntime
+
+    vm = VelocityModel(meta, ARWaveNetRuntime(tmp_npz), files["keras"])
+    ev = evaluate(vm, val_rolls, [ds.names[i] for i in va_idx])
     meta["validation"] = {k: v for k, v in ev.items() if k != "per_piece"}
     os.replace(tmp_keras, files["keras"])
-    if cfg.arch == "wavenet":
-        os.replace(stem + ".tmp.npz", files["npz"])
-    elif os.path.exists(files["npz"]):
-        os.unlink(files["npz"])
-    with open(files["json"], "w") as fh:
+    os.replace(tmp_npz, files["npz"])
+    with open(files["json"] + ".tmp", "w") as fh:
         json.dump(meta, fh, indent=1)
-    _plot_history(hist.history, stem + ".loss.png", f"velocity model, {genre} ({cfg.arch})")
+    os.replace(files["json"] + ".tmp", files["json"])
+    _plot_history(hist.history, stem + ".loss.png", f"velocity model, {genre}")
     ds.close()
     return meta
 
@@ -450,14 +723,16 @@ def _plot_history(history: dict, path: str, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for key in ("masked_rmse_127", "val_masked_rmse_127"):
-        if key in history:
-            ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=key.replace("masked_rmse_127", "RMSE").replace("_", " "))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("onset RMSE (velocity units)")
-    ax.set_title(title)
-    ax.legend()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for ax, key, label in ((axes[0], "logits_loss", "NLL per note (nats)"),
+                           (axes[1], "mean_loss", "regression MSE (velocity/127)")):
+        for k in (key, "val_" + key):
+            if k in history:
+                ax.plot(range(1, len(history[k]) + 1), history[k], marker="o", label=k.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend()
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

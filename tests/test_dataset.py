@@ -175,6 +175,8 @@ def test_pieces_match_encode_of_source_files(converted):
             for k in ("pitch", "velocity", "start", "end"):
                 assert np.array_equal(got.notes[k], want.notes[k]), (ds.names[i], k)
             assert np.array_equal(got.note_steps, want.note_steps)
+            tpb = mido.MidiFile(str(src)).ticks_per_beat
+            np.testing.assert_allclose(got.notes["beat"], want.notes["start_tick"] / tpb)   # beats from ticks
             assert np.array_equal(got.note_velocities(got.velocity)[want.in_range()],
                                   want.note_velocities(want.velocity)[want.in_range()])
             assert bool(ds.constant_velocity[i]) == ((ds.genres[i], ds.names[i]) in tree["constant"])

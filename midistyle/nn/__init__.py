@@ -1,5 +1,5 @@
-"""Shared neural-network pieces, written once: dilated causal stacks, masked losses, NumPy runtime.
+"""Shared neural-network pieces, written once: dilated causal stacks, NumPy runtime.
 
 Importing :mod:`midistyle.nn.numpy_runtime` does not import TensorFlow; the Keras builders in
-:mod:`midistyle.nn.layers` and :mod:`midistyle.nn.losses` do.
+:mod:`midistyle.nn.layers` do.
 """

@@ -1,5 +1,5 @@
-"""Keras builders: the dilated causal (WaveNet-style) stack, a bidirectional LSTM, a segment
-classifier on the dilated stack, and an LSTM with a conditioned initial state.
+"""Keras builders: the dilated causal (WaveNet-style) stack, a segment classifier on it, an LSTM
+with a conditioned initial state, and an autoregressive WaveNet over events (velocity models).
 
 Layer names follow a fixed scheme (``in``, ``f{i}``, ``g{i}``, ``res{i}``, ``skip{i}``,
 ``post1``, ``embed``, ``init_h``, ``init_c``, ``lstm``, ``out``) so
@@ -36,27 +36,6 @@ def wavenet_body(x, channels: int, stacks: int, layers_per_stack: int, kernel: i
         x = layers.Add(name=f"resadd{i}")([x, layers.Conv1D(channels, 1, name=f"res{i}")(z)])
     s = layers.Add(name="skipsum")(skips) if len(skips) > 1 else skips[0]
     return layers.Activation("relu", name="skiprelu")(s)
-
-
-def build_wavenet(n_in: int, n_out: int, channels: int = 32, stacks: int = 2, layers_per_stack: int = 9,
-                  kernel: int = 2, out_activation: str = "sigmoid", name: str = "wavenet") -> keras.Model:
-    """Sequence-to-sequence WaveNet-style model: (batch, time, n_in) -> (batch, time, n_out)."""
-    inp = keras.Input((None, n_in), name="features")
-    s = wavenet_body(inp, channels, stacks, layers_per_stack, kernel)
-    h = layers.Conv1D(channels, 1, activation="relu", name="post1")(s)
-    out = layers.Conv1D(n_out, 1, activation=out_activation, name="out")(h)
-    return keras.Model(inp, out, name=name)
-
-
-def build_bilstm(n_in: int, n_out: int, units: int = 64, n_layers: int = 2,
-                 out_activation: str = "sigmoid", name: str = "bilstm") -> keras.Model:
-    """StyleNet-style bidirectional LSTM: (batch, time, n_in) -> (batch, time, n_out)."""
-    inp = keras.Input((None, n_in), name="features")
-    x = layers.Dense(units, activation="relu", name="in")(inp)
-    for i in range(n_layers):
-        x = layers.Bidirectional(layers.LSTM(units, return_sequences=True), name=f"bilstm{i}")(x)
-    out = layers.Dense(n_out, activation=out_activation, name="out")(x)
-    return keras.Model(inp, out, name=name)
 
 
 def build_segment_classifier(n_in: int, n_classes: int, channels: int = 32, stacks: int = 1,
@@ -102,3 +81,50 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
         x = layers.Concatenate(name="lstm_and_input")([x, frames])
     out = layers.Dense(n_out, name="out")(x)
     return keras.Model([frames, cond], out, name=name)
+
+
+def build_autoregressive_wavenet(n_in: int, n_classes: int, *, cond_channels: int = 64,
+                                 cond_dilations=(1, 2, 4, 8, 16, 32), channels: int = 32,
+                                 ar_dilations=(1, 2, 4, 8, 16), skip_channels: int = 64,
+                                 head_units: int = 64, dropout: float = 0.0, name: str = "ar_wavenet") -> keras.Model:
+    """WaveNet over a sequence of events, conditioned on their features, predicting a distribution.
+
+    Two inputs: ``features`` (batch, N, n_in), what is known of every event in advance, and
+    ``previous`` (batch, N, 2), the value of the event before each one (scaled to 0..1) and a
+    flag that there is one (teacher forcing). A non-causal dilated stack (``cond_*``) reads the
+    features on both sides; a causal dilated gated stack (``ar_*``) reads the previous values,
+    each gate conditioned on the features of its event (WaveNet local conditioning). Outputs:
+    ``logits`` (batch, N, n_classes) of each event's value, and ``mean`` (batch, N, 1), a 0..1
+    regression from the features alone. ``dropout`` (training only) acts on the conditioning.
+
+    Layer names: ``cond_in``, ``cond_conv{k}``, ``cond_res{k}``, ``mean_hidden``, ``mean``,
+    ``ar_in``, ``ar_f{k}``, ``ar_g{k}``, ``ar_cf{k}``, ``ar_cg{k}``, ``ar_res{k}``, ``ar_skip{k}``,
+    ``skip_cond``, ``head``, ``logits`` (see :class:`midistyle.nn.numpy_runtime.ARWaveNetRuntime`).
+    """
+    feats = keras.Input((None, n_in), name="features")
+    prev = keras.Input((None, 2), name="previous")
+    h = layers.Dense(cond_channels, name="cond_in")(feats)
+    for k, d in enumerate(cond_dilations):
+        a = layers.Conv1D(cond_channels, 3, dilation_rate=d, padding="same", activation="relu",
+                          name=f"cond_conv{k}")(h)
+        h = layers.Add(name=f"cond_add{k}")([h, layers.Dense(cond_channels, name=f"cond_res{k}")(a)])
+    cond = layers.Dropout(dropout, name="cond_dropout")(h) if dropout else h
+    m = layers.Dense(cond_channels, activation="relu", name="mean_hidden")(cond)
+    mean = layers.Dense(1, activation="sigmoid", name="mean")(m)
+    x = layers.Dense(channels, name="ar_in")(prev)
+    skips = [layers.Dense(skip_channels, name="skip_cond")(cond)]
+    for k, d in enumerate(ar_dilations):
+        f = layers.Add(name=f"ar_fadd{k}")([
+            layers.Conv1D(channels, 2, dilation_rate=d, padding="causal", name=f"ar_f{k}")(x),
+            layers.Dense(channels, use_bias=False, name=f"ar_cf{k}")(cond)])
+        g = layers.Add(name=f"ar_gadd{k}")([
+            layers.Conv1D(channels, 2, dilation_rate=d, padding="causal", name=f"ar_g{k}")(x),
+            layers.Dense(channels, use_bias=False, name=f"ar_cg{k}")(cond)])
+        z = layers.Multiply(name=f"ar_gate{k}")([layers.Activation("tanh")(f), layers.Activation("sigmoid")(g)])
+        skips.append(layers.Dense(skip_channels, name=f"ar_skip{k}")(z))
+        if k < len(ar_dilations) - 1:
+            x = layers.Add(name=f"ar_resadd{k}")([x, layers.Dense(channels, name=f"ar_res{k}")(z)])
+    s = layers.Activation("relu", name="skiprelu")(layers.Add(name="skipsum")(skips))
+    hh = layers.Dense(head_units, activation="relu", name="head")(s)
+    logits = layers.Dense(n_classes, name="logits")(hh)
+    return keras.Model({"features": feats, "previous": prev}, {"logits": logits, "mean": mean}, name=name)

@@ -3,7 +3,7 @@
 Weights are exported from Keras by layer name (see :mod:`midistyle.nn.layers`) into an ``.npz``:
 Conv1D (``NAME/kernel``, ``NAME/bias``, ``NAME/dilation``), Dense (``NAME/kernel``,
 ``NAME/bias``) and LSTM (``NAME/kernel``, ``NAME/recurrent_kernel``, ``NAME/bias``) layers.
-Runtimes here mirror the builders there: :class:`WaveNetRuntime` (``build_wavenet``),
+Runtimes here mirror the builders there: :class:`ARWaveNetRuntime` (``build_autoregressive_wavenet``),
 :func:`segment_classifier_forward` (``build_segment_classifier``) and
 :class:`ConditionedLSTMRuntime` (``build_conditioned_lstm``).
 """
@@ -32,9 +32,9 @@ def export_weights(model, path: str, extra: dict | None = None) -> None:
             arrays[f"{layer.name}/kernel"] = w[0].astype(np.float32)
             arrays[f"{layer.name}/bias"] = w[1].astype(np.float32)
             arrays[f"{layer.name}/dilation"] = np.array(layer.dilation_rate[0])
-        elif kind == "Dense" and len(w) == 2:
+        elif kind == "Dense" and len(w) in (1, 2):
             arrays[f"{layer.name}/kernel"] = w[0].astype(np.float32)
-            arrays[f"{layer.name}/bias"] = w[1].astype(np.float32)
+            arrays[f"{layer.name}/bias"] = (w[1] if len(w) == 2 else np.zeros(w[0].shape[1])).astype(np.float32)
         elif kind == "LSTM" and len(w) == 3:
             arrays[f"{layer.name}/kernel"] = w[0].astype(np.float32)
             arrays[f"{layer.name}/recurrent_kernel"] = w[1].astype(np.float32)
@@ -70,30 +70,6 @@ def _conv(w, name, x):
         if shift < T:
             y[..., shift:, :] += x[..., :T - shift, :] @ k[j]
     return y
-
-
-class WaveNetRuntime:
-    """Forward pass of :func:`midistyle.nn.layers.build_wavenet` from exported weights.
-
-    Parameters
-    ----------
-    weights : str or mapping
-        ``.npz`` path written by :func:`export_weights`, or its loaded arrays.
-    out_activation : str
-        "sigmoid" or "linear", as in the Keras model.
-    """
-
-    def __init__(self, weights, out_activation: str = "sigmoid"):
-        self.w = dict(np.load(weights)) if isinstance(weights, str) else dict(weights)
-        self.n_layers = n_body_layers(self.w)
-        self.out_activation = out_activation
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Map features (time, n_in) to outputs (time, n_out), float32."""
-        w = self.w
-        h = np.maximum(_conv(w, "post1", wavenet_body_forward(w, x, self.n_layers)), 0)
-        out = _conv(w, "out", h)
-        return _sigmoid(out) if self.out_activation == "sigmoid" else out
 
 
 def n_body_layers(w: dict) -> int:
@@ -213,3 +189,126 @@ class ConditionedLSTMRuntime:
             hs.append(h)
         hs = np.stack(hs, axis=1)
         return dense(self.w, "out", np.concatenate([hs, frames], axis=-1) if self.skip_input else hs)
+
+
+def _conv_same(w: dict, name: str, x: np.ndarray) -> np.ndarray:
+    """Non-causal ("same") Conv1D ``name`` with an odd kernel over the time axis of ``x`` (time, channels)."""
+    k = w[f"{name}/kernel"]
+    d = int(w[f"{name}/dilation"])
+    T = x.shape[0]
+    c = (k.shape[0] - 1) // 2
+    y = x @ k[c] + w[f"{name}/bias"]
+    for j in range(k.shape[0]):
+        s = (j - c) * d                     # tap j reads x[t + s]
+        if j == c or abs(s) >= T:
+            continue
+        if s > 0:
+            y[:T - s] += x[s:] @ k[j]
+        else:
+            y[-s:] += x[:T + s] @ k[j]
+    return y
+
+
+class ARWaveNetRuntime:
+    """NumPy twin of :func:`midistyle.nn.layers.build_autoregressive_wavenet`.
+
+    :meth:`condition` runs the non-causal part once over a whole sequence; :meth:`logits` is the
+    teacher-forced forward pass (previous values given); :meth:`sample` draws the sequence event
+    by event with cached per-layer states (fast WaveNet generation: each event costs a few small
+    matrix-vector products per layer, never a pass over the sequence).
+    """
+
+    def __init__(self, weights):
+        self.w = w = load_weights(weights) if not isinstance(weights, dict) else dict(weights)
+        self.n_cond = len([k for k in w if k.startswith("cond_conv") and k.endswith("/kernel")])
+        self.n_ar = len([k for k in w if k.startswith("ar_f") and k.endswith("/kernel")])
+        self.dil = [int(w[f"ar_f{k}/dilation"]) for k in range(self.n_ar)]
+        self.channels = w["ar_in/kernel"].shape[1]
+        # fused per-layer matrices for sampling: [x(t-d), x(t)] @ K -> [filter | gate]
+        self._K = [np.concatenate([np.concatenate([w[f"ar_f{k}/kernel"][0], w[f"ar_g{k}/kernel"][0]], 1),
+                                   np.concatenate([w[f"ar_f{k}/kernel"][1], w[f"ar_g{k}/kernel"][1]], 1)], 0)
+                   for k in range(self.n_ar)]
+        self._RS = [np.concatenate([w[f"ar_skip{k}/kernel"]] + ([w[f"ar_res{k}/kernel"]] if f"ar_res{k}/kernel" in w else []), 1)
+                    for k in range(self.n_ar)]
+        self._RSb = [np.concatenate([w[f"ar_skip{k}/bias"]] + ([w[f"ar_res{k}/bias"]] if f"ar_res{k}/bias" in w else []))
+                     for k in range(self.n_ar)]
+
+    @property
+    def n_features(self) -> int:
+        """Input features per event."""
+        return self.w["cond_in/kernel"].shape[0]
+
+    def condition(self, feats: np.ndarray) -> dict:
+        """Everything that depends on the features only: conditioning, mean, per-layer gate inputs."""
+        w = self.w
+        h = dense(w, "cond_in", feats)
+        for k in range(self.n_cond):
+            a = np.maximum(_conv_same(w, f"cond_conv{k}", h), 0)
+            h = h + dense(w, f"cond_res{k}", a)
+        mean = dense(w, "mean", dense(w, "mean_hidden", h, "relu"), "sigmoid")[:, 0]
+        fg = [np.concatenate([dense(w, f"ar_cf{k}", h) + w[f"ar_f{k}/bias"],
+                              dense(w, f"ar_cg{k}", h) + w[f"ar_g{k}/bias"]], 1) for k in range(self.n_ar)]
+        return {"mean": mean, "fg": fg, "skip": dense(w, "skip_cond", h)}
+
+    def logits(self, feats: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """Teacher-forced logits (N, classes) given every event's previous value (N, 2)."""
+        w = self.w
+        c = self.condition(np.asarray(feats, np.float32))
+        x = dense(w, "ar_in", previous)
+        skip = c["skip"]
+        C = self.channels
+        for k in range(self.n_ar):
+            fg = c["fg"][k].copy()
+            d = self.dil[k]
+            fg += x @ self._K[k][C:]
+            if d < len(x):
+                fg[d:] += x[:-d] @ self._K[k][:C]
+            z = np.tanh(fg[:, :C]) * _sigmoid(fg[:, C:])
+            rs = z @ self._RS[k] + self._RSb[k]
+            skip = skip + rs[:, :skip.shape[1]]
+            if rs.shape[1] > skip.shape[1]:
+                x = x + rs[:, skip.shape[1]:]
+        return dense(w, "logits", dense(w, "head", np.maximum(skip, 0), "relu"))
+
+    def sample(self, feats: np.ndarray, rng: np.random.Generator, *, temperature: float = 1.0,
+               scale: float = 127.0) -> np.ndarray:
+        """Draw one value class per event, in order, each from the distribution given the
+        classes already drawn. Returns int array (N,)."""
+        w = self.w
+        feats = np.asarray(feats, np.float32)
+        N = len(feats)
+        out = np.zeros(N, np.int64)
+        if N == 0:
+            return out
+        c = self.condition(feats)
+        n_cls = w["logits/kernel"].shape[1]
+        gumbel = -np.log(-np.log(rng.random((N, n_cls)) + 1e-20) + 1e-20)
+        inv_t = 1.0 / max(float(temperature), 1e-6)
+        C, L = self.channels, self.n_ar
+        pad = max(self.dil)
+        hist = [np.zeros((N + pad, C), np.float32) for _ in range(L)]   # input of each layer
+        k_in, b_in = w["ar_in/kernel"], w["ar_in/bias"]
+        hist[0][pad] = b_in                                               # previous = (0, no event)
+        Wh, bh, Wl, bl = w["head/kernel"], w["head/bias"], w["logits/kernel"], w["logits/bias"]
+        fgs, Ks, RSs, RSbs, dil = c["fg"], self._K, self._RS, self._RSb, self.dil
+        S = c["skip"].shape[1]
+        skip0 = c["skip"]
+        xx = np.empty(2 * C, np.float32)
+        for i in range(N):
+            skip = skip0[i].copy()
+            for k in range(L):
+                h = hist[k]
+                xx[:C] = h[pad + i - dil[k]]
+                xx[C:] = h[pad + i]
+                fg = xx @ Ks[k] + fgs[k][i]
+                z = np.tanh(fg[:C]) * (0.5 + 0.5 * np.tanh(0.5 * fg[C:]))
+                rs = z @ RSs[k] + RSbs[k]
+                skip += rs[:S]
+                if k + 1 < L:
+                    hist[k + 1][pad + i] = h[pad + i] + rs[S:]
+            lg = np.maximum(np.maximum(skip, 0) @ Wh + bh, 0) @ Wl + bl
+            v = int(np.argmax(lg * inv_t + gumbel[i]))
+            out[i] = v
+            if i + 1 < N:
+                hist[0][pad + i + 1] = k_in[0] * (v / scale) + k_in[1] + b_in
+        return out

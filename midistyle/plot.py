@@ -1,0 +1,122 @@
+"""Figures of pieces, written as PNG: the seed's three panels (held notes, velocity heat map,
+onsets) with the pedals below, for one piece or several compared; velocity before/after."""
+from __future__ import annotations
+
+import numpy as np
+
+from .fsutil import atomic_write
+from .pianoroll import PianoRoll
+
+__all__ = ["velocity_image", "plot_velocity_compare", "plot_pieces"]
+
+
+def velocity_image(roll: PianoRoll, velocities=None) -> np.ndarray:
+    """(P, T) float image: each note's velocity over the steps it is held, NaN where silent.
+
+    ``velocities`` (one per note of ``roll.notes``) replace the notes' own.
+    """
+    s = roll.settings
+    img = np.full((s.n_pitches, roll.n_steps), np.nan, np.float32)
+    if roll.notes is None:                                  # a bare roll: velocity at its onsets
+        img[roll.onsets.T] = roll.velocity.T[roll.onsets.T]
+        return img
+    m = roll.in_range()
+    n = roll.notes[m]
+    v = (roll.notes["velocity"] if velocities is None else np.asarray(velocities))[m]
+    st = roll.note_steps[m]
+    en = np.maximum(np.rint(n["end"] / s.step).astype(np.int64), st + 1)
+    order = np.argsort(st, kind="stable")          # later notes overwrite earlier ones
+    for a, b, p, vel in zip(st[order], en[order], n["pitch"][order] - s.pitch_low, v[order]):
+        img[p, a:b] = vel
+    return img
+
+
+def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("input", "output"),
+                          start: float = 0.0, seconds: float | None = None, force: bool = False) -> None:
+    """Two velocity heat maps over the piano roll, one above the other, on one colour scale:
+    the piece as given and with ``velocities``. Written atomically to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = roll.settings
+    a = int(max(start, 0) / s.step)
+    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(seconds / s.step))
+    imgs = [velocity_image(roll)[:, a:b], velocity_image(roll, velocities)[:, a:b]]
+    fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True)
+    extent = (a * s.step, b * s.step, s.pitch_low - 0.5, s.pitch_high + 0.5)
+    for ax, img, title in zip(axes, imgs, titles):
+        vals = img[np.isfinite(img)]
+        sd = f", velocity mean {vals.mean():.0f}, std {vals.std():.1f}" if len(vals) else ""
+        im = ax.imshow(img, aspect="auto", origin="lower", extent=extent, cmap="magma", vmin=1, vmax=127,
+                       interpolation="nearest")
+        ax.set_facecolor("#e8e8e8")
+        ax.set_title(title + sd, fontsize=10)
+        ax.set_ylabel("pitch")
+    axes[-1].set_xlabel("seconds")
+    fig.colorbar(im, ax=axes, label="velocity", shrink=0.8)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"), force=force, suffix=".png")
+    plt.close(fig)
+
+
+def _window(roll: PianoRoll, start: float, seconds: float | None) -> tuple:
+    s = roll.settings
+    a = min(int(max(start, 0.0) / s.step), max(roll.n_steps - 1, 0))
+    b = roll.n_steps if seconds is None else min(roll.n_steps, a + max(1, int(round(seconds / s.step))))
+    return a, b
+
+
+def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: float | None = None,
+                force: bool = False) -> None:
+    """The seed's figure of each piece, pieces one above the other on shared scales.
+
+    Per piece: held notes ("chords"), velocity heat map, onsets, and a strip with the sustain
+    and soft pedals. ``start`` / ``seconds`` zoom in. Written atomically to ``path`` (PNG).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rolls = list(rolls)
+    titles = list(titles or [f"piece {k + 1}" for k in range(len(rolls))])
+    windows = [_window(r, start, seconds) for r in rolls]
+    span = max(b - a for a, b in windows) * rolls[0].settings.step
+    ratios = []
+    for _ in rolls:
+        ratios += [3, 3, 3, 0.8]
+    fig, axes = plt.subplots(len(ratios), 1, figsize=(12, 1.2 + 6.0 * len(rolls)), sharex=True,
+                             gridspec_kw={"height_ratios": ratios}, constrained_layout=True)
+    im = None
+    for k, (roll, (a, b), title) in enumerate(zip(rolls, windows, titles)):
+        s = roll.settings
+        ext = (a * s.step, b * s.step, s.pitch_low - 0.5, s.pitch_high + 0.5)
+        ax_h, ax_v, ax_o, ax_p = axes[4 * k: 4 * k + 4]
+        ax_h.imshow(roll.held[a:b].T, aspect="auto", origin="lower", extent=ext, cmap="Greys",
+                    vmin=0, vmax=1, interpolation="nearest")
+        ax_h.set_title(f"{title}: held notes", fontsize=9)
+        im = ax_v.imshow(velocity_image(roll)[:, a:b], aspect="auto", origin="lower", extent=ext, cmap="magma", vmin=1, vmax=127,
+                         interpolation="nearest")
+        ax_v.set_facecolor("#e8e8e8")
+        ax_v.set_title("velocity", fontsize=9)
+        ts, ps = np.nonzero(roll.onsets[a:b])
+        ax_o.scatter((ts + a) * s.step, ps + s.pitch_low, s=3, c="k", marker="s", linewidths=0)
+        ax_o.set_ylim(ext[2], ext[3])
+        ax_o.set_title("onsets", fontsize=9)
+        t = np.arange(a, b) * s.step
+        ax_p.fill_between(t, 0, roll.pedals[a:b, 0] / 127.0, step="post", color="tab:blue", alpha=0.6,
+                          label="sustain")
+        ax_p.fill_between(t, 0, -roll.pedals[a:b, 1] / 127.0, step="post", color="tab:orange", alpha=0.6,
+                          label="soft")
+        ax_p.set_ylim(-1, 1)
+        ax_p.set_yticks([])
+        ax_p.legend(loc="upper right", fontsize=7, ncol=2)
+        for ax in (ax_h, ax_v, ax_o, ax_p):
+            ax.set_xlim(a * s.step, a * s.step + span)
+        for ax in (ax_h, ax_v, ax_o):
+            ax.set_ylabel("pitch", fontsize=8)
+    axes[-1].set_xlabel("seconds")
+    fig.colorbar(im, ax=list(axes), label="velocity", shrink=0.4)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"), force=force, suffix=".png")
+    plt.close(fig)
