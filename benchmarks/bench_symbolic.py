@@ -42,7 +42,7 @@ def main():
         import numpy as np
 
         from midistyle import io as mio
-        from midistyle.chords import ChordModel, _velocity_model, frames_to_held, held_to_notes, notes_to_midi
+        from midistyle.chords import ChordModel, _velocity_model, compose
         from midistyle.classifier import GenreClassifier
         from midistyle.pianoroll import encode
         from midistyle.registry import chords_model_path, classifier_path
@@ -67,15 +67,11 @@ def main():
         t_gload = time.perf_counter() - t0
         n_frames = int(np.ceil(args.seconds / cm.frame_seconds))
         t0 = time.perf_counter()
-        frames = cm.sample(emb, n_frames, seed=0)
+        cm.sample(emb, n_frames, seed=0)
         t_sample = time.perf_counter() - t0
         t0 = time.perf_counter()
-        notes = held_to_notes(frames_to_held(frames, cm.config.frame_steps, int(round(args.seconds / cm.settings.step))))
-        midi = notes_to_midi(notes, cm.settings, args.seconds)
-        if vm is not None:
-            gen = mio.performance_from_midifile(midi, "generated")
-            midi = mio.with_velocities(gen, vm.predict_notes(encode(gen, vm.settings)))
-        t_vel = time.perf_counter() - t0
+        midi, _, notes = compose(cm, emb, args.seconds, seed=0, velocity_model=vm)
+        t_vel = time.perf_counter() - t0 - t_sample
         t0 = time.perf_counter()
         mio.save_midi(midi, out, force=True)
         t_write = time.perf_counter() - t0
@@ -87,7 +83,7 @@ def main():
     print(f"chords {args.seconds:g} s     {g_best:.2f} s best, {g_mean:.2f} s mean of {args.repeat} (subprocess, "
           f"inspiration read+embedded, start-up included)")
     print(f"  split          models load {t_gload:.3f} s, sampling {n_frames} frames {t_sample:.3f} s "
-          f"({1000 * t_sample / n_frames:.2f} ms/frame), notes+velocity model {t_vel:.3f} s, write {t_write:.3f} s; "
+          f"({1000 * t_sample / n_frames:.2f} ms/frame), notes+pedal+velocity model {t_vel:.3f} s, write {t_write:.3f} s; "
           f"{len(notes)} notes")
     print(f"tensorflow       {'imported' if 'tensorflow' in sys.modules else 'not imported'}")
 

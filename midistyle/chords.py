@@ -1,27 +1,33 @@
-"""Chord generation: one LSTM per target genre over the held ("chords") matrix, started from
-the style embedding of an inspiration piece.
+"""Chord generation: one LSTM per target genre plays new music, started from the style embedding
+of an inspiration piece (and, with ``prime``, from its first seconds).
 
-Representation: the 25 ms held matrix is cut into frames of ``frame_steps`` steps (default 4
--> 100 ms); a key counts as held in a frame when it sounds for at least half of it. The LSTM
-reads the previous frame (silence before the first) and gives one logit per key; the
-probability of each key being held is ``sigmoid(logit / temperature)``, and generation
-draws all keys of a frame at once (independent Bernoulli draws) and feeds the drawn frame back.
+Representation (per frame of ``frame_steps`` 25 ms steps, 50 ms by default, and per key): an
+**onset** bit (the key is struck in this frame), a **hold** bit (a key that sounded in the frame
+before keeps sounding) and one **sustain pedal** bit per frame. A key sounds in a frame when it
+is struck there or held on from the frame before, so no key can sound without having been
+struck, and a key can be struck again while it sounds (repeated notes).
 
-Conditioning: the genre classifier's embedding of the piece being modelled (mean over its
-segments, :meth:`midistyle.classifier.GenreClassifier.embed`) goes through learned Dense
-layers to the LSTM's initial hidden state (tanh) and cell state (linear). In training it is
-the embedding of the training piece a window comes from (for a quarter of the windows, of a
-random training piece of another genre, so that an inspiration from another genre still
-starts the model in its own genre); at generation, of the inspiration.
+The LSTM reads the previous frame (onsets, sounding keys, pedal, and two running pitch-class
+profiles of the onsets so far; silence before the first) and gives the logit of an onset event
+(some key is struck), per key the logit of being struck given an event and of a hold, and the
+pedal's logit. Generation draws a frame at once at ``sigmoid(logit / temperature)``: the event,
+then (independent Bernoulli draws given the LSTM state and the event) the struck keys, so that
+keys struck together come together; only keys that sounded before can hold; the frame is fed back.
+
+Conditioning: the genre classifier's embedding of the piece (mean over its segments,
+:meth:`midistyle.classifier.GenreClassifier.embed`) goes through learned Dense layers to the LSTM's
+initial hidden state (tanh) and cell state (linear); in training, a quarter of the windows start
+from the embedding of a piece of another genre, so that an inspiration from another genre still
+starts the model in its own genre. Training transposes each window by up to +-``transpose``
+semitones.
 
 Why one model per genre rather than one genre-conditioned model: the rest of midistyle is
 organised per genre (velocity models, registry, ``--style GENRE``), a genre can be added or
-retrained without touching the others, and each model keeps the whole capacity for its
-genre's texture; the cost is that the genres share no parameters.
+retrained without touching the others, and each model keeps its whole capacity for its genre.
 
-Output: the frames go back to the 25 ms grid, each run of held frames of a key becomes one
-note, and the velocities come from the genre's velocity model when one is shipped
-(:mod:`midistyle.velocity`), else a constant 64 with a warning.
+Output: each struck key becomes a note that lasts while it is held; the sustain pedal becomes
+CC64 events; velocities are drawn by the genre's velocity model (:mod:`midistyle.velocity`) when
+one is shipped, else a constant 64 with a warning.
 
 Training needs TensorFlow; generation and scoring run in NumPy from the ``.npz``. Files::
 
@@ -34,16 +40,41 @@ import json
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
 from .pianoroll import EncoderSettings, PianoRoll, encode
-from .velocity import model_files, note_beats_of
+from .velocity import note_beats_of
 
 KIND = "chords"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Decay per frame of the two running pitch-class profiles the LSTM reads (about 1.7 s and 7 s half-lives at 50 ms).
+KEY_DECAYS = (0.98, 0.995)
+#: Decay per frame of the running pedal share and onset-event rate the LSTM reads (about 3.5 s half-life).
+HABIT_DECAY = 0.99
+
+
+def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
+    pc = np.zeros((n_pitches, 12))
+    pc[np.arange(n_pitches), (np.arange(n_pitches) + pitch_low) % 12] = 1.0
+    return pc
+
+
+def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitch_low: int = 21) -> np.ndarray:
+    """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time."""
+    from scipy.signal import lfilter
+
+    counts = onset.astype(np.float64) @ _pc_matrix(onset.shape[1], pitch_low)
+    extra = []
+    for d in KEY_DECAYS:
+        h = lfilter([1.0], [1.0, -d], counts, axis=0) if len(counts) else counts
+        extra.append(h / np.maximum(h.sum(axis=1, keepdims=True), 1e-6))
+    for x in (pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)):
+        h = lfilter([1.0 - HABIT_DECAY], [1.0, -HABIT_DECAY], x) if len(x) else x
+        extra.append(h[:, None])
+    return np.concatenate([onset, sound, pedal[:, None]] + extra, axis=1).astype(np.float32)
 TICKS_PER_SECOND = 960          # 480 ticks per beat at 120 bpm
 MAX_SECONDS = 3600.0
 
@@ -52,84 +83,164 @@ MAX_SECONDS = 3600.0
 class ChordsConfig:
     """Architecture and training settings of a chord generator."""
 
-    frame_steps: int = 4           # 25 ms steps per frame: 4 -> 100 ms
+    frame_steps: int = 2           # 25 ms steps per frame: 2 -> 50 ms
     units: int = 256
     cond_dropout: float = 0.1      # dropout on the embedding in training
     foreign_cond: float = 0.25     # share of training windows started from another genre's embedding
-    seq_len: int = 128             # frames per training window (12.8 s)
-    batch_size: int = 64
-    epochs: int = 12
-    steps_per_epoch: int = 50
-    patience: int = 2
+    transpose: int = 6             # training windows shifted by up to +- this many semitones
+    seq_len: int = 256             # frames per training window (12.8 s)
+    batch_size: int = 32
+    epochs: int = 10
+    steps_per_epoch: int = 60
+    patience: int = 3
     learning_rate: float = 3e-3
     seed: int = 0
 
+    def __post_init__(self):
+        for name in ("frame_steps", "units", "seq_len", "batch_size", "epochs", "steps_per_epoch"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"chords config: {name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0 <= self.foreign_cond <= 1 or not 0 <= self.cond_dropout < 1:
+            raise InputError("chords config: foreign_cond must be in [0, 1] and cond_dropout in [0, 1)")
+        if self.transpose < 0:
+            raise InputError(f"chords config: transpose must be >= 0, got {self.transpose}")
 
-def chord_frames(held: np.ndarray, frame_steps: int) -> np.ndarray:
-    """Held matrix (T, P) -> frames (ceil(T / k), P) bool: held for at least half of a frame."""
-    held = np.asarray(held, np.uint8)
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChordsConfig":
+        """Settings from a sidecar (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class Frames:
+    """A piece on the generator's frame grid: ``onset`` and ``sound`` (F, P) bool, ``pedal`` (F,) bool."""
+
+    onset: np.ndarray
+    sound: np.ndarray
+    pedal: np.ndarray
+
+    def __len__(self):
+        return len(self.onset)
+
+    @property
+    def hold(self) -> np.ndarray:
+        """Keys sounding on from the frame before (not struck in this frame)."""
+        return self.sound & ~self.onset
+
+    def model_input(self, pitch_low: int = 21) -> np.ndarray:
+        """The frames as the model reads them (F, :func:`input_size`) float32: onsets, sounding
+        keys, pedal, running pitch-class profiles of the onsets so far (one per decay of
+        :data:`KEY_DECAYS`, each summing to 1: the key it is in), and running averages of the
+        pedal and of onset events (decay :data:`HABIT_DECAY`: how this piece pedals and how dense
+        it is, so that one lift of the pedal or one pause does not change the piece's habits)."""
+        return running_inputs(self.onset, self.sound, self.pedal, pitch_low)
+
+    def transposed(self, k: int) -> "Frames":
+        """Shifted by ``k`` keys (notes pushed out of range are dropped)."""
+        def sh(a):
+            out = np.zeros_like(a)
+            if k >= 0:
+                out[:, k:] = a[:, :a.shape[1] - k]
+            else:
+                out[:, :k] = a[:, -k:]
+            return out
+        return Frames(sh(self.onset), sh(self.sound), self.pedal)
+
+    def __getitem__(self, sl) -> "Frames":
+        return Frames(self.onset[sl], self.sound[sl], self.pedal[sl])
+
+
+def to_frames(held: np.ndarray, onsets: np.ndarray, pedals: np.ndarray, frame_steps: int) -> Frames:
+    """Piano-roll matrices (T, P) and pedals (T, 2) -> :class:`Frames`.
+
+    A key is struck in a frame when one of its steps has an onset, sounds when one of its steps
+    is held; the pedal is down when the sustain value is >= 64 for at least half the frame.
+    """
     k = frame_steps
     T = held.shape[0]
     n = -(-T // k)
-    pad = n * k - T
-    if pad:
-        held = np.concatenate([held, np.zeros((pad, held.shape[1]), np.uint8)])
-    return held.reshape(n, k, -1).sum(axis=1) * 2 >= k
+
+    def pool(a):
+        a = np.asarray(a)
+        if n * k - T:
+            a = np.concatenate([a, np.zeros((n * k - T,) + a.shape[1:], a.dtype)])
+        return a.reshape((n, k) + a.shape[1:])
+
+    on = pool(onsets.astype(bool)).any(axis=1)
+    sound = pool(held.astype(bool)).any(axis=1) | on
+    ped = (pool(np.asarray(pedals)[:, 0] >= 64).sum(axis=1) * 2) >= k
+    return Frames(on, sound, ped)
 
 
-def frames_to_held(frames: np.ndarray, frame_steps: int, n_steps: int | None = None) -> np.ndarray:
-    """Frames (F, P) back to the step grid (F * k, P), cut to ``n_steps``."""
-    held = np.repeat(np.asarray(frames, bool), frame_steps, axis=0)
-    return held if n_steps is None else held[:n_steps]
+def roll_frames(roll: PianoRoll, frame_steps: int) -> Frames:
+    """:func:`to_frames` of a :class:`PianoRoll`."""
+    return to_frames(roll.held, roll.onsets, roll.pedals, frame_steps)
 
 
-def held_to_notes(held: np.ndarray) -> list:
-    """Runs of held steps -> ``(start_step, end_step, column)`` notes, sorted by start and column."""
-    held = np.asarray(held, bool)
-    T = held.shape[0]
-    pad = np.zeros((1, held.shape[1]), bool)
-    d = np.diff(np.vstack([pad, held, pad]).astype(np.int8), axis=0)
-    st_t, st_p = np.nonzero(d == 1)
-    en_t, en_p = np.nonzero(d == -1)
-    # both are sorted by (time, pitch); pair them per pitch in time order
-    o1 = np.lexsort((st_t, st_p))
-    o2 = np.lexsort((en_t, en_p))
-    notes = sorted(zip(st_t[o1].tolist(), np.minimum(en_t[o2], T).tolist(), st_p[o1].tolist()))
+def frames_to_notes(fr: Frames) -> list:
+    """Struck keys -> ``(start_frame, end_frame, column)`` notes: each onset starts a note that lasts
+    while the key keeps sounding and no new onset of it comes. Sorted by start and column."""
+    on, sound = np.asarray(fr.onset, bool), np.asarray(fr.sound, bool)
+    F, P = on.shape
+    notes = []
+    for p in np.flatnonzero(on.any(axis=0)):
+        starts = np.flatnonzero(on[:, p])
+        # a note ends at the first frame (after its start) that is silent or struck again
+        stop = ~sound[:, p] | on[:, p]
+        stops = np.flatnonzero(np.append(stop, True))
+        ends = stops[np.searchsorted(stops, starts, side="right")]
+        notes.extend(zip(starts.tolist(), np.minimum(ends, F).tolist(), [int(p)] * len(starts)))
+    notes.sort()
     return notes
 
 
-def notes_to_midi(notes: list, settings: EncoderSettings, seconds: float, velocities=None, name: str = "chords"):
-    """A type-0 MIDI file (120 bpm, 480 ticks per beat, piano) of step notes, ending at ``seconds``.
+def pedal_runs(pedal: np.ndarray) -> list:
+    """``(start_frame, end_frame)`` of each run of frames with the pedal down."""
+    d = np.diff(np.concatenate([[0], np.asarray(pedal, np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def notes_to_midi(notes: list, settings: EncoderSettings, seconds: float, *, frame_steps: int = 1,
+                  pedal: list = (), velocities=None, name: str = "chords"):
+    """A type-0 MIDI file (120 bpm, 480 ticks per beat, piano) of frame notes, ending at ``seconds``.
 
     Parameters
     ----------
-    notes : list of (start_step, end_step, column)
+    notes : list of (start_frame, end_frame, column)
     settings : EncoderSettings
         Grid of the steps and pitch of column 0.
     seconds : float
         Length of the file (its end-of-track event).
+    frame_steps : int
+        Steps per frame.
+    pedal : list of (start_frame, end_frame)
+        Sustain pedal down (CC64 127) / up (CC64 0).
     velocities : array, optional
         One velocity per note (default 64).
     """
     import mido
 
-    def tick(step):
-        return int(round(step * settings.step * TICKS_PER_SECOND))
+    def tick(frame):
+        return int(round(frame * frame_steps * settings.step * TICKS_PER_SECOND))
 
     end = int(round(seconds * TICKS_PER_SECOND))
     vel = np.full(len(notes), 64) if velocities is None else np.clip(np.rint(velocities), 1, 127).astype(int)
     ev = []
     for (a, b, p), v in zip(notes, vel):
         pitch = int(p) + settings.pitch_low
-        ev.append((min(tick(a), end), 1, mido.Message("note_on", channel=0, note=pitch, velocity=int(v))))
-        ev.append((min(tick(b), end), 0, mido.Message("note_off", channel=0, note=pitch, velocity=0)))
-    ev.sort(key=lambda e: (e[0], e[1], e[2].note))
+        ev.append((min(tick(a), end), 2, pitch, mido.Message("note_on", channel=0, note=pitch, velocity=int(v))))
+        ev.append((min(tick(b), end), 1, pitch, mido.Message("note_off", channel=0, note=pitch, velocity=0)))
+    for a, b in pedal:
+        ev.append((min(tick(a), end), 0, -1, mido.Message("control_change", channel=0, control=64, value=127)))
+        ev.append((min(tick(b), end), 0, -2, mido.Message("control_change", channel=0, control=64, value=0)))
+    ev.sort(key=lambda e: (e[0], e[1], e[2]))
     tr = mido.MidiTrack()
     tr.append(mido.MetaMessage("track_name", name=name, time=0))
     tr.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
     tr.append(mido.Message("program_change", channel=0, program=0, time=0))
     last = 0
-    for t, _, msg in ev:
+    for t, _, _, msg in ev:
         tr.append(msg.copy(time=t - last))
         last = t
     tr.append(mido.MetaMessage("end_of_track", time=max(end - last, 0)))
@@ -138,34 +249,83 @@ def notes_to_midi(notes: list, settings: EncoderSettings, seconds: float, veloci
     return mf
 
 
-def texture_stats(frames: np.ndarray, pitch_low: int = 21) -> dict:
-    """Polyphony and register of a frame matrix (F, P).
+def texture_stats(fr: Frames, frame_seconds: float, pitch_low: int = 21) -> dict:
+    """Polyphony, density, register and pedalling of frames.
 
     Returns
     -------
     dict
-        ``polyphony`` (mean held keys over sounding frames), ``silence`` (share of silent
-        frames), ``pitch_mean``, ``pitch_p5`` and ``pitch_p95`` (over held cells, MIDI
-        numbers), ``note_rate`` (note starts per frame).
+        ``polyphony`` (mean sounding keys over sounding frames), ``silence`` (share of silent
+        frames), ``notes_per_s``, ``note_seconds`` (median note length), ``pitch_mean``,
+        ``pitch_p5``, ``pitch_p95`` (over struck keys), ``pedal_share``.
     """
-    frames = np.asarray(frames, bool)
-    n = frames.sum(axis=1)
-    t, p = np.nonzero(frames)
-    starts = frames & ~np.vstack([np.zeros((1, frames.shape[1]), bool), frames[:-1]])
-    if len(p) == 0:
-        return {"polyphony": 0.0, "silence": 1.0, "pitch_mean": float("nan"), "pitch_p5": float("nan"),
-                "pitch_p95": float("nan"), "note_rate": 0.0}
-    pitch = p + pitch_low
+    n = fr.sound.sum(axis=1)
+    notes = frames_to_notes(fr)
+    if not notes:
+        return {"polyphony": 0.0, "silence": 1.0, "notes_per_s": 0.0, "note_seconds": float("nan"),
+                "pitch_mean": float("nan"), "pitch_p5": float("nan"), "pitch_p95": float("nan"),
+                "pedal_share": float(np.mean(fr.pedal)) if len(fr) else 0.0}
+    arr = np.array(notes)
+    pitch = arr[:, 2] + pitch_low
     return {"polyphony": float(n[n > 0].mean()), "silence": float(np.mean(n == 0)),
+            "notes_per_s": float(len(notes) / max(len(fr) * frame_seconds, 1e-9)),
+            "note_seconds": float(np.median(arr[:, 1] - arr[:, 0]) * frame_seconds),
             "pitch_mean": float(pitch.mean()), "pitch_p5": float(np.percentile(pitch, 5)),
-            "pitch_p95": float(np.percentile(pitch, 95)), "note_rate": float(starts.sum() / len(frames))}
+            "pitch_p95": float(np.percentile(pitch, 95)), "pedal_share": float(np.mean(fr.pedal))}
 
 
 # ----------------------------------------------------------------------------- the model
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def input_size(n_pitches: int) -> int:
+    """Inputs per frame of a chord model over ``n_pitches`` keys."""
+    return 2 * n_pitches + 1 + 12 * len(KEY_DECAYS) + 2
+
+
+def previous_frames(fr: Frames, pitch_low: int = 21) -> np.ndarray:
+    """Teacher-forcing input: each frame sees the one before it (silence first), (F, input_size)."""
+    x = fr.model_input(pitch_low)
+    return np.concatenate([np.zeros_like(x[:1]), x[:-1]])
+
+
+def n_outputs(n_pitches: int) -> int:
+    """Logits per frame: each key's onset given an onset event, each key's hold, the pedal, the event."""
+    return 2 * n_pitches + 2
+
+
+def frame_targets(fr: Frames) -> np.ndarray:
+    """Training targets (F, 3P + 2): onsets, holds, pedal, onset event (any key struck), and the
+    mask of keys whose hold is decided (they sounded in the frame before and are not struck again)."""
+    prev_sound = np.concatenate([np.zeros_like(fr.sound[:1]), fr.sound[:-1]])
+    mask = prev_sound & ~fr.onset
+    event = fr.onset.any(axis=1)
+    return np.concatenate([fr.onset, fr.hold & mask, fr.pedal[:, None], event[:, None], mask],
+                          axis=1).astype(np.float32)
+
+
+def frame_nll(targets: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Negative log-likelihood (nats) of each frame, (..., F): whether keys are struck (the event),
+    which ones (given the event), the decided holds and the pedal."""
+    P = (logits.shape[-1] - 2) // 2
+    y, m = targets[..., :2 * P + 2], targets[..., 2 * P + 2:]
+    p = np.clip(_sigmoid(logits), 1e-7, 1 - 1e-7)
+    cell = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return (cell[..., 2 * P + 1] + y[..., 2 * P + 1] * cell[..., :P].sum(-1) + (cell[..., P:2 * P] * m).sum(-1)
+            + cell[..., 2 * P])
+
+
+def onset_probabilities(logits: np.ndarray) -> np.ndarray:
+    """Marginal probability of each key's onset: P(event) x P(key | event), (..., P)."""
+    P = (logits.shape[-1] - 2) // 2
+    return _sigmoid(logits[..., 2 * P + 1:2 * P + 2]) * _sigmoid(logits[..., :P])
+
+
 class ChordModel:
     """A trained chord generator for one genre (NumPy runtime).
 
-    Use :meth:`load`; :meth:`sample` draws frames from an embedding, :meth:`probabilities`
+    Use :meth:`load`; :meth:`sample` draws frames from an embedding (and a prime), :meth:`logits`
     scores real frames (teacher forcing).
     """
 
@@ -175,7 +335,7 @@ class ChordModel:
         self.path = path
         self.genre = meta["genre"]
         self.settings = EncoderSettings.from_dict(meta["encoder"])
-        self.config = ChordsConfig(**meta["config"])
+        self.config = ChordsConfig.from_dict(meta["config"])
 
     @property
     def frame_seconds(self) -> float:
@@ -191,7 +351,7 @@ class ChordModel:
         ModelError
             Missing or unreadable files, or not a chord model.
         SettingsMismatchError
-            Sidecar and weights disagree (pitches, embedding size).
+            Sidecar and weights disagree (pitches, embedding size), or an older format.
         """
         from .classifier import _read_sidecar
         from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
@@ -202,19 +362,22 @@ class ChordModel:
                                         f"this midistyle reads {FORMAT_VERSION}")
         try:
             settings = EncoderSettings.from_dict(meta["encoder"])
-            ChordsConfig(**meta["config"])
+            ChordsConfig.from_dict(meta["config"])
             emb_dim = int(meta["classifier"]["embedding_dim"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, InputError) as exc:
             raise ModelError(f"{files['json']}: incomplete chord-model sidecar ({exc})") from None
         if not os.path.exists(files["npz"]):
             raise ModelError(f"{files['npz']}: weights for the NumPy runtime are missing")
         try:
             rt = ConditionedLSTMRuntime(load_weights(files["npz"]))
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"{files['npz']}: not chord-model weights ({exc})") from None
-        if rt.n_in != settings.n_pitches:
-            raise SettingsMismatchError(f"{files['npz']}: weights take {rt.n_in} pitches, encoder settings "
-                                        f"{settings.to_dict()} give {settings.n_pitches}")
+        except Exception as exc:  # damaged archive: zip, pickle or missing-array errors
+            raise ModelError(f"{files['npz']}: not chord-model weights ({type(exc).__name__}: {exc})") from None
+        if rt.n_in != input_size(settings.n_pitches):
+            raise SettingsMismatchError(f"{files['npz']}: weights take {rt.n_in} inputs per frame, encoder "
+                                        f"settings {settings.to_dict()} give {input_size(settings.n_pitches)}")
+        if rt.w["out/kernel"].shape[1] != n_outputs(settings.n_pitches):
+            raise SettingsMismatchError(f"{files['npz']}: weights give {rt.w['out/kernel'].shape[1]} outputs per "
+                                        f"frame, this midistyle reads {n_outputs(settings.n_pitches)}")
         if rt.cond_dim != emb_dim:
             raise SettingsMismatchError(f"{files['npz']}: weights take a {rt.cond_dim}-d embedding, "
                                         f"sidecar says {emb_dim}")
@@ -232,37 +395,66 @@ class ChordModel:
                 f"chord model {self.path} was trained on the embeddings of classifier {want['fingerprint']}, "
                 f"but {clf.path} is {clf.fingerprint} (retrain the chord model with this classifier)")
 
-    def probabilities(self, frames_in: np.ndarray, cond: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-        """Teacher-forced probabilities (B, T, P) of each frame given the previous ones.
+    def logits(self, frames: list, conds: np.ndarray) -> list:
+        """Teacher-forced logits (F, 2P + 2) of each :class:`Frames` given the frames before it."""
+        out = []
+        for fr, c in zip(frames, conds):
+            out.append(self.runtime.logits(previous_frames(fr, self.settings.pitch_low)[None],
+                                           np.asarray(c, np.float32)[None])[0])
+        return out
 
-        ``frames_in`` (B, T, P) is the frame sequence itself; the model sees it shifted by one
-        (silence first), as in training.
-        """
-        x = np.asarray(frames_in, np.float32)
-        prev = np.concatenate([np.zeros_like(x[:, :1]), x[:, :-1]], axis=1)
-        logits = self.runtime.logits(prev, cond)
-        return 1.0 / (1.0 + np.exp(-logits / temperature))
+    def sample(self, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0,
+               prime: Frames | None = None) -> Frames:
+        """Draw ``n_frames`` frames started from embedding ``cond`` (D,).
 
-    def sample(self, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0) -> np.ndarray:
-        """Draw ``n_frames`` frames (n_frames, P) bool, started from embedding ``cond`` (D,).
-
-        All keys of a frame are drawn at once from their Bernoulli probabilities
-        ``sigmoid(logit / temperature)``; the drawn frame is the next input.
+        With ``prime``, those frames are first read through the LSTM (teacher forced) and the
+        draw continues after them (the prime itself is not returned). A frame is drawn at once:
+        first whether keys are struck (the onset event), then, if so, each key with its
+        probability given the event (so that keys struck together come together); a key that
+        sounded before and is not struck holds with its hold probability; the pedal likewise.
+        Every probability is ``sigmoid(logit / temperature)``.
         """
         if not temperature > 0:
             raise InputError(f"temperature must be positive (got {temperature})")
         rng = np.random.default_rng(seed)
         rt = self.runtime
+        P = self.settings.n_pitches
+        pcs = (np.arange(P) + self.settings.pitch_low) % 12
         state = rt.initial_state(np.asarray(cond, np.float32)[None])
         x = np.zeros((1, rt.n_in), np.float32)
-        out = np.zeros((n_frames, rt.n_in), bool)
-        u = rng.random((n_frames, rt.n_in))
+        prev_sound = np.zeros(P, bool)
+        prof = np.zeros((len(KEY_DECAYS), 12))
+        decay = np.array(KEY_DECAYS)[:, None]
+        habit = np.zeros(2)                     # running pedal share, onset-event rate
+        if prime is not None and len(prime):
+            xs = previous_frames(prime, self.settings.pitch_low)
+            xk = xs @ rt.K
+            for t in range(len(xs)):
+                _, state = rt.step(xs[t][None], state, xk[t][None])
+            last = prime.model_input(self.settings.pitch_low)
+            x = last[-1:]
+            prev_sound = prime.sound[-1].copy()
+            counts = prime.onset.astype(np.float64) @ _pc_matrix(P, self.settings.pitch_low)
+            for c in counts:
+                prof = decay * prof + c
+            habit = last[-1, -2:].astype(np.float64)
+        on = np.zeros((n_frames, P), bool)
+        sound = np.zeros((n_frames, P), bool)
+        ped = np.zeros(n_frames, bool)
+        u = rng.random((n_frames, 2 * P + 2))
+        inv_t = 1.0 / temperature
         for t in range(n_frames):
             logit, state = rt.step(x, state)
-            p = 1.0 / (1.0 + np.exp(-logit[0] / temperature))
-            out[t] = u[t] < p
-            x = out[t][None].astype(np.float32)
-        return out
+            p = _sigmoid(logit[0] * inv_t)
+            o = (u[t, :P] < p[:P]) & (u[t, 2 * P + 1] < p[2 * P + 1])
+            s_ = o | (prev_sound & (u[t, P:2 * P] < p[P:2 * P]))
+            on[t], sound[t], ped[t] = o, s_, u[t, 2 * P] < p[2 * P]
+            prof = decay * prof + np.bincount(pcs[o], minlength=12)
+            norm = prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-6)
+            habit = HABIT_DECAY * habit + (1.0 - HABIT_DECAY) * np.array([ped[t], o.any()], np.float64)
+            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), habit]).astype(np.float32)[None]
+            prev_sound = s_
+        return Frames(on, sound, ped)
 
 
 def default_output(src: str, style: str) -> str:
@@ -283,10 +475,30 @@ def _velocity_model(style: str):
         return None, str(exc)
 
 
+def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, temperature: float = 1.0,
+            prime: Frames | None = None, velocity_model=None) -> tuple:
+    """Draw ``seconds`` of music from a chord model and make it a MIDI file (in memory).
+
+    Returns ``(mido.MidiFile, Frames, notes)``; velocities are drawn by ``velocity_model``
+    (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
+    """
+    from . import io as mio
+
+    fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime)
+    notes = frames_to_notes(fr)
+    midi = notes_to_midi(notes, cm.settings, seconds, frame_steps=cm.config.frame_steps,
+                         pedal=pedal_runs(fr.pedal), name=f"midistyle chords ({cm.genre})")
+    if velocity_model is not None and notes:
+        gen = mio.performance_from_midifile(midi, "generated")
+        vel = velocity_model.sample(encode(gen, velocity_model.settings), beats=note_beats_of(gen), seed=seed)
+        midi = mio.with_velocities(gen, vel)
+    return midi, fr, notes
+
+
 def generate(inspire: str, style: str, output: str | None = None, seconds: float = 30.0, seed: int | None = None,
              temperature: float = 1.0, force: bool = False, model: str | None = None,
-             classifier: str | None = None, velocity: bool = True) -> dict:
-    """Generate chords in ``style`` from the style embedding of ``inspire``, write a MIDI file.
+             classifier: str | None = None, velocity: bool = True, prime: float = 0.0) -> dict:
+    """Generate music in ``style`` from the style embedding of ``inspire``, write a MIDI file.
 
     Parameters
     ----------
@@ -307,65 +519,68 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     model, classifier : str, optional
         Chord model / classifier paths instead of the shipped ones.
     velocity : bool
-        Use the style's velocity model when one is shipped (else constant 64).
+        Draw velocities with the style's velocity model when one is shipped (else constant 64).
+    prime : float
+        Seconds of the inspiration's beginning read through the generator before it draws, so
+        the output continues in its key, register and texture (0: the embedding alone).
 
     Returns
     -------
     dict
-        ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``notes``,
-        ``polyphony``, ``velocity_model`` (path or None) and ``warning`` (or None).
+        ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``prime``,
+        ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
+        None) and ``warning`` (or None).
     """
     from . import io as mio
     from .classifier import GenreClassifier
+    from .fsutil import check_output
     from .registry import chords_model_path, classifier_path
 
     if not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
-        raise InputError(f"--seconds must be in (0, {MAX_SECONDS:g}] (got {seconds})")
+        raise InputError(f"seconds must be in (0, {MAX_SECONDS:g}] (got {seconds})")
     if not temperature > 0:
-        raise InputError(f"--temperature must be positive (got {temperature})")
+        raise InputError(f"temperature must be positive (got {temperature})")
+    if not (isinstance(prime, (int, float)) and 0 <= prime <= MAX_SECONDS):
+        raise InputError(f"prime must be in [0, {MAX_SECONDS:g}] seconds (got {prime})")
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed < 2 ** 63):
+        raise InputError(f"seed must be an integer >= 0 (got {seed})")
     cm = ChordModel.load(model if model is not None else chords_model_path(style))
     clf = GenreClassifier.load(classifier or classifier_path())
     cm.check_classifier(clf)
     out = output or default_output(inspire, style)
-    if os.path.exists(out) and not force:
-        from .errors import OutputError
-
-        raise OutputError(f"{out}: exists (use --force to overwrite)")
+    protect = () if inspire.startswith(mio.CORPUS_PREFIX) else (inspire,)
+    check_output(out, force=force, protect=protect)
     perf = mio.read(inspire)
     emb = clf.embed(encode(perf, clf.settings))
     if seed is None:
         seed = secrets.randbelow(2 ** 31)
-    n_frames = int(np.ceil(seconds / cm.frame_seconds))
-    frames = cm.sample(emb, n_frames, seed=seed, temperature=temperature)
-    n_steps = int(round(seconds / cm.settings.step))
-    notes = held_to_notes(frames_to_held(frames, cm.config.frame_steps, n_steps))
-    midi = notes_to_midi(notes, cm.settings, seconds, name=f"midistyle chords ({style})")
-    vm_path, warning = None, None
-    if velocity and notes:
+    primer = None
+    if prime > 0:
+        primer = roll_frames(encode(perf, cm.settings), cm.config.frame_steps)[:max(1, int(round(prime / cm.frame_seconds)))]
+    vm, warning = (None, None)
+    if velocity:
         vm, why = _velocity_model(style)
         if vm is None:
             warning = f"no velocity model for {style!r}, notes get velocity 64 ({why})"
-        else:
-            gen = mio.performance_from_midifile(midi, "generated")
-            vel = vm.sample(encode(gen, vm.settings), beats=note_beats_of(gen), seed=seed)
-            midi = mio.with_velocities(gen, vel)
-            vm_path = vm.path
-    elif not notes:
+    midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm)
+    tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
+    if not notes:
         warning = "the generator drew only silence (try another --seed or a higher --temperature)"
-    protect = () if inspire.startswith(mio.CORPUS_PREFIX) else (inspire,)
+    else:
+        off = [f"{k} {tex[k]:.2f} outside [{lo:g}, {hi:g}]" for k, (lo, hi) in cm.meta.get("typical_texture", {}).items()
+               if not lo <= tex[k] <= hi]
+        if off:
+            warning = (f"untypical for {style} (5th-95th percentile of the training pieces): {'; '.join(off)} "
+                       f"(try another --seed or --temperature)")
+    vm_path = vm.path if vm is not None and notes else None
     mio.save_midi(midi, out, force=force, protect=protect)
     return {"input": inspire, "output": out, "style": style, "seconds": float(seconds), "seed": int(seed),
-            "temperature": float(temperature), "notes": len(notes),
-            "polyphony": round(texture_stats(frames)["polyphony"], 2), "velocity_model": vm_path,
-            "warning": warning}
+            "temperature": float(temperature), "prime": float(prime), "notes": len(notes),
+            "polyphony": round(tex["polyphony"], 2), "notes_per_s": round(tex["notes_per_s"], 2),
+            "pedal_share": round(tex["pedal_share"], 3), "velocity_model": vm_path, "warning": warning}
 
 
-# ----------------------------------------------------------------------------- evaluation
-def _bce_sum(y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return -(y * np.log(p) + (1 - y) * np.log1p(-p)).sum(axis=-1)
-
-
+# ----------------------------------------------------------------------------- likelihood
 def _f1(y: np.ndarray, pred: np.ndarray) -> dict:
     tp = float(np.sum(y & pred))
     fp = float(np.sum(~y & pred))
@@ -375,103 +590,99 @@ def _f1(y: np.ndarray, pred: np.ndarray) -> dict:
     return {"precision": prec, "recall": rec, "f1": 2 * prec * rec / max(prec + rec, 1e-12)}
 
 
-def windows(frames: np.ndarray, seq_len: int) -> list:
+def windows(fr: Frames, seq_len: int) -> list:
     """Non-overlapping windows of ``seq_len`` frames (the last, shorter one kept)."""
-    return [frames[a:a + seq_len] for a in range(0, len(frames), seq_len)]
+    return [fr[a:a + seq_len] for a in range(0, len(fr), seq_len)]
 
 
-def evaluate(cm: ChordModel, pieces: list, embeddings: list, base_rates: np.ndarray,
-             markov: np.ndarray | None = None, batch: int = 512) -> dict:
-    """Frame-level NLL and note F1 of the model against simple baselines (teacher forcing).
+def markov_rates(pieces: list) -> np.ndarray:
+    """A first-order baseline per key (4, P): P(key struck | event, key silent before),
+    P(key struck | event, key sounding before), P(hold | sounding before, not struck), and in the
+    last row P(pedal | up before), P(pedal | down before), P(event | no event before),
+    P(event | event before)."""
+    P = pieces[0].onset.shape[1]
+    cnt = np.ones((4, P))
+    tot = np.full((4, P), 2.0)
+    for f in pieces:
+        ev = f.onset.any(axis=1)
+        prev, on, hold, e = f.sound[:-1], f.onset[1:], f.hold[1:], ev[1:, None]
+        cnt[0] += (~prev & on).sum(0)
+        tot[0] += (~prev & e).sum(0)
+        cnt[1] += (prev & on).sum(0)
+        tot[1] += (prev & e).sum(0)
+        cnt[2] += (prev & ~on & hold).sum(0)
+        tot[2] += (prev & ~on).sum(0)
+        for col, (a, b) in enumerate(((f.pedal[:-1], f.pedal[1:]), (ev[:-1], ev[1:]))):
+            cnt[3, 2 * col] += (~a & b).sum()
+            tot[3, 2 * col] += (~a).sum()
+            cnt[3, 2 * col + 1] += (a & b).sum()
+            tot[3, 2 * col + 1] += a.sum()
+    return cnt / tot
 
-    Every piece is cut into non-overlapping windows of ``seq_len`` frames; each window starts
-    from the piece's embedding and silence, as in training.
 
-    Parameters
-    ----------
-    cm : ChordModel
-    pieces : list of bool arrays (F, P)
-        :func:`chord_frames` of real pieces.
-    embeddings : list of arrays (D,)
-        Classifier embedding of each piece.
-    base_rates : array (P,)
-        Share of frames each key is held in the training data (the base-rate baseline).
-    markov : array (2, P), optional
-        P(held | previous frame silent / held) per key (a stronger baseline).
+def _logit(p):
+    p = np.clip(p, 1e-5, 1 - 1e-5)
+    return np.log(p / (1 - p))
+
+
+def markov_logits(fr: Frames, markov: np.ndarray) -> np.ndarray:
+    """The Markov baseline's logits (F, 2P + 2) for ``fr`` (teacher forced)."""
+    prev = np.concatenate([np.zeros_like(fr.sound[:1]), fr.sound[:-1]])
+    pprev = np.concatenate([[False], fr.pedal[:-1]])
+    eprev = np.concatenate([[False], fr.onset.any(axis=1)[:-1]])
+    on = np.where(prev, markov[1], markov[0])
+    hold = np.broadcast_to(markov[2], prev.shape)
+    ped = np.where(pprev, markov[3, 1], markov[3, 0])
+    ev = np.where(eprev, markov[3, 3], markov[3, 2])
+    return _logit(np.concatenate([on, hold, ped[:, None], ev[:, None]], axis=1))
+
+
+def evaluate(cm: ChordModel, pieces: list, embeddings: list, markov: np.ndarray) -> dict:
+    """Frame-level NLL and onset F1 of the model against the per-key Markov baseline (teacher forcing).
+
+    Every piece is cut into windows of ``seq_len`` frames, each started from the piece's embedding
+    and silence, as in training.
 
     Returns
     -------
     dict
-        Per method (``model``, ``base_rate``, ``markov``): ``nll_per_frame`` (nats, summed over
-        keys, mean over frames), ``nll_per_cell``, and F1 of held cells at threshold 0.5
-        (``f1``, ``precision``, ``recall``); the base rate also at its best threshold
-        (``f1_best_threshold``, an oracle choice in its favour).
+        Per method (``model``, ``markov``): ``nll_per_frame`` (nats: onset event, struck keys,
+        decided holds, pedal), ``onset_f1`` at threshold 0.5 and ``onset_f1_best`` (best threshold, an oracle
+        choice in each method's favour), with ``frames``, ``windows``, ``pieces``.
     """
     seq = cm.config.seq_len
-    W, C, L = [], [], []
+    W, C = [], []
     for f, e in zip(pieces, embeddings):
-        for w in windows(np.asarray(f, bool), seq):
-            pad = seq - len(w)
-            W.append(np.concatenate([w, np.zeros((pad, w.shape[1]), bool)]) if pad else w)
+        for w in windows(f, seq):
+            W.append(w)
             C.append(e)
-            L.append(len(w))
-    W, C, L = np.stack(W), np.stack(C).astype(np.float32), np.array(L)
-    mask = np.arange(seq)[None, :] < L[:, None]
-    Y = W[mask]                                      # (N, P) bool, real frames only
-    pm = np.concatenate([cm.probabilities(W[a:a + batch], C[a:a + batch])[mask[a:a + batch]]
-                         for a in range(0, len(W), batch)])
-    P = W.shape[2]
-    res = {"frames": int(len(Y)), "windows": int(len(W)), "pieces": len(pieces), "keys": P}
-
-    def summarize(p, name, best=False):
-        nll = _bce_sum(Y, p)
-        r = {"nll_per_frame": float(nll.mean()), "nll_per_cell": float(nll.mean() / P), **_f1(Y, p >= 0.5)}
-        if best:
-            cands = np.unique(np.quantile(p, np.linspace(0.5, 0.995, 40)))
-            r["f1_best_threshold"] = max((_f1(Y, p >= t)["f1"], float(t)) for t in cands)
-        res[name] = r
-
-    summarize(pm, "model")
-    summarize(np.broadcast_to(np.clip(base_rates, 1e-4, 1 - 1e-4), Y.shape), "base_rate", best=True)
-    if markov is not None:
-        prev = np.concatenate([np.zeros_like(W[:, :1]), W[:, :-1]], axis=1)[mask]
-        summarize(np.where(prev, markov[1], markov[0]), "markov")
+    logits = {"model": cm.logits(W, C), "markov": [markov_logits(w, markov) for w in W]}
+    Y = np.concatenate([w.onset for w in W])
+    T = np.concatenate([frame_targets(w) for w in W])
+    res = {"frames": int(len(Y)), "windows": len(W), "pieces": len(pieces)}
+    for name, lg in logits.items():
+        lg = np.concatenate(lg)
+        p_on = onset_probabilities(lg)
+        cands = np.unique(np.quantile(p_on, np.linspace(0.9, 0.9995, 30)))
+        res[name] = {"nll_per_frame": float(frame_nll(T, lg).mean()), "onset_f1": _f1(Y, p_on >= 0.5)["f1"],
+                     "onset_f1_best": max(_f1(Y, p_on >= t)["f1"] for t in cands)}
     return res
 
 
-def transfer(cm: ChordModel, clf, inspirations: list, seconds: float = 30.0, seed: int = 0,
-             temperature: float = 1.0) -> dict:
-    """Generate from each inspiration (PianoRolls, usually of another genre) and classify the result.
-
-    Returns
-    -------
-    dict
-        ``share_target`` (share of generated pieces the classifier assigns to the model's
-        genre), ``mean_p_target``, per-piece ``p_target``, and ``texture`` of every generated
-        piece (:func:`texture_stats`).
-    """
-    n_frames = int(np.ceil(seconds / cm.frame_seconds))
-    n_steps = int(round(seconds / cm.settings.step))
-    p_t, pred, textures = [], [], []
-    for k, roll in enumerate(inspirations):
-        emb = clf.embed(roll)
-        frames = cm.sample(emb, n_frames, seed=seed + k, temperature=temperature)
-        held = frames_to_held(frames, cm.config.frame_steps, n_steps)
-        onsets = held & ~np.vstack([np.zeros((1, held.shape[1]), bool), held[:-1]])
-        gen = PianoRoll(onsets=onsets, held=held, velocity=np.where(onsets, 64, 0).astype(np.uint8),
-                        pedals=np.zeros((len(held), 2), np.uint8), settings=cm.settings)
-        res = clf.predict(gen)
-        p_t.append(res["probabilities"][cm.genre])
-        pred.append(res["genre"])
-        textures.append(texture_stats(frames, cm.settings.pitch_low))
-    return {"pieces": len(pred), "share_target": float(np.mean([g == cm.genre for g in pred])),
-            "mean_p_target": float(np.mean(p_t)), "p_target": [float(p) for p in p_t],
-            "predicted": pred, "texture": textures}
-
-
 # ----------------------------------------------------------------------------- training
+#: Texture figures whose range in the training pieces is stored with a model and checked at generation.
+CHECKED_TEXTURE = ("notes_per_s", "polyphony")
+
+
+def typical_texture(pieces: list, frame_seconds: float, pitch_low: int = 21, seconds: float = 20.0) -> dict:
+    """5th and 95th percentile of :data:`CHECKED_TEXTURE` over ``seconds`` windows of real pieces."""
+    n = max(1, int(round(seconds / frame_seconds)))
+    stats = [texture_stats(f[a:a + n], frame_seconds, pitch_low) for f in pieces for a in range(0, len(f) - n + 1, n)]
+    return {k: [round(float(np.percentile([t[k] for t in stats], q)), 3) for q in (5, 95)] for k in CHECKED_TEXTURE}
+
+
 def load_pieces(ds, indices, clf, frame_steps: int | None) -> tuple:
-    """Chord frames (None when ``frame_steps`` is None) and classifier embeddings of dataset pieces."""
+    """:class:`Frames` (None when ``frame_steps`` is None) and classifier embeddings of dataset pieces."""
     from .classifier import features_from_arrays
 
     r = ds.h5["rolls"]
@@ -486,26 +697,14 @@ def load_pieces(ds, indices, clf, frame_steps: int | None) -> tuple:
         emb, _ = clf.segment_outputs_from_features(feats)
         embs.append(emb.mean(axis=0))
         if frame_steps is not None:
-            frames.append(chord_frames(held, frame_steps))
+            frames.append(to_frames(held, on, r["pedals"][a:a + n], frame_steps))
     return (frames if frame_steps is not None else None), embs
 
 
-def markov_rates(pieces: list) -> np.ndarray:
-    """Per key, P(held | previous frame silent) and P(held | previous frame held), shape (2, P)."""
-    P = pieces[0].shape[1]
-    cnt = np.ones((2, P))
-    tot = np.full((2, P), 2.0)
-    for f in pieces:
-        prev, cur = f[:-1], f[1:]
-        cnt[1] += (prev & cur).sum(0)
-        tot[1] += prev.sum(0)
-        cnt[0] += (~prev & cur).sum(0)
-        tot[0] += (~prev).sum(0)
-    return cnt / tot
-
-
-def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, foreign: list | None = None):
-    """Endless training windows: piece weighted by length, random offset; input = previous frames.
+def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, foreign: list | None = None,
+                   pitch_low: int = 21):
+    """Endless training windows: piece weighted by length, random offset, random transposition
+    within +-``cfg.transpose``; input = the previous frames.
 
     With ``foreign`` embeddings (training pieces of the other genres), a share ``cfg.foreign_cond``
     of the windows starts from one of those instead of its own piece's embedding: at generation
@@ -515,47 +714,54 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
     lens = np.array([len(f) for f in frames], np.float64)
     w = lens / lens.sum()
     L = cfg.seq_len
-    P = frames[0].shape[1]
     while True:
         k = int(rng.choice(len(frames), p=w))
         f = frames[k]
         if len(f) > L:
             a = int(rng.integers(0, len(f) - L + 1))
-            y = f[a:a + L]
+            f = f[a:a + L]
         else:
-            y = np.concatenate([f, np.zeros((L - len(f), P), bool)])
-        y = y.astype(np.float32)
-        x = np.concatenate([np.zeros((1, P), np.float32), y[:-1]])
+            pad = L - len(f)
+            f = Frames(np.pad(f.onset, ((0, pad), (0, 0))), np.pad(f.sound, ((0, pad), (0, 0))), np.pad(f.pedal, (0, pad)))
+        if cfg.transpose:
+            f = f.transposed(int(rng.integers(-cfg.transpose, cfg.transpose + 1)))
         e = embs[k]
         if foreign and rng.random() < cfg.foreign_cond:
             e = foreign[int(rng.integers(len(foreign)))]
-        yield (x, e.astype(np.float32)), y
+        yield (previous_frames(f, pitch_low), e.astype(np.float32)), frame_targets(f)
 
 
-def _logit(p):
-    p = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
+def frame_loss(y_true, y_pred):
+    """Keras loss: the per-frame NLL of :func:`frame_nll` (targets of :func:`frame_targets`)."""
+    import keras
+
+    P = (y_pred.shape[-1] - 2) // 2
+    y, m = y_true[..., :2 * P + 2], y_true[..., 2 * P + 2:]
+    cell = keras.ops.binary_crossentropy(y, y_pred, from_logits=True)
+    return (cell[..., 2 * P + 1] + y[..., 2 * P + 1] * keras.ops.sum(cell[..., :P], axis=-1)
+            + keras.ops.sum(cell[..., P:2 * P] * m, axis=-1) + cell[..., 2 * P])
 
 
 def _init_as_markov(model, markov: np.ndarray, units: int) -> None:
-    """Start the output layer as the per-key Markov chain: bias = logit P(held | not held before),
-    input-skip weights = the logit gain of being held before; LSTM rows scaled down to 0.1.
-
-    The untrained model then scores like the Markov baseline, and training only has to add what
-    the LSTM knows beyond it (much faster than learning the base rates and "keep what sounds"
-    from scratch on a CPU budget)."""
+    """Start the output layer as the per-key Markov chain (:func:`markov_rates`): biases = the
+    logits of the rates after silence / no pedal / no event, skip weights from "sounding before"
+    and "pedal before" = the logit gains; LSTM rows scaled down to 0.1. The untrained model then
+    scores near the baseline and training only adds what the LSTM knows beyond it."""
     out = model.get_layer("out")
     k, b = out.get_weights()
     k = k.copy()
+    P = markov.shape[1]
     k[:units] *= 0.1
-    if k.shape[0] > units:
-        k[units:] = np.diag(_logit(markov[1]) - _logit(markov[0]))
-    out.set_weights([k.astype(np.float32), _logit(markov[0]).astype(np.float32)])
+    k[units:] = 0.0
+    k[units + P: units + 2 * P, :P] = np.diag(_logit(markov[1]) - _logit(markov[0]))
+    k[units + 2 * P, 2 * P] = _logit(markov[3, 1]) - _logit(markov[3, 0])
+    b = np.concatenate([_logit(markov[0]), _logit(markov[2]), [_logit(markov[3, 0]), _logit(markov[3, 2])]])
+    out.set_weights([k.astype(np.float32), b.astype(np.float32)])
 
 
 def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: ChordsConfig | None = None,
           progress: bool = True, force: bool = False) -> dict:
-    """Train the chord generator of ``genre`` on the held matrices of that genre's pieces.
+    """Train the chord generator of ``genre`` on the onsets, held notes and pedal of its pieces.
 
     Parameters
     ----------
@@ -578,7 +784,7 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     Returns
     -------
     dict
-        The sidecar written (settings, timings, validation NLL / F1 against baselines).
+        The sidecar written (settings, timings, validation NLL / onset F1 against the baseline).
     """
     from .classifier import GenreClassifier, _check_output, _plot_history, save_without_optimizer
     from .dataset import Dataset
@@ -608,30 +814,30 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     other_idx = [i for i in ds.select(None, "train") if ds.genres[i] != genre]
     foreign = load_pieces(ds, other_idx, clf, None)[1] if cfg.foreign_cond > 0 and other_idx else None
     load_s = time.time() - t0
-    all_tr = np.concatenate(tr_frames)
-    base = all_tr.mean(axis=0)
     markov = markov_rates(tr_frames)
-    del all_tr
+    typical = typical_texture(tr_frames, ds.settings.step * cfg.frame_steps, ds.settings.pitch_low)
 
-    sig = ((tf.TensorSpec((L, P), tf.float32), tf.TensorSpec((D,), tf.float32)), tf.TensorSpec((L, P), tf.float32))
-    train_ds = (tf.data.Dataset.from_generator(lambda: _window_stream(tr_frames, tr_embs, cfg, cfg.seed, foreign),
+    n_in = input_size(P)
+    sig = ((tf.TensorSpec((L, n_in), tf.float32), tf.TensorSpec((D,), tf.float32)),
+           tf.TensorSpec((L, 3 * P + 2), tf.float32))
+    train_ds = (tf.data.Dataset.from_generator(lambda: _window_stream(tr_frames, tr_embs, cfg, cfg.seed, foreign,
+                                                                              ds.settings.pitch_low),
                                                output_signature=sig)
                 .batch(cfg.batch_size, drop_remainder=True).prefetch(2))
     vX, vC, vY = [], [], []
     for f, e in zip(va_frames, va_embs):
-        for w in windows(f, L)[:8]:
-            if len(w) < L:
-                continue
-            y = w.astype(np.float32)
-            vX.append(np.concatenate([np.zeros((1, P), np.float32), y[:-1]]))
-            vC.append(e)
-            vY.append(y)
-    val_ds = tf.data.Dataset.from_tensor_slices(((np.stack(vX), np.stack(vC).astype(np.float32)), np.stack(vY))).batch(128)
+        for w in windows(f, L)[:4]:
+            if len(w) == L:
+                vX.append(previous_frames(w, ds.settings.pitch_low))
+                vC.append(e)
+                vY.append(frame_targets(w))
+    val_ds = tf.data.Dataset.from_tensor_slices(((np.stack(vX), np.stack(vC).astype(np.float32)),
+                                                 np.stack(vY))).batch(64)
 
-    model = build_conditioned_lstm(P, D, units=cfg.units, cond_dropout=cfg.cond_dropout, name=f"chords_{genre}")
+    model = build_conditioned_lstm(n_in, D, units=cfg.units, n_out=n_outputs(P), cond_dropout=cfg.cond_dropout,
+                                   name=f"chords_{genre}")
     _init_as_markov(model, markov, cfg.units)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)
     from .nn.training import fit_with_checkpoints
 
     stem = files["keras"][: -len(".keras")]
@@ -646,8 +852,8 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         "kind": KIND, "format_version": FORMAT_VERSION, "genre": genre, "encoder": ds.settings.to_dict(),
         "frame_seconds": ds.settings.step * cfg.frame_steps, "config": asdict(cfg),
         "classifier": {"path": os.path.basename(clf.path), "fingerprint": clf.fingerprint, "embedding_dim": D},
-        "base_rates": [round(float(x), 6) for x in base],
         "markov": [[round(float(x), 6) for x in row] for row in markov],
+        "typical_texture": typical,
         "data": {"dataset": os.path.basename(dataset_path), "train_pieces": len(tr_idx), "val_pieces": len(va_idx),
                  "train_frames": int(sum(len(f) for f in tr_frames)), "val_frames": int(sum(len(f) for f in va_frames)),
                  "foreign_embeddings": len(foreign or []),
@@ -660,7 +866,7 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     }
     cm = ChordModel(meta, ConditionedLSTMRuntime(load_weights(tmp_npz)), files["keras"])
     t0 = time.time()
-    meta["validation"] = evaluate(cm, va_frames, va_embs, base, markov)
+    meta["validation"] = evaluate(cm, va_frames, va_embs, markov)
     meta["validation"]["seconds"] = round(time.time() - t0, 1)
     os.replace(tmp_keras, files["keras"])
     os.replace(tmp_npz, files["npz"])
@@ -668,6 +874,6 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         json.dump(meta, fh, indent=1)
     os.replace(files["json"] + ".tmp", files["json"])
     _plot_history(hist.history, stem + ".loss.png", f"chord generator, {genre}", keys=("loss", "val_loss"),
-                  ylabel="binary cross-entropy per key")
+                  ylabel="NLL per frame (nats)")
     ds.close()
     return meta

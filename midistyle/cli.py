@@ -17,6 +17,13 @@ from .errors import MidistyleError
 PROG = "midistyle"
 
 
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are one line (``midistyle: error: ...``) and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+
 def _nonneg_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     try:
@@ -304,10 +311,9 @@ def cmd_train_chords(args):
     from .chords import ChordsConfig, train
     from .registry import classifier_path
 
-    cfg = ChordsConfig(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                       units=args.units, seq_len=args.seq_len, frame_steps=args.frame_steps,
-                       foreign_cond=args.foreign_cond, learning_rate=args.learning_rate, patience=args.patience,
-                       seed=args.seed)
+    given = {k: getattr(args, k) for k in ("epochs", "steps_per_epoch", "batch_size", "units", "seq_len",
+                                           "frame_steps", "transpose", "foreign_cond", "learning_rate", "patience")}
+    cfg = ChordsConfig(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     meta = train(args.data, args.genre, args.classifier or classifier_path(), args.output, cfg,
                  progress=not args.quiet, force=args.force)
     v = meta["validation"]
@@ -316,9 +322,9 @@ def cmd_train_chords(args):
         return
     print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s, {meta['training']['epochs_run']} epochs); "
           f"validation on {v['frames']} frames of {v['pieces']} pieces:")
-    for k in ("model", "markov", "base_rate"):
-        if k in v:
-            print(f"  {k:<10} NLL {v[k]['nll_per_frame']:7.2f} nats/frame   F1 {v[k]['f1']:.3f}")
+    for k in ("model", "markov"):
+        print(f"  {k:<10} NLL {v[k]['nll_per_frame']:7.3f} nats/frame   onset F1 {v[k]['onset_f1_best']:.3f} "
+              f"(best threshold)")
 
 
 def cmd_classify(args):
@@ -364,15 +370,53 @@ def cmd_chords(args):
 
     r = generate(args.inspire, args.style, output=args.output, seconds=args.seconds, seed=args.seed,
                  temperature=args.temperature, force=args.force, model=args.model, classifier=args.classifier,
-                 velocity=not args.constant_velocity)
+                 velocity=not args.constant_velocity, prime=args.prime)
     if r["warning"]:
         print(f"warning: {r['warning']}", file=sys.stderr)
     if args.json:
         print(json.dumps(r))
     elif not args.quiet:
         vel = os.path.basename(r["velocity_model"]) if r["velocity_model"] else "constant 64"
-        print(f"{r['input']} -> {r['output']}: {r['seconds']:g} s of {r['style']} chords, {r['notes']} notes, "
-              f"mean polyphony {r['polyphony']:.1f}, seed {r['seed']}, velocities: {vel}")
+        print(f"{r['input']} -> {r['output']}: {r['seconds']:g} s of {r['style']} chords, {r['notes']} notes "
+              f"({r['notes_per_s']:.1f}/s), mean polyphony {r['polyphony']:.1f}, pedal {100 * r['pedal_share']:.0f} %, "
+              f"seed {r['seed']}, velocities: {vel}")
+
+
+def cmd_evaluate_chords(args):
+    from . import io as mio
+    from .chordeval import TEXTURE_NAMES, evaluate_generation
+    from .chords import ChordModel, _velocity_model
+    from .classifier import GenreClassifier
+    from .notefeatures import load_judge
+    from .pianoroll import encode
+    from .registry import chords_model_path, classifier_path, content_judge_path
+
+    if not (args.style or args.model):
+        raise MidistyleError("name the target with --style GENRE or --model PATH")
+    cm = ChordModel.load(args.model or chords_model_path(args.style))
+    clf = GenreClassifier.load(args.classifier or classifier_path())
+    cm.check_classifier(clf)
+    inspirations = [mio.read(p) for p in _collect_inputs(args.inspire)]
+    real = [encode(p, cm.settings) for p in _collect_inputs(args.real)]
+    vm = None if args.constant_velocity else _velocity_model(cm.genre)[0]
+    res = evaluate_generation(cm, clf, inspirations, real, load_judge(content_judge_path()), velocity_model=vm,
+                              seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime)
+    res["genre"] = cm.genre
+    if args.json:
+        print(json.dumps(res))
+        return
+    print(f"chords-{cm.genre}: {res['generated_with_notes']} of {res['pieces']} inspirations gave music "
+          f"({args.seconds:g} s each, seed {args.seed}, prime {args.prime:g} s)")
+    if res["judged_target"] is not None:
+        print(f"  independent content judge: {100 * res['judged_target']:.0f} % judged {cm.genre}")
+    print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f}")
+    print(f"  {'texture':<14} {'generated':>10} {'real':>8} {'ratio':>6}")
+    for k in TEXTURE_NAMES:
+        t = res["texture"][k]
+        print(f"  {k:<14} {t['generated']:10.3f} {t['real']:8.3f} {t['ratio']:6.2f}")
+    if res["link"]:
+        print(f"  pitch-class profile correlation with its inspiration {res['link']['own']:.2f} vs other "
+              f"inspirations {res['link']['other']:.2f}")
 
 
 def _add_symbolic_commands(sub, train_sub):
@@ -407,10 +451,11 @@ def _add_symbolic_commands(sub, train_sub):
 
     th = train_sub.add_parser(
         "chords", help="train a genre's LSTM chord generator on an HDF5 dataset",
-        description="Train an LSTM on the held (chords) matrices, in 100 ms frames, of one genre's train "
-                    "pieces; the classifier's embedding of each piece sets the LSTM's initial state. Validates "
-                    "each epoch (early stopping, checkpoint), writes MODEL.{keras,json,npz,log.csv,loss.png} "
-                    "and reports validation NLL and note F1 against base-rate and Markov baselines.",
+        description="Train an LSTM on the onsets, held notes and sustain pedal, in 50 ms frames, of one genre's "
+                    "train pieces (transposed by up to +-6 semitones); the classifier's embedding of each piece "
+                    "sets the LSTM's initial state. Validates each epoch (early stopping, checkpoint), writes "
+                    "MODEL.{keras,json,npz,log.csv,loss.png} and reports validation NLL and onset F1 against "
+                    "the per-key Markov baseline.",
         epilog="example:\n  midistyle train chords --genre classical work_data/tpd.h5 "
                "--classifier models/classifier.keras -o models/chords-classical.keras",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -418,16 +463,19 @@ def _add_symbolic_commands(sub, train_sub):
     th.add_argument("--genre", required=True)
     th.add_argument("--classifier", help="classifier giving the embeddings (default: the shipped one)")
     th.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
-    th.add_argument("--epochs", type=int, default=12, help="most epochs (early stopping; default: 12)")
-    th.add_argument("--steps-per-epoch", type=int, default=50, help="batches per epoch (default: 50)")
-    th.add_argument("--batch-size", type=int, default=64)
-    th.add_argument("--units", type=int, default=256, help="LSTM units (default: 256)")
-    th.add_argument("--seq-len", type=int, default=128, help="frames per training window (default: 128 = 12.8 s)")
-    th.add_argument("--frame-steps", type=int, default=4, help="25 ms steps per frame (default: 4 = 100 ms)")
-    th.add_argument("--foreign-cond", type=float, default=0.25,
-                    help="share of training windows started from another genre's embedding (default: 0.25)")
-    th.add_argument("--learning-rate", type=float, default=3e-3)
-    th.add_argument("--patience", type=int, default=2, help="epochs without improvement before stopping")
+    from .chords import ChordsConfig
+
+    dc = ChordsConfig()
+    for flag, typ, what in (("--epochs", int, "most epochs (early stopping)"),
+                            ("--steps-per-epoch", int, "batches per epoch"), ("--batch-size", int, "windows per batch"),
+                            ("--units", int, "LSTM units"), ("--seq-len", int, "frames per training window"),
+                            ("--frame-steps", int, "25 ms steps per frame"),
+                            ("--transpose", int, "training windows transposed by up to +- this many semitones"),
+                            ("--foreign-cond", float, "share of training windows started from another genre's embedding"),
+                            ("--learning-rate", float, "Adam learning rate"),
+                            ("--patience", int, "epochs without improvement before stopping")):
+        th.add_argument(flag, type=typ, default=None,
+                        help=f"{what} (default: {getattr(dc, flag[2:].replace('-', '_'))})")
     th.add_argument("--seed", type=int, default=0)
     th.add_argument("--force", action="store_true", help="overwrite an existing model")
     th.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -461,19 +509,23 @@ def _add_symbolic_commands(sub, train_sub):
     e.set_defaults(func=cmd_embed)
 
     g = sub.add_parser("chords", help="generate chords in a genre, inspired by a piece",
-                       description="The style embedding of the inspiration starts the LSTM chord generator of "
-                                   "the target genre, which draws the held notes of each 100 ms frame (all keys "
-                                   "at once) and feeds them back. Held runs become notes; velocities come from "
-                                   "the genre's velocity model when one is shipped. Same --seed, same file.",
+                       description="The style embedding of the inspiration starts the LSTM generator of the "
+                                   "target genre (and with --prime, the inspiration's first seconds are read through "
+                                   "it first), which draws the struck keys, the held keys and the sustain pedal of "
+                                   "each 50 ms frame and feeds them back. Struck keys become notes that last while "
+                                   "held; velocities are drawn by the genre's velocity model when one is shipped. "
+                                   "Same --seed, same file.",
                        epilog="example:\n  midistyle chords --inspire song.mid --style jazz --seconds 30 --seed 1"
                               "   # writes song.chords-jazz.mid",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     g.add_argument("--inspire", required=True, metavar="IN", help="MIDI file, score or corpus:NAME")
     g.add_argument("--style", required=True, metavar="GENRE", help="target genre (a shipped chord model)")
     g.add_argument("-o", "--output", help="output file (default: IN.chords-GENRE.mid beside the input)")
-    g.add_argument("--seconds", type=float, default=30.0, help="length of the output (default: 30)")
-    g.add_argument("--seed", type=int, default=None, help="seed of the draws (default: a fresh one, printed)")
-    g.add_argument("--temperature", type=float, default=1.0,
+    g.add_argument("--seconds", type=_pos_float, default=30.0, help="length of the output (default: 30)")
+    g.add_argument("--prime", type=float, default=0.0, metavar="SECONDS",
+                   help="read the inspiration's first SECONDS through the generator before drawing (default: 0)")
+    g.add_argument("--seed", type=_nonneg_int, default=None, help="seed of the draws (default: a fresh one, printed)")
+    g.add_argument("--temperature", type=_pos_float, default=1.0,
                    help="sampling temperature: >1 more adventurous, <1 more conservative (default: 1)")
     g.add_argument("--model", help="chord model (.keras) instead of the shipped one")
     g.add_argument("--classifier", help="classifier (.keras) instead of the shipped one")
@@ -482,6 +534,29 @@ def _add_symbolic_commands(sub, train_sub):
     g.add_argument("--json", action="store_true", help="print the result as one JSON object")
     g.add_argument("--quiet", action="store_true", help="print nothing on success (warnings still go to stderr)")
     g.set_defaults(func=cmd_chords)
+
+    ec = sub.evaluate_subparsers.add_parser(
+        "chords", help="judge generated music with judges the generator was not trained against",
+        description="Generate SECONDS of music in the chord model's genre from each inspiration, then judge it: "
+                    "the share the independent content judge (logistic regression on pitch-class, interval, "
+                    "rhythm, polyphony and pedal statistics; shipped as models/content-judge.json) assigns to "
+                    "the target genre, a cross-validated real-vs-generated discriminator against windows of the "
+                    "--real pieces (balanced accuracy, 0.5 = indistinguishable), texture figures generated vs "
+                    "real, and how much each output keeps of its inspiration's pitch-class profile.",
+        epilog="example:\n  midistyle evaluate chords --style classical --inspire tpd/jazz --real tpd/classical",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ec.add_argument("--style", metavar="GENRE", help="target genre (a shipped chord model)")
+    ec.add_argument("--model", help="chord model (.keras) instead of the shipped one")
+    ec.add_argument("--classifier", help="classifier (.keras) instead of the shipped one")
+    ec.add_argument("--inspire", nargs="+", required=True, metavar="DIR_OR_FILE", help="inspirations")
+    ec.add_argument("--real", nargs="+", required=True, metavar="DIR_OR_FILE", help="real pieces of the target genre")
+    ec.add_argument("--seconds", type=_pos_float, default=20.0, help="seconds generated per inspiration (default: 20)")
+    ec.add_argument("--prime", type=float, default=0.0, metavar="SECONDS", help="as for `chords` (default: 0)")
+    ec.add_argument("--seed", type=_nonneg_int, default=0)
+    ec.add_argument("--temperature", type=_pos_float, default=1.0)
+    ec.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
+    ec.add_argument("--json", action="store_true")
+    ec.set_defaults(func=cmd_evaluate_chords)
 
 
 # ---------------------------------------------------------------------------- audio
@@ -913,7 +988,7 @@ def _add_audio_commands(sub):
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every subcommand)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=PROG,
         description="Musical style transfer for MIDI and audio: restyle velocities, convert datasets, "
                     "train and evaluate models.")

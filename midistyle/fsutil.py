@@ -29,6 +29,12 @@ def check_output(path: str, *, force: bool = False, protect: tuple = (), extensi
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OutputError(f"{path}: folder {folder} does not exist")
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    if len(os.path.basename(path).encode("utf-8", "surrogateescape")) > name_max:
+        raise OutputError(f"{path[:60]}...: file name longer than {name_max} bytes")
     return path
 
 
@@ -41,7 +47,10 @@ def atomic_output(path: str, *, force: bool = False, protect: tuple = (), suffix
     """
     path = check_output(path, force=force, protect=protect)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=suffix, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".midistyle-", suffix=suffix, dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         yield tmp

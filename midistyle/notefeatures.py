@@ -255,3 +255,57 @@ def velocity_profile(roll: PianoRoll, velocities=None) -> np.ndarray:
     skew = float(np.mean(((v - v.mean()) / sd) ** 3)) if sd > 0 else 0.0
     return np.concatenate([rel, [p10 / 127.0, p90 / 127.0, np.mean(np.abs(np.diff(vs))) / 30.0,
                                  _corr(vs[:-4], vs[4:]), skew / 2.0]])
+
+
+#: Names of :func:`content_statistics` columns.
+CONTENT_FEATURE_NAMES = (["log_notes_per_s", "polyphony", "polyphony_std", "silence", "log_dur_median",
+                          "log_dur_mean", "log_dur_std", "pitch_mean", "pitch_std", "pitch_p10", "pitch_p90"]
+                         + [f"pc_rank{k}" for k in range(12)] + ["pc_entropy"]
+                         + [f"interval_{b}" for b in ("0", "1-2", "3-4", "5-7", "8-12", "13+")]
+                         + [f"ioi_{b}" for b in ("lt50ms", "50-100ms", "100-200ms", "200-400ms", "400-800ms", "ge800ms")]
+                         + ["chord_onset_share", "sustain_share"])
+
+
+def content_statistics(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    """What is played in a stretch of a piece, never how loud (length :data:`CONTENT_FEATURE_NAMES`).
+
+    Density, polyphony and silence, note lengths, register, the pitch-class profile sorted by
+    weight (key-free) and its entropy, melodic intervals between successive onsets, the
+    distribution of gaps between onsets, chordal onsets and sustain-pedal use, over the notes
+    that start in ``[start, start + seconds)``. The features of the independent content judge
+    and of the real-vs-generated discriminator of :mod:`midistyle.chordeval`.
+    """
+    s = roll.settings
+    a = max(int(start / s.step), 0)
+    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(round(seconds / s.step)))
+    span = max((b - a) * s.step, 1e-3)
+    m = roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)
+    n = roll.notes[m]
+    st = roll.note_steps[m]
+    per = roll.held[a:b].sum(1)
+    sounding = per[per > 0]
+    silence = float(np.mean(per == 0)) if len(per) else 1.0
+    sustain = float(np.mean(roll.pedals[a:b, 0] >= 64)) if b > a else 0.0
+    if len(n) < 2:
+        out = np.zeros(len(CONTENT_FEATURE_NAMES))
+        out[3], out[-1] = silence, sustain
+        return out
+    order = np.lexsort((n["pitch"], st))
+    n, st = n[order], st[order]
+    pitch = n["pitch"].astype(np.float64)
+    logd = np.log(np.maximum(n["end"] - n["start"], 0.0) + 0.01)
+    pc = np.bincount(n["pitch"] % 12, minlength=12).astype(np.float64)
+    pc /= pc.sum()
+    ent = -float(np.sum(pc[pc > 0] * np.log(pc[pc > 0]))) / np.log(12)
+    iv = np.abs(np.diff(pitch))
+    iv_hist = np.histogram(iv, bins=[-0.5, 0.5, 2.5, 4.5, 7.5, 12.5, 1e9])[0] / max(len(iv), 1)
+    ioi = np.diff(np.unique(st) * s.step)
+    ioi_hist = np.histogram(ioi, bins=[0, 0.05, 0.1, 0.2, 0.4, 0.8, 1e9])[0] / max(len(ioi), 1)
+    cnt = np.bincount(st - a)
+    return np.concatenate([
+        [np.log1p(len(n) / span), sounding.mean() / 5.0 if len(sounding) else 0.0,
+         sounding.std() / 5.0 if len(sounding) else 0.0, silence,
+         np.median(logd), logd.mean(), logd.std(), pitch.mean() / 127.0, pitch.std() / 24.0,
+         np.percentile(pitch, 10) / 127.0, np.percentile(pitch, 90) / 127.0],
+        np.sort(pc)[::-1], [ent], iv_hist, ioi_hist,
+        [float(np.sum(cnt[cnt >= 3]) / len(n)), sustain]])

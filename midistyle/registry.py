@@ -44,6 +44,12 @@ def velocity_judge_path() -> str | None:
     return path if os.path.exists(path) else None
 
 
+def content_judge_path() -> str | None:
+    """Path of the shipped independent content judge (``models/content-judge.json``), or None."""
+    path = os.path.join(models_dir(), "content-judge.json")
+    return path if os.path.exists(path) else None
+
+
 def classifier_path() -> str:
     """Path of the shipped genre classifier (``models/classifier.keras``); ModelError if missing."""
     path = os.path.join(models_dir(), "classifier.keras")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retrain the genre classifier and both chord generators from ../shared/data/tpd with a fixed seed,
 # then measure them and rewrite the model cards.
-# Usage: bash models/train_symbolic.sh [--quiet]   (about 15 minutes on 2 CPU cores)
+# Usage: bash models/train_symbolic.sh [--quiet]   (about 40 minutes on 2 CPU cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=work_data/tpd.h5
@@ -15,4 +15,5 @@ for g in jazz classical; do
   echo "chords-$g trained: ${SECONDS} s wall in all"
 done
 python models/evaluate_symbolic.py "$DATA"
+python models/evaluate_chords.py "$DATA"
 echo "done: ${SECONDS} s wall in all (training and evaluation)"

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from midistyle import io as mio
-from midistyle.chords import (ChordModel, ChordsConfig, chord_frames, frames_to_held, held_to_notes,
-                              notes_to_midi, train)
+from midistyle.chords import (ChordModel, ChordsConfig, frames_to_notes, notes_to_midi, pedal_runs,
+                              previous_frames, roll_frames, train)
 from midistyle.classifier import GenreClassifier
 from midistyle.dataset import convert
 from midistyle.errors import SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.pianoroll import encode
 from midistyle.registry import chords_model_path, classifier_path
 
 from conftest import GENRES, REPO, TPD, run_module, tpd_validation_files
@@ -139,27 +139,57 @@ def test_generation_does_not_import_tensorflow(tmp_path):
     assert int(r.stdout) > 0 and out.exists()
 
 
-# ----------------------------------------------------------------------------- model internals
-def test_frame_codec_round_trip():
-    rng = np.random.default_rng(0)
-    frames = rng.random((50, 88)) < 0.1
-    held = frames_to_held(frames, 4)
-    assert held.shape == (200, 88)
-    assert np.array_equal(chord_frames(held, 4), frames)
-    notes = held_to_notes(held)
-    rebuilt = np.zeros_like(held)
+def test_prime_changes_the_output_and_pedal_is_written(tmp_path):
+    src = inspiration("classical", 2)
+    outs = {}
+    for name, extra in (("plain", []), ("primed", ["--prime", "4"])):
+        outs[name] = tmp_path / f"{name}.mid"
+        r = run_module("chords", "--inspire", src, "--style", "classical", "-o", outs[name], "--seconds", "15",
+                       "--seed", "5", "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["prime"] == (4.0 if extra else 0.0)
+    a, b = note_list(outs["plain"]), note_list(outs["primed"])
+    assert len(a) != len(b) or not np.array_equal(a["pitch"], b["pitch"])
+    # the sustain pedal is a generated channel: CC64 events in the file, balanced down / up
+    cc = [m for m in mido.MidiFile(outs["plain"]).tracks[0] if m.type == "control_change" and m.control == 64]
+    perf = mio.read(str(outs["plain"]))
+    assert len(cc) >= 2 and len(perf.pedals) == len(cc)
+    assert sum(m.value >= 64 for m in cc) == sum(m.value < 64 for m in cc)
+
+
+def test_notes_start_only_where_keys_are_struck():
+    """Drawn frames: a key sounds only if struck now or sounding before; every note begins at an onset."""
+    cm = ChordModel.load(chords_model_path("jazz"))
+    clf = GenreClassifier.load(classifier_path())
+    fr = cm.sample(clf.embed(encode(inspiration("jazz", 4), clf.settings)), 400, seed=1)
+    prev = np.vstack([np.zeros((1, fr.sound.shape[1]), bool), fr.sound[:-1]])
+    assert not (fr.sound & ~fr.onset & ~prev).any()
+    assert fr.onset.sum() > 20
+    notes = frames_to_notes(fr)
+    assert len(notes) == int(fr.onset.sum())
     for a, b, p in notes:
-        assert b > a and not held[a - 1, p] if a > 0 else True
-        rebuilt[a:b, p] = True
-    assert np.array_equal(rebuilt, held)
-    mf = notes_to_midi(notes, EncoderSettings(), seconds=5.0)
-    assert mf.length == pytest.approx(5.0)
-    # a key held for 1 of 4 steps is not held in the frame, 2 of 4 is
-    h = np.zeros((8, 88), bool)
-    h[0, 3] = True
-    h[4:6, 5] = True
-    f = chord_frames(h, 4)
-    assert not f[0, 3] and f[1, 5]
+        assert fr.onset[a, p] and b > a and fr.sound[a:b, p].all()
+
+
+# ----------------------------------------------------------------------------- model internals
+def test_frame_codec_on_a_real_piece():
+    roll = encode(inspiration("classical", 0))
+    fr = roll_frames(roll, 2)
+    assert len(fr) == -(-roll.n_steps // 2)
+    assert (fr.onset <= fr.sound).all()
+    # every onset of the roll is an onset of its frame, and onsets of a frame are the roll's
+    t, p = np.nonzero(roll.onsets)
+    assert fr.onset[t // 2, p].all() and fr.onset.sum() <= roll.onsets.sum()
+    notes = frames_to_notes(fr)
+    assert len(notes) == int(fr.onset.sum())
+    mf = notes_to_midi(notes, roll.settings, seconds=len(fr) * 0.05, frame_steps=2, pedal=pedal_runs(fr.pedal))
+    back = roll_frames(encode(mio.performance_from_midifile(mf, "x")), 2)
+    n = min(len(back), len(fr))
+    assert np.array_equal(back.onset[:n], fr.onset[:n])
+    assert np.array_equal(back.pedal[:n], fr.pedal[:n])
+    # transposition keeps the shape and moves every onset
+    up = fr.transposed(3)
+    assert up.onset.shape == fr.onset.shape and np.array_equal(up.onset[:, 3:], fr.onset[:, :-3])
 
 
 @pytest.mark.parametrize("genre", GENRES)
@@ -170,31 +200,45 @@ def test_numpy_lstm_matches_keras_for_shipped_model(genre):
     clf = GenreClassifier.load(classifier_path())
     cm.check_classifier(clf)
     roll = encode(inspiration(genre, 3), cm.settings)
-    frames = chord_frames(roll.held, cm.config.frame_steps)[:120][None]
-    emb = clf.embed(roll)[None]
-    p_np = cm.probabilities(frames, emb)
+    fr = roll_frames(roll, cm.config.frame_steps)[:160]
+    emb = clf.embed(roll)
+    lg_np = cm.logits([fr], [emb])[0]
     model = keras.saving.load_model(chords_model_path(genre), compile=False)
-    x = np.concatenate([np.zeros_like(frames[:, :1]), frames[:, :-1]], axis=1).astype(np.float32)
-    logits = model.predict([x, emb.astype(np.float32)], verbose=0)
-    p_keras = 1 / (1 + np.exp(-logits))
-    assert np.abs(p_np - p_keras).max() < 1e-4
+    lg_k = model.predict([previous_frames(fr)[None], emb[None].astype(np.float32)], verbose=0)[0]
+    assert np.abs(lg_np - lg_k).max() < 1e-3
+
+
+def test_sampler_draws_from_the_teacher_forced_distribution():
+    """Each drawn frame is what the teacher-forced probabilities of the drawn sequence give with the
+    same uniforms: the cached sampler and the sequence model agree step for step."""
+    cm = ChordModel.load(chords_model_path("jazz"))
+    emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration("jazz", 5)))
+    fr = cm.sample(emb, 150, seed=11)
+    P = cm.settings.n_pitches
+    p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb])[0]))
+    u = np.random.default_rng(11).random((150, 2 * P + 2))
+    prev = np.vstack([np.zeros((1, P), bool), fr.sound[:-1]])
+    assert np.array_equal((u[:, :P] < p[:, :P]) & (u[:, 2 * P + 1:] < p[:, 2 * P + 1:]), fr.onset)
+    assert np.array_equal(fr.onset | (prev & (u[:, P:2 * P] < p[:, P:2 * P])), fr.sound)
+    assert np.array_equal(u[:, 2 * P] < p[:, 2 * P], fr.pedal)
 
 
 def test_generated_texture_is_plausible():
-    """30 s from a jazz inspiration in classical style: mostly sounding, a few keys at a time, mid register."""
+    """20 s from a jazz inspiration in classical style: sounding, a few keys at a time, mid register."""
     from midistyle.chords import texture_stats
 
     cm = ChordModel.load(chords_model_path("classical"))
     clf = GenreClassifier.load(classifier_path())
-    frames = cm.sample(clf.embed(encode(inspiration("jazz", 4), clf.settings)), 300, seed=0)
-    s = texture_stats(frames)
+    fr = cm.sample(clf.embed(encode(inspiration("jazz", 4), clf.settings)), 400, seed=0)
+    s = texture_stats(fr, cm.frame_seconds)
     assert 1.0 <= s["polyphony"] <= 8.0
     assert s["silence"] < 0.5
+    assert 2.0 <= s["notes_per_s"] <= 20.0
     assert 40 <= s["pitch_mean"] <= 80
 
 
 # ----------------------------------------------------------------------------- training
-def test_tiny_training_writes_model_files(tmp_path):
+def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     d = tmp_path / "jazz"
     d.mkdir()
     for p in sorted((TPD / "jazz").glob("*.mid"))[::80][:3]:
@@ -209,9 +253,16 @@ def test_tiny_training_writes_model_files(tmp_path):
         assert os.path.getsize(stem + ext) > 0, ext
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     v = meta["validation"]
-    assert {"model", "base_rate", "markov"} <= set(v) and v["frames"] > 0
+    assert {"model", "markov"} <= set(v) and v["frames"] > 0
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     r = run_module("chords", "--inspire", inspiration(), "--style", "jazz", "--model", out, "--seconds", "3",
                    "--seed", "0", "-o", tmp_path / "t.mid", "--json")
     assert r.returncode == 0, r.stderr
     assert mido.MidiFile(tmp_path / "t.mid").length == pytest.approx(3.0, abs=0.01)
+    # the evaluation command runs on the tiny model
+    r = run_module("evaluate", "chords", "--model", out, "--inspire", *tpd_validation_files()["classical"][:5],
+                   "--real", *tpd_validation_files()["jazz"][:5], "--seconds", "5", "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["pieces"] == 5 and 0.0 <= res["discriminator"] <= 1.0
+    assert set(res["texture"]) == {"polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"}

@@ -144,3 +144,14 @@ def test_cli_py_help_equals_console_script_help():
     assert a.stdout == b.stdout == c.stdout
     assert a.stdout.startswith("usage: midistyle")
     assert "info" in a.stdout and "dataset" in a.stdout
+
+
+@pytest.mark.parametrize("command", [["velocity", "--to", "jazz"], ["plot"]])
+def test_output_name_too_long_is_one_line_exit_2(command, tmp_path):
+    out = tmp_path / ("x" * 300 + ".mid")
+    if command == ["plot"]:
+        out = out.with_suffix(".png")
+    r = run_cli(*command, str(REPO / "examples" / "anthropology.mid"), "-o", str(out))
+    assert r.returncode == 2 and "longer than" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

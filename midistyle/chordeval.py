@@ -1,0 +1,169 @@
+"""Judging generated music with judges the generator was not trained against.
+
+The chord generators start from the genre classifier's embedding, so that classifier approving
+their output proves little. Here:
+
+- an **independent content judge**: a logistic regression on :func:`content_statistics` of 20 s
+  windows (density, polyphony, note lengths, register, key-free pitch-class profile, intervals,
+  onset gaps, chords, pedal; no velocities, nothing shared with the classifier), fitted on real
+  training pieces of every genre (:func:`fit_content_judge`);
+- a **real-vs-generated discriminator**: a logistic regression on the same statistics plus the
+  velocity mean and spread, cross-validated (:func:`discriminator_balanced_accuracy`);
+- texture figures of generated against real pieces (:func:`texture_figures`), and how much the
+  output keeps of its inspiration's pitch-class profile (:func:`inspiration_link`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .notefeatures import VelocityJudge, content_statistics
+from .pianoroll import PianoRoll, encode
+
+__all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
+           "discriminator_balanced_accuracy", "inspiration_link", "evaluate_generation"]
+
+#: Texture figures compared between generated and real music.
+TEXTURE_NAMES = ["polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"]
+
+
+def window_starts(roll: PianoRoll, seconds: float, max_windows: int) -> list:
+    """Start (s) of up to ``max_windows`` non-overlapping windows of ``seconds`` spread over the piece."""
+    n = int(roll.duration // seconds)
+    if n <= 0:
+        return [0.0]
+    pick = np.unique(np.linspace(0, n - 1, min(n, max_windows)).round().astype(int))
+    return [float(k * seconds) for k in pick]
+
+
+def fit_content_judge(rolls_by_genre: dict, *, seconds: float = 20.0, max_windows: int = 6) -> VelocityJudge:
+    """Logistic regression from :func:`content_statistics` of windows to genre."""
+    feats, labels = [], []
+    for g, rolls in rolls_by_genre.items():
+        for r in rolls:
+            for a in window_starts(r, seconds, max_windows):
+                feats.append(content_statistics(r, a, seconds))
+                labels.append(g)
+    return VelocityJudge().fit(np.array(feats), labels)
+
+
+def texture_figures(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> dict:
+    """Polyphony (mean sounding keys over sounding steps), notes per second, median note length (s),
+    velocity std and sustain-pedal share of a stretch of a piece."""
+    s = roll.settings
+    a = max(int(start / s.step), 0)
+    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(round(seconds / s.step)))
+    per = roll.held[a:b].sum(1)
+    m = roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)
+    n = roll.notes[m]
+    return {"polyphony": float(per[per > 0].mean()) if (per > 0).any() else 0.0,
+            "notes_per_s": float(len(n) / max((b - a) * s.step, 1e-3)),
+            "note_seconds": float(np.median(n["end"] - n["start"])) if len(n) else 0.0,
+            "velocity_std": float(n["velocity"].std()) if len(n) else 0.0,
+            "pedal_share": float(np.mean(roll.pedals[a:b, 0] >= 64)) if b > a else 0.0}
+
+
+def generation_row(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    """Discriminator features: :func:`content_statistics` plus velocity mean and spread."""
+    s = roll.settings
+    a = max(int(start / s.step), 0)
+    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(round(seconds / s.step)))
+    m = roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)
+    v = roll.notes["velocity"][m].astype(np.float64)
+    vel = [v.mean() / 127.0, v.std() / 30.0] if len(v) else [0.0, 0.0]
+    return np.concatenate([content_statistics(roll, start, seconds), vel])
+
+
+def discriminator_balanced_accuracy(real: np.ndarray, gen: np.ndarray, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated balanced accuracy of a logistic regression telling real rows from generated
+    ones (0.5 = indistinguishable)."""
+    real, gen = np.asarray(real), np.asarray(gen)
+    if min(len(real), len(gen)) < folds:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    fr, fg = rng.permutation(len(real)) % folds, rng.permutation(len(gen)) % folds
+    hit_r = hit_g = 0
+    for f in range(folds):
+        X = np.vstack([real[fr != f], gen[fg != f]])
+        y = ["real"] * int((fr != f).sum()) + ["generated"] * int((fg != f).sum())
+        judge = VelocityJudge().fit(X, y, iters=800)
+        hit_r += sum(p == "real" for p in judge.predict(real[fr == f]))
+        hit_g += sum(p == "generated" for p in judge.predict(gen[fg == f]))
+    return 0.5 * (hit_r / len(real) + hit_g / len(gen))
+
+
+def _pc_profile(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
+    s = roll.settings
+    a = max(int(start / s.step), 0)
+    b = roll.n_steps if seconds is None else a + int(round(seconds / s.step))
+    n = roll.notes[roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)]
+    w = np.maximum(n["end"] - n["start"], 0.05)
+    return np.bincount(n["pitch"] % 12, weights=w, minlength=12)
+
+
+def inspiration_link(inspirations: list, generated: list, prime_seconds: float) -> dict:
+    """Pitch-class profile correlation of each output with its inspiration (the first
+    ``max(prime_seconds, 20)`` seconds) against the mean with the other inspirations."""
+    span = max(prime_seconds, 20.0)
+    ins = [_pc_profile(r, 0.0, span) for r in inspirations]
+    out = [_pc_profile(g) for g in generated]
+
+    def corr(x, y):
+        return float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else 0.0
+
+    own = [corr(i, o) for i, o in zip(ins, out)]
+    other = [np.mean([corr(ins[j], o) for j in range(len(ins)) if j != k]) for k, o in enumerate(out)]
+    return {"own": float(np.mean(own)), "other": float(np.mean(other)),
+            "share_own_higher": float(np.mean(np.array(own) > np.array(other)))}
+
+
+def evaluate_generation(cm, clf, inspirations: list, real: list, judge: VelocityJudge | None, *,
+                        velocity_model=None, seconds: float = 20.0, seed: int = 0,
+                        temperature: float = 1.0, prime: float = 0.0) -> dict:
+    """Generate ``seconds`` from each inspiration (Performances, or PianoRolls on the model's grid)
+    with chord model ``cm`` and judge it.
+
+    ``real`` are PianoRolls of real pieces of the target genre (one window of ``seconds`` from
+    each, a third of the way in, for the discriminator and the texture figures).
+
+    Returns
+    -------
+    dict
+        ``judged_target`` (share the content judge assigns to ``cm.genre``; None without a judge),
+        ``discriminator`` (balanced accuracy), ``texture`` (median generated / real of
+        :data:`TEXTURE_NAMES`), ``link`` (:func:`inspiration_link`), ``pieces``.
+    """
+    from . import io as mio
+    from .chords import compose, roll_frames
+
+    gen_rolls, ins_rolls, pairs = [], [], []
+    for k, perf in enumerate(inspirations):
+        roll = perf if isinstance(perf, PianoRoll) else encode(perf, cm.settings)
+        primer = None
+        if prime > 0:
+            primer = roll_frames(roll, cm.config.frame_steps)[:max(1, int(round(prime / cm.frame_seconds)))]
+        emb = clf.embed(roll if isinstance(perf, PianoRoll) else encode(perf, clf.settings))
+        midi, _, notes = compose(cm, emb, seconds, seed=seed + k,
+                                 temperature=temperature, prime=primer, velocity_model=velocity_model)
+        ins_rolls.append(roll)
+        if notes:
+            gen_rolls.append(encode(mio.performance_from_midifile(midi, "generated"), cm.settings))
+            pairs.append((roll, gen_rolls[-1]))
+    real_starts = [min(r.duration / 3, max(r.duration - seconds, 0.0)) for r in real]
+    tex_real = [texture_figures(r, a, seconds) for r, a in zip(real, real_starts)]
+    tex_gen = [texture_figures(g) for g in gen_rolls]
+    texture = {k: {"generated": float(np.median([t[k] for t in tex_gen])) if tex_gen else float("nan"),
+                   "real": float(np.median([t[k] for t in tex_real]))} for k in TEXTURE_NAMES}
+    for v in texture.values():
+        v["ratio"] = v["generated"] / v["real"] if v["real"] else float("nan")
+    res = {"pieces": len(inspirations), "generated_with_notes": len(gen_rolls), "seconds": seconds,
+           "seed": seed, "temperature": temperature, "prime": prime, "texture": texture,
+           "discriminator": discriminator_balanced_accuracy(
+               np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)]),
+               np.array([generation_row(g) for g in gen_rolls])),
+           "link": inspiration_link([a for a, _ in pairs], [b for _, b in pairs], prime) if len(pairs) > 1 else None,
+           "judged_target": None}
+    if judge is not None and gen_rolls:
+        res["judged_target"] = float(np.mean([p == cm.genre for p in judge.predict(
+            np.array([content_statistics(g) for g in gen_rolls]))]))
+    return res
+

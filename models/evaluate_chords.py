@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Judge the shipped chord generators with judges they were not trained against; write their cards.
+
+1. Independent content judge: a logistic regression on :func:`midistyle.notefeatures.content_statistics`
+   of 20 s windows (no velocities, nothing shared with the genre classifier the generators are
+   conditioned on), fitted on the *training* pieces of both genres; its accuracy on real
+   validation windows is reported. Saved as models/content-judge.json.
+2. For each target genre and each source genre: 20 s generated from every validation piece of the
+   source genre (seed 0 + k, temperature 1, no prime); share the content judge assigns to the
+   target; real-vs-generated discriminator (balanced accuracy, 5-fold) against one 20 s window of
+   every real validation piece of the target; texture (polyphony, notes/s, note length, velocity
+   std, pedal share) generated vs real medians; pitch-class link to the inspiration, without and
+   with ``--prime 5``.
+3. Likelihood figures from the model sidecars (validation NLL / onset F1 vs the Markov baseline).
+
+Writes models/chords-figures.json, models/content-judge.json, models/chords-GENRE.md and
+models/chords-GENRE.example.png. Usage: python models/evaluate_chords.py [work_data/tpd.h5]
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from midistyle import io as mio  # noqa: E402
+from midistyle.chordeval import TEXTURE_NAMES, evaluate_generation, fit_content_judge, window_starts  # noqa: E402
+from midistyle.chords import ChordModel, _velocity_model, compose  # noqa: E402
+from midistyle.classifier import GenreClassifier  # noqa: E402
+from midistyle.dataset import Dataset  # noqa: E402
+from midistyle.notefeatures import CONTENT_FEATURE_NAMES, content_statistics  # noqa: E402
+from midistyle.pianoroll import encode  # noqa: E402
+from midistyle.plot import plot_pieces  # noqa: E402
+
+MODELS = os.path.join(ROOT, "models")
+GENRES = ("classical", "jazz")
+SECONDS = 20.0
+
+
+def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
+    ds = Dataset(data)
+    clf = GenreClassifier.load(os.path.join(MODELS, "classifier.keras"))
+    t0 = time.time()
+    judge = fit_content_judge({g: [ds.piece(i) for i in ds.select(g, "train")] for g in GENRES}, seconds=SECONDS)
+    val = {g: [ds.piece(i) for i in ds.select(g, "val")] for g in GENRES}
+    acc = {}
+    for g in GENRES:
+        rows = [content_statistics(r, a, SECONDS) for r in val[g] for a in window_starts(r, SECONDS, 6)]
+        acc[g] = float(np.mean([p == g for p in judge.predict(np.array(rows))]))
+    with open(os.path.join(MODELS, "content-judge.json"), "w") as fh:
+        json.dump({"kind": "content-judge", "features": CONTENT_FEATURE_NAMES, "window_seconds": SECONDS,
+                   "fitted_on": "20 s windows (up to 6 per piece) of the TPD training split, both genres",
+                   "accuracy_on_real_validation_windows": acc, "params": judge.to_dict()}, fh, indent=1)
+    print(f"content judge: accuracy on real validation windows {acc} ({time.time() - t0:.0f} s)")
+    figures = {"dataset": os.path.basename(data), "seconds": SECONDS,
+               "content_judge_accuracy_on_real_validation": acc, "generators": {}}
+    for g in GENRES:
+        cm = ChordModel.load(os.path.join(MODELS, f"chords-{g}.keras"))
+        cm.check_classifier(clf)
+        vm = _velocity_model(g)[0]
+        fig = {"likelihood": cm.meta["validation"], "training": cm.meta["training"]["seconds"]}
+        for src in GENRES:
+            for prime in (0.0, 5.0):
+                t0 = time.time()
+                res = evaluate_generation(cm, clf, val[src], val[g], judge, velocity_model=vm, seconds=SECONDS,
+                                          seed=0, prime=prime)
+                res["seconds_wall"] = round(time.time() - t0, 1)
+                fig[f"from_{src}" + ("_prime5" if prime else "")] = res
+                print(f"chords-{g} from {src} (prime {prime:g}): judged {g} {res['judged_target']:.2f}, "
+                      f"discriminator {res['discriminator']:.2f}, texture "
+                      + ", ".join(f"{k} {res['texture'][k]['generated']:.2f}/{res['texture'][k]['real']:.2f}"
+                                  for k in TEXTURE_NAMES) + f", link {res['link']}")
+        figures["generators"][g] = fig
+        # a generated piece next to a real one
+        other = [x for x in GENRES if x != g][0]
+        midi, _, _ = compose(cm, clf.embed(val[other][0]), 30.0, seed=0, velocity_model=vm)
+        gen = encode(mio.performance_from_midifile(midi, "generated"), cm.settings)
+        real = val[g][0]
+        plot_pieces([gen, real], os.path.join(MODELS, f"chords-{g}.example.png"),
+                    titles=[f"generated {g} (inspired by {ds.names[ds.select(other, 'val')[0]]}, seed 0)",
+                            f"real {g}: {ds.names[ds.select(g, 'val')[0]]}"],
+                    start=0.0, seconds=30.0, force=True)
+        write_card(g, cm, figures)
+    with open(os.path.join(MODELS, "chords-figures.json"), "w") as fh:
+        json.dump(figures, fh, indent=1)
+
+
+def write_card(g, cm, figures):
+    f = figures["generators"][g]
+    lk = f["likelihood"]
+    cfg = cm.config
+    tr = cm.meta["training"]
+    rows = []
+    for src in GENRES:
+        for key, label in ((f"from_{src}", f"{src} inspirations"), (f"from_{src}_prime5", f"{src}, --prime 5")):
+            r = f[key]
+            t = r["texture"]
+            rows.append(f"| {label} | {100 * r['judged_target']:.0f} % | {r['discriminator']:.2f} | "
+                        + " | ".join(f"{t[k]['generated']:.2f} / {t[k]['real']:.2f}" for k in TEXTURE_NAMES)
+                        + f" | {r['link']['own']:.2f} / {r['link']['other']:.2f} |")
+    text = f"""# Chord generator: {g}
+
+An LSTM that plays new {g} piano music, started from the style embedding (genre classifier
+`classifier.keras`) of an inspiration piece: `midistyle chords --inspire IN.mid --style {g}`
+(`--prime SECONDS` first reads the inspiration's opening through it). Files: `chords-{g}.keras`
+(Keras 3), `chords-{g}.json` (settings, classifier fingerprint, Markov baseline, figures),
+`chords-{g}.npz` (weights for the NumPy runtime used for generation), `chords-{g}.log.csv`,
+`chords-{g}.loss.png`, `chords-{g}.example.png` (a generated piece above a real one).
+
+## Data
+The Piano Dataset (TPD), Iman Malik, "Neural Translation of Musical Style" (Malik & Ek, 2017),
+CC-BY 4.0 — `../shared/data/tpd/{g}`; `bash datasets/build_tpd.sh` (duplicates kept once, split by
+piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces']} ({cm.meta['data']['train_frames']} frames), validation pieces
+{cm.meta['data']['val_pieces']}.
+
+## Model and settings
+- Frames of {1000 * cm.frame_seconds:.0f} ms; per key an onset bit (struck here) and a hold bit (sounding on from the
+  frame before), plus the sustain pedal: a key cannot sound without having been struck, and can be
+  struck again while it sounds.
+- LSTM({cfg.units}) reading the previous frame (onsets, sounding keys, pedal); initial state from the
+  48-d embedding (Dense tanh / linear); output Dense over [LSTM output, previous frame] -> {2 * cm.settings.n_pitches + 1} logits
+  (onset per key, hold per key, pedal), started as the per-key Markov chain. Loss: NLL of onsets,
+  of the holds that are decided (key sounded before, not struck again), and of the pedal.
+- Training windows of {cfg.seq_len} frames, batch {cfg.batch_size}, transposed by up to +-{cfg.transpose} semitones, a share
+  {cfg.foreign_cond} started from another genre's embedding; Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,
+  early stopping (patience {cfg.patience}), seed {cfg.seed}; {tr['seconds']:.0f} s on 2 CPU cores ({tr['frames_per_s']:.0f} frames/s).
+
+## Validation likelihood (teacher forced, {lk['pieces']} pieces, {lk['frames']} frames)
+| method | NLL per frame (nats) | onset F1 (0.5) | onset F1 (best threshold) |
+|---|---|---|---|
+| model | {lk['model']['nll_per_frame']:.3f} | {lk['model']['onset_f1']:.3f} | {lk['model']['onset_f1_best']:.3f} |
+| per-key Markov baseline | {lk['markov']['nll_per_frame']:.3f} | {lk['markov']['onset_f1']:.3f} | {lk['markov']['onset_f1_best']:.3f} |
+
+## Generated music, judged independently ({figures['seconds']:g} s per validation inspiration, seed 0)
+Content judge (`content-judge.json`, logistic regression on pitch-class, interval, rhythm, polyphony,
+note-length and pedal statistics; accuracy on real validation windows
+{', '.join(f'{k} {100 * v:.0f} %' for k, v in figures['content_judge_accuracy_on_real_validation'].items())}). Discriminator: balanced accuracy
+of a cross-validated logistic regression on the same statistics plus velocity mean and spread
+(0.5 = indistinguishable). Texture: median generated / median real ({g} validation pieces).
+Link: pitch-class profile correlation of the output with its own inspiration / with the others.
+
+| inspirations | judged {g} | discriminator | {' | '.join(TEXTURE_NAMES)} | link own / other |
+|---|---|---|{'---|' * len(TEXTURE_NAMES)}---|
+{chr(10).join(rows)}
+
+## Reproduce
+`bash models/train_symbolic.sh`, then `python models/evaluate_chords.py`.
+"""
+    with open(os.path.join(MODELS, f"chords-{g}.md"), "w") as fh:
+        fh.write(text)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
