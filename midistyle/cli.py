@@ -130,7 +130,8 @@ def cmd_velocity(args):
     from .velocity import restyle
 
     results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force,
-                      seed=args.seed, temperature=args.temperature, mean=args.mean, plot=args.plot)
+                      seed=args.seed, temperature=args.temperature, mean=args.mean, plot=args.plot,
+                      max_seconds=args.max_seconds)
     for r in results:
         if args.json:
             print(json.dumps(r))
@@ -226,6 +227,8 @@ def _add_model_commands(sub):
     v.add_argument("--mean", action="store_true",
                    help="write each note's expected velocity instead of a drawn performance (deterministic)")
     v.add_argument("--plot", metavar="PNG", help="write the input's and the output's velocity heat maps (one input)")
+    v.add_argument("--max-seconds", type=_pos_float, default=7200.0,
+                   help="refuse inputs longer than this, before allocating anything (default: 7200 = 2 h)")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--quiet", action="store_true", help="print nothing on success")
     v.set_defaults(func=cmd_velocity)

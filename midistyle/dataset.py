@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -162,6 +163,9 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
         for path in find_midi_files(folder):
             rel = os.path.relpath(path, folder)
             try:
+                if not stat.S_ISREG(os.stat(path).st_mode):      # a FIFO or device would block or never end
+                    report.skipped.append({"file": path, "reason": "not a regular file"})
+                    continue
                 with open(path, "rb") as fh:
                     data = fh.read()
             except OSError as exc:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io as _io
 import os
+import stat
 from dataclasses import dataclass, field
 
 import mido
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, OutputError
 from .fsutil import atomic_output
 
 #: File name endings read as MIDI.
@@ -28,6 +29,9 @@ CORPUS_PREFIX = "corpus:"
 DRUM_CHANNEL = 9
 SUSTAIN_CC = 64
 SOFT_CC = 67
+
+#: Largest absolute tick accepted (about 2**40; a file this long is damaged, not music).
+MAX_TICKS = 1 << 40
 
 #: One row per note: pitch, velocity, start/end in seconds and ticks, and where its
 #: note-on message lives (track index, message index within the track, channel).
@@ -86,6 +90,8 @@ def _check_path(path: str) -> None:
         raise InputError(f"{path}: no such file")
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise InputError(f"{path}: not a regular file (a pipe or device)")
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: cannot be read (permission denied)")
     if os.path.getsize(path) == 0:
@@ -115,6 +121,8 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
     """
     if midi.ticks_per_beat is None or midi.ticks_per_beat <= 0:
         raise InputError(f"{source}: SMPTE time division is not supported")
+    if midi.type not in (0, 1, 2):
+        raise InputError(f"{source}: invalid MIDI format {midi.type} (must be 0, 1 or 2)")
     tpb = midi.ticks_per_beat
     tempo_events = []  # (tick, tempo)
     notes = []  # start_tick, end_tick, pitch, vel, track, msg, channel
@@ -156,6 +164,9 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
                 left_open.append((st, pitch, vel, ti, smi, ch))
     for st, pitch, vel, ti, smi, ch in left_open:
         notes.append((st, max(last_tick, st), pitch, vel, ti, smi, ch))
+    if last_tick > MAX_TICKS:      # damaged delta times: keep tick arithmetic inside int64
+        raise InputError(f"{source}: implausible timing (an event at tick {last_tick}, "
+                         f"more than {MAX_TICKS} ticks from the start)")
     if not notes:
         if drum_notes:
             raise InputError(f"{source}: only drum notes (channel 10), nothing to encode")
@@ -305,7 +316,10 @@ def save_midi(midi: mido.MidiFile, path: str, *, force: bool = False, protect: t
     ``protect`` (the inputs), even with ``force``.
     """
     with atomic_output(path, force=force, protect=protect, suffix=".mid.tmp") as tmp:
-        midi.save(tmp)
+        try:
+            midi.save(tmp)
+        except (ValueError, TypeError, KeyError) as exc:   # what mido reads but cannot write back
+            raise OutputError(f"{path}: this MIDI file cannot be written back ({exc})") from None
 
 
 def write_velocities(perf: Performance, velocities: np.ndarray, path: str, *, force: bool = False) -> None:

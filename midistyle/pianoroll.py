@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import SettingsMismatchError
+from .errors import InputError, SettingsMismatchError
 from .io import SOFT_CC, SUSTAIN_CC, Performance, read
 
 
@@ -143,7 +143,12 @@ def pedal_matrix(pedals: np.ndarray, n_steps: int, step: float) -> np.ndarray:
     return out
 
 
-def encode(source, settings: EncoderSettings | None = None) -> PianoRoll:
+#: Longest piece :func:`encode` accepts by default (2 hours): a damaged delta time can make a file
+#: last years, and a dense grid of it would not fit in memory.
+MAX_SECONDS = 7200.0
+
+
+def encode(source, settings: EncoderSettings | None = None, *, max_seconds: float | None = MAX_SECONDS) -> PianoRoll:
     """Encode a performance (or anything :func:`midistyle.io.read` takes) as a :class:`PianoRoll`.
 
     Parameters
@@ -152,6 +157,9 @@ def encode(source, settings: EncoderSettings | None = None) -> PianoRoll:
         A performance, or a path / ``corpus:NAME`` to read.
     settings : EncoderSettings, optional
         Grid; defaults to 25 ms steps over the 88 piano keys.
+    max_seconds : float or None
+        Refuse (:class:`InputError`) a piece longer than this before allocating its grid
+        (default :data:`MAX_SECONDS`; None: no limit).
 
     Notes
     -----
@@ -161,6 +169,9 @@ def encode(source, settings: EncoderSettings | None = None) -> PianoRoll:
     """
     settings = settings or EncoderSettings()
     perf = source if isinstance(source, Performance) else read(source)
+    if max_seconds is not None and perf.duration > max_seconds:
+        raise InputError(f"{perf.source}: lasts {perf.duration / 3600:.1f} h, longer than the limit of "
+                         f"{max_seconds / 3600:g} h (max_seconds, --max-seconds)")
     notes = perf.notes
     st = steps_of(notes["start"], settings.step)
     en = np.maximum(steps_of(notes["end"], settings.step), st + 1)

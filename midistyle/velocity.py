@@ -341,7 +341,7 @@ def note_beats_of(perf) -> np.ndarray | None:
 
 def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None = None,
             output: str | None = None, force: bool = False, *, seed: int = 0, temperature: float = 1.0,
-            mean: bool = False, plot: str | None = None) -> list:
+            mean: bool = False, plot: str | None = None, max_seconds: float | None = 7200.0) -> list:
     """Play each input with a genre's model: only the velocities change, every tick is kept.
 
     Parameters
@@ -364,6 +364,8 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
         Write the expected velocity of each note instead of a drawn performance.
     plot : str, optional
         PNG of the input's and the output's velocity over the piano roll (one input only).
+    max_seconds : float or None
+        Refuse inputs longer than this (see :func:`midistyle.pianoroll.encode`).
 
     Returns
     -------
@@ -391,9 +393,9 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
         check_output(plot, force=force, protect=tuple(inputs), extensions=(".png",))
     # read everything first, so a bad input fails before anything is written
     perfs = [mio.read(p) for p in inputs]
+    rolls = [encode(perf, vm.settings, max_seconds=max_seconds) for perf in perfs]
     results = []
-    for k, (src, perf) in enumerate(zip(inputs, perfs)):
-        roll = encode(perf, vm.settings)
+    for k, (src, perf, roll) in enumerate(zip(inputs, perfs, rolls)):
         vel = vm.predict_notes(roll, beats=note_beats_of(perf), mean=mean, seed=seed + k,
                                temperature=temperature)
         out = output or default_output(src, tag)
