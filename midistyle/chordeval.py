@@ -50,10 +50,9 @@ def texture_figures(roll: PianoRoll, start: float = 0.0, seconds: float | None =
     """Polyphony (mean sounding keys over sounding steps), notes per second, median note length (s),
     velocity std and sustain-pedal share of a stretch of a piece."""
     s = roll.settings
-    a = max(int(start / s.step), 0)
-    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(round(seconds / s.step)))
+    a, b = roll.step_span(start, seconds)
     per = roll.held[a:b].sum(1)
-    m = roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)
+    m = roll.starting_in(a, b)
     n = roll.notes[m]
     return {"polyphony": float(per[per > 0].mean()) if (per > 0).any() else 0.0,
             "notes_per_s": float(len(n) / max((b - a) * s.step, 1e-3)),
@@ -64,10 +63,8 @@ def texture_figures(roll: PianoRoll, start: float = 0.0, seconds: float | None =
 
 def generation_row(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
     """Discriminator features: :func:`content_statistics` plus velocity mean and spread."""
-    s = roll.settings
-    a = max(int(start / s.step), 0)
-    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(round(seconds / s.step)))
-    m = roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)
+    a, b = roll.step_span(start, seconds)
+    m = roll.starting_in(a, b)
     v = roll.notes["velocity"][m].astype(np.float64)
     vel = [v.mean() / 127.0, v.std() / 30.0] if len(v) else [0.0, 0.0]
     return np.concatenate([content_statistics(roll, start, seconds), vel])
@@ -92,10 +89,8 @@ def discriminator_balanced_accuracy(real: np.ndarray, gen: np.ndarray, folds: in
 
 
 def _pc_profile(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
-    s = roll.settings
-    a = max(int(start / s.step), 0)
-    b = roll.n_steps if seconds is None else a + int(round(seconds / s.step))
-    n = roll.notes[roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)]
+    a, b = roll.step_span(start, seconds)
+    n = roll.notes[roll.starting_in(a, b)]
     w = np.maximum(n["end"] - n["start"], 0.05)
     return np.bincount(n["pitch"] % 12, weights=w, minlength=12)
 

@@ -276,10 +276,9 @@ def content_statistics(roll: PianoRoll, start: float = 0.0, seconds: float | Non
     and of the real-vs-generated discriminator of :mod:`midistyle.chordeval`.
     """
     s = roll.settings
-    a = max(int(start / s.step), 0)
-    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(round(seconds / s.step)))
+    a, b = roll.step_span(start, seconds)
     span = max((b - a) * s.step, 1e-3)
-    m = roll.in_range() & (roll.note_steps >= a) & (roll.note_steps < b)
+    m = roll.starting_in(a, b)
     n = roll.notes[m]
     st = roll.note_steps[m]
     per = roll.held[a:b].sum(1)

@@ -105,6 +105,18 @@ class PianoRoll:
         """Length of the grid in seconds."""
         return self.n_steps * self.settings.step
 
+    def step_span(self, start: float = 0.0, seconds: float | None = None) -> tuple:
+        """``(a, b)``: the steps of ``[start, start + seconds)`` within the roll (to its end if
+        ``seconds`` is None)."""
+        step = self.settings.step
+        a = min(max(int(start / step), 0), self.n_steps)
+        b = self.n_steps if seconds is None else min(self.n_steps, a + int(round(seconds / step)))
+        return a, b
+
+    def starting_in(self, a: int, b: int) -> np.ndarray:
+        """Boolean mask over ``notes``: in-range notes whose onset step lies in ``[a, b)``."""
+        return self.in_range() & (self.note_steps >= a) & (self.note_steps < b)
+
     def in_range(self) -> np.ndarray:
         """Boolean mask over ``notes``: notes whose pitch lies in the grid's range."""
         s = self.settings

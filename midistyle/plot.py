@@ -41,8 +41,7 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
     import matplotlib.pyplot as plt
 
     s = roll.settings
-    a = int(max(start, 0) / s.step)
-    b = roll.n_steps if seconds is None else min(roll.n_steps, a + int(seconds / s.step))
+    a, b = roll.step_span(start, seconds)
     imgs = [velocity_image(roll)[:, a:b], velocity_image(roll, velocities)[:, a:b]]
     fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True)
     extent = (a * s.step, b * s.step, s.pitch_low - 0.5, s.pitch_high + 0.5)
@@ -60,13 +59,6 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
     plt.close(fig)
 
 
-def _window(roll: PianoRoll, start: float, seconds: float | None) -> tuple:
-    s = roll.settings
-    a = min(int(max(start, 0.0) / s.step), max(roll.n_steps - 1, 0))
-    b = roll.n_steps if seconds is None else min(roll.n_steps, a + max(1, int(round(seconds / s.step))))
-    return a, b
-
-
 def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: float | None = None,
                 force: bool = False) -> None:
     """The seed's figure of each piece, pieces one above the other on shared scales.
@@ -81,7 +73,8 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
 
     rolls = list(rolls)
     titles = list(titles or [f"piece {k + 1}" for k in range(len(rolls))])
-    windows = [_window(r, start, seconds) for r in rolls]
+    windows = [r.step_span(min(start, max(r.duration - r.settings.step, 0.0)), seconds) for r in rolls]
+    windows = [(a, max(b, a + 1)) for a, b in windows]
     span = max(b - a for a, b in windows) * rolls[0].settings.step
     ratios = []
     for _ in rolls:

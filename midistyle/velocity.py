@@ -123,6 +123,13 @@ def grid_share(beats: np.ndarray) -> float:
     return float(np.mean((d4 < 0.04) | (d3 < 0.03)))
 
 
+def playing_order(roll: PianoRoll) -> np.ndarray:
+    """Index into ``roll.notes`` of the in-range notes in the order the model plays them: by onset
+    step, higher pitch first within a step."""
+    idx = np.flatnonzero(roll.in_range())
+    return idx[np.lexsort((-roll.notes["pitch"][idx], roll.note_steps[idx]))]
+
+
 def note_inputs(roll: PianoRoll, beats: np.ndarray | None = None) -> tuple:
     """Per-note model inputs of one piece, in playing order.
 
@@ -141,9 +148,7 @@ def note_inputs(roll: PianoRoll, beats: np.ndarray | None = None) -> tuple:
         Index into ``roll.notes`` of each row: in-range notes by onset step, higher pitch first.
     """
     s = roll.settings
-    idx = np.flatnonzero(roll.in_range())
-    st0 = roll.note_steps[idx]
-    order = idx[np.lexsort((-roll.notes["pitch"][idx], st0))]
+    order = playing_order(roll)
     N = len(order)
     if N == 0:
         return np.zeros((0, len(NOTE_INPUT_NAMES)), np.float32), order
@@ -502,7 +507,7 @@ def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int =
         ll = model.note_log_likelihood(roll, beats=b)
         nll -= float(ll.sum())
         n_nll += len(ll)
-        _, order = note_inputs(roll, None)
+        order = playing_order(roll)
         sd = float(true.std())
         if sd > 0:
             spread.append(float(sampled[m].std()) / sd)

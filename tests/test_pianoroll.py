@@ -1,6 +1,8 @@
 """midistyle.pianoroll: encode() / decode() and EncoderSettings."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -151,3 +153,14 @@ def test_encoder_settings_validation_and_serialisation():
     s.check(EncoderSettings(step=0.05, pitch_low=30, pitch_high=90))
     with pytest.raises(SettingsMismatchError):
         s.check(EncoderSettings())
+
+
+def test_step_span_and_notes_starting_in_a_window():
+    roll = encode(Path(__file__).resolve().parents[1] / "examples" / "anthropology.mid")
+    a, b = roll.step_span(10.0, 5.0)
+    assert (a, b) == (400, 600)
+    assert roll.step_span(0.0) == (0, roll.n_steps)
+    assert roll.step_span(1e9, 5.0) == (roll.n_steps, roll.n_steps)
+    m = roll.starting_in(a, b)
+    assert m.any() and ((roll.notes["start"][m] >= 10.0 - 0.0125) & (roll.notes["start"][m] < 15.0)).all()
+    assert not roll.starting_in(b, b).any()
