@@ -90,9 +90,9 @@ class ChordsConfig:
     transpose: int = 6             # training windows shifted by up to +- this many semitones
     seq_len: int = 256             # frames per training window (12.8 s)
     batch_size: int = 32
-    epochs: int = 10
+    epochs: int = 40
     steps_per_epoch: int = 60
-    patience: int = 3
+    patience: int = 4
     learning_rate: float = 3e-3
     seed: int = 0
 
