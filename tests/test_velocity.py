@@ -334,3 +334,17 @@ def test_model_encoder_mismatch_is_clear_error(tiny_model, tmp_path):
 def test_missing_model_is_clear_error(tmp_path):
     with pytest.raises(ModelError):
         VelocityModel.load(str(tmp_path / "nope.keras"))
+
+
+def test_evaluate_velocity_command_reports_performance_figures():
+    files = validation_files()["jazz"][:4]
+    r = run_cli("evaluate", "velocity", "--genre", "jazz", *files, "--json", "--seed", "2")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["pieces"] == 4 and res["genre"] == "jazz"
+    assert {"model", "genre_mean", "piece_mean", "local_regressor"} <= set(res["methods"])
+    p = res["performance"]
+    assert p["seed"] == 2 and 0.5 < p["spread_ratio"] < 1.5 and p["nll_per_note"] > 0
+    assert 0.0 <= p["judged_genre_share"] <= 1.0          # the shipped velocity-only judge
+    r = run_cli("evaluate", "velocity", "--genre", "jazz", *files)
+    assert r.returncode == 0 and "discriminator" in r.stdout and "spread ratio" in r.stdout
