@@ -94,6 +94,7 @@ class ChordsConfig:
     steps_per_epoch: int = 60
     patience: int = 4
     learning_rate: float = 3e-3
+    input_noise: float = 0.003     # training: share of key / pedal bits of the fed-back frames flipped
     seed: int = 0
 
     def __post_init__(self):
@@ -728,7 +729,12 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
         e = embs[k]
         if foreign and rng.random() < cfg.foreign_cond:
             e = foreign[int(rng.integers(len(foreign)))]
-        yield (previous_frames(f, pitch_low), e.astype(np.float32)), frame_targets(f)
+        x = previous_frames(f, pitch_low)
+        if cfg.input_noise:       # read a slightly wrong past, as the model does when it plays its own draws
+            P = f.onset.shape[1]
+            flip = rng.random((len(x), 2 * P + 1)) < cfg.input_noise
+            x[:, :2 * P + 1] = np.abs(x[:, :2 * P + 1] - flip)
+        yield (x, e.astype(np.float32)), frame_targets(f)
 
 
 def frame_loss(y_true, y_pred):

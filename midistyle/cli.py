@@ -315,7 +315,8 @@ def cmd_train_chords(args):
     from .registry import classifier_path
 
     given = {k: getattr(args, k) for k in ("epochs", "steps_per_epoch", "batch_size", "units", "seq_len",
-                                           "frame_steps", "transpose", "foreign_cond", "learning_rate", "patience")}
+                                           "frame_steps", "transpose", "foreign_cond", "learning_rate", "input_noise",
+                                           "patience")}
     cfg = ChordsConfig(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
     meta = train(args.data, args.genre, args.classifier or classifier_path(), args.output, cfg,
                  progress=not args.quiet, force=args.force)
@@ -476,6 +477,7 @@ def _add_symbolic_commands(sub, train_sub):
                             ("--transpose", int, "training windows transposed by up to +- this many semitones"),
                             ("--foreign-cond", float, "share of training windows started from another genre's embedding"),
                             ("--learning-rate", float, "Adam learning rate"),
+                            ("--input-noise", float, "share of fed-back key/pedal bits flipped in training"),
                             ("--patience", int, "epochs without improvement before stopping")):
         th.add_argument(flag, type=typ, default=None,
                         help=f"{what} (default: {getattr(dc, flag[2:].replace('-', '_'))})")

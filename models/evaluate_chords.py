@@ -125,7 +125,8 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
   (onset per key, hold per key, pedal), started as the per-key Markov chain. Loss: NLL of onsets,
   of the holds that are decided (key sounded before, not struck again), and of the pedal.
 - Training windows of {cfg.seq_len} frames, batch {cfg.batch_size}, transposed by up to +-{cfg.transpose} semitones, a share
-  {cfg.foreign_cond} started from another genre's embedding; Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,
+  {cfg.foreign_cond} started from another genre's embedding, {100 * cfg.input_noise:.1f} % of the fed-back key and pedal bits
+  flipped (so the model does not trust its own draws blindly); Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,
   early stopping (patience {cfg.patience}), seed {cfg.seed}; {tr['seconds']:.0f} s on 2 CPU cores ({tr['frames_per_s']:.0f} frames/s).
 
 ## Validation likelihood (teacher forced, {lk['pieces']} pieces, {lk['frames']} frames)
