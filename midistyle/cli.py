@@ -24,6 +24,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
 
 
+def _add_config_flags(parser, defaults, specs) -> None:
+    """One optional flag per config field: ``specs`` are (flag, type, help[, field]); the default
+    shown is the config dataclass's own, and an omitted flag leaves the field at that default."""
+    for flag, typ, what, *field in specs:
+        name = field[0] if field else flag[2:].replace("-", "_")
+        parser.add_argument(flag, dest=name, type=typ, default=None,
+                            help=f"{what} (default: {getattr(defaults, name)})")
+    parser.set_defaults(config_fields=[spec[3] if len(spec) > 3 else spec[0][2:].replace("-", "_") for spec in specs])
+
+
+def _config_from_args(cls, args, **fixed):
+    """The config of a ``train`` command: the flags given (see :func:`_add_config_flags`) over the defaults."""
+    return cls(**fixed, **{k: getattr(args, k) for k in args.config_fields if getattr(args, k) is not None})
+
+
 def _nonneg_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     try:
@@ -144,13 +159,7 @@ def cmd_velocity(args):
 def cmd_train_velocity(args):
     from .velocity import VelocityConfig, train
 
-    given = {"epochs": args.epochs, "batch_size": args.batch_size, "window": args.window,
-             "channels": args.channels, "cond_channels": args.cond_channels,
-             "learning_rate": args.learning_rate, "patience": args.patience,
-             "val_windows_per_piece": args.val_windows, "dropout": args.dropout,
-             "input_noise": args.input_noise}
-    cfg = VelocityConfig(seed=args.seed, max_steps_per_epoch=args.max_steps_per_epoch,
-                         **{k: v for k, v in given.items() if v is not None})
+    cfg = _config_from_args(VelocityConfig, args, seed=args.seed, max_steps_per_epoch=args.max_steps_per_epoch)
     meta = train(args.data, args.genre, args.output, cfg, strategy=args.strategy,
                  progress=not args.quiet, force=args.force)
     v = meta["validation"]
@@ -246,18 +255,14 @@ def _add_model_commands(sub):
     tv.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
     from .velocity import VelocityConfig
 
-    d = VelocityConfig()
-    for flag, typ, what in (("--epochs", int, "most epochs (early stopping)"), ("--batch-size", int, "windows per batch"),
-                            ("--window", int, "training window in notes"),
-                            ("--channels", int, "channels of the autoregressive stack"),
-                            ("--cond-channels", int, "channels of the note-reading stack"),
-                            ("--learning-rate", float, "Adam learning rate"),
-                            ("--patience", int, "epochs without improvement before stopping"),
-                            ("--val-windows", int, "validation windows per piece"),
-                            ("--dropout", float, "dropout on the note conditioning while training"),
-                            ("--input-noise", float, "std of the noise on the previous velocity/127 in training")):
-        field = flag[2:].replace("-", "_").replace("val_windows", "val_windows_per_piece")
-        tv.add_argument(flag, type=typ, default=None, help=f"{what} (default: {getattr(d, field)})")
+    _add_config_flags(tv, VelocityConfig(), (
+        ("--epochs", int, "most epochs (early stopping)"), ("--batch-size", int, "windows per batch"),
+        ("--window", int, "training window in notes"), ("--channels", int, "channels of the autoregressive stack"),
+        ("--cond-channels", int, "channels of the note-reading stack"), ("--learning-rate", float, "Adam learning rate"),
+        ("--patience", int, "epochs without improvement before stopping"),
+        ("--val-windows", int, "validation windows per piece", "val_windows_per_piece"),
+        ("--dropout", float, "dropout on the note conditioning while training"),
+        ("--input-noise", float, "std of the noise on the previous velocity/127 in training")))
     tv.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap on batches per epoch (0: one pass)")
     tv.add_argument("--seed", type=int, default=0)
     tv.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
@@ -314,10 +319,7 @@ def cmd_train_chords(args):
     from .chords import ChordsConfig, train
     from .registry import classifier_path
 
-    given = {k: getattr(args, k) for k in ("epochs", "steps_per_epoch", "batch_size", "units", "seq_len",
-                                           "frame_steps", "transpose", "foreign_cond", "learning_rate", "input_noise",
-                                           "patience")}
-    cfg = ChordsConfig(seed=args.seed, **{k: v for k, v in given.items() if v is not None})
+    cfg = _config_from_args(ChordsConfig, args, seed=args.seed)
     meta = train(args.data, args.genre, args.classifier or classifier_path(), args.output, cfg,
                  progress=not args.quiet, force=args.force)
     v = meta["validation"]
@@ -469,18 +471,15 @@ def _add_symbolic_commands(sub, train_sub):
     th.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
     from .chords import ChordsConfig
 
-    dc = ChordsConfig()
-    for flag, typ, what in (("--epochs", int, "most epochs (early stopping)"),
-                            ("--steps-per-epoch", int, "batches per epoch"), ("--batch-size", int, "windows per batch"),
-                            ("--units", int, "LSTM units"), ("--seq-len", int, "frames per training window"),
-                            ("--frame-steps", int, "25 ms steps per frame"),
-                            ("--transpose", int, "training windows transposed by up to +- this many semitones"),
-                            ("--foreign-cond", float, "share of training windows started from another genre's embedding"),
-                            ("--learning-rate", float, "Adam learning rate"),
-                            ("--input-noise", float, "share of fed-back key/pedal bits flipped in training"),
-                            ("--patience", int, "epochs without improvement before stopping")):
-        th.add_argument(flag, type=typ, default=None,
-                        help=f"{what} (default: {getattr(dc, flag[2:].replace('-', '_'))})")
+    _add_config_flags(th, ChordsConfig(), (
+        ("--epochs", int, "most epochs (early stopping)"), ("--steps-per-epoch", int, "batches per epoch"),
+        ("--batch-size", int, "windows per batch"), ("--units", int, "LSTM units"),
+        ("--seq-len", int, "frames per training window"), ("--frame-steps", int, "25 ms steps per frame"),
+        ("--transpose", int, "training windows transposed by up to +- this many semitones"),
+        ("--foreign-cond", float, "share of training windows started from another genre's embedding"),
+        ("--learning-rate", float, "Adam learning rate"),
+        ("--input-noise", float, "share of fed-back key/pedal bits flipped in training"),
+        ("--patience", int, "epochs without improvement before stopping")))
     th.add_argument("--seed", type=int, default=0)
     th.add_argument("--force", action="store_true", help="overwrite an existing model")
     th.add_argument("--quiet", action="store_true", help="no progress bars")
