@@ -684,21 +684,16 @@ def typical_texture(pieces: list, frame_seconds: float, pitch_low: int = 21, sec
 
 def load_pieces(ds, indices, clf, frame_steps: int | None) -> tuple:
     """:class:`Frames` (None when ``frame_steps`` is None) and classifier embeddings of dataset pieces."""
-    from .classifier import features_from_arrays
+    from .classifier import segment_features
 
-    r = ds.h5["rolls"]
     frames, embs = [], []
     cfg = clf.config
     for i in indices:
-        a, n = int(ds.roll_start[i]), int(ds.roll_length[i])
-        held = r["held"][a:a + n]
-        on = r["onsets"][a:a + n]
-        vel = r["velocity"][a:a + n] if cfg.use_velocity else None
-        feats = features_from_arrays(held, on, vel, cfg.pool, ds.settings.pitch_low if cfg.harmony else None)
-        emb, _ = clf.segment_outputs_from_features(feats)
+        roll = ds.piece(i)
+        emb, _ = clf.segment_outputs_from_features(segment_features(roll, cfg.pool, cfg.use_velocity, cfg.harmony))
         embs.append(emb.mean(axis=0))
         if frame_steps is not None:
-            frames.append(to_frames(held, on, r["pedals"][a:a + n], frame_steps))
+            frames.append(roll_frames(roll, frame_steps))
     return (frames if frame_steps is not None else None), embs
 
 

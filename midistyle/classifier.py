@@ -417,13 +417,12 @@ def load_features(ds, indices, cfg: ClassifierConfig, compact: bool = False) -> 
     With ``compact`` the arrays stay uint8 (velocity unscaled) to save memory; turn them into
     model inputs with :func:`_as_float`.
     """
-    r = ds.h5["rolls"]
     out = []
     for i in indices:
-        a, n = int(ds.roll_start[i]), int(ds.roll_length[i])
-        blocks = [max_pool_time(r["held"][a:a + n], cfg.pool), max_pool_time(r["onsets"][a:a + n], cfg.pool)]
+        roll = ds.piece(i)
+        blocks = [max_pool_time(roll.held.view(np.uint8), cfg.pool), max_pool_time(roll.onsets.view(np.uint8), cfg.pool)]
         if cfg.use_velocity:
-            blocks.append(max_pool_time(r["velocity"][a:a + n], cfg.pool))
+            blocks.append(max_pool_time(roll.velocity, cfg.pool))
         f = np.concatenate(blocks, axis=1).astype(np.uint8)
         out.append(f if compact else _as_float(f, cfg, ds.settings))
     return out

@@ -1,17 +1,17 @@
 """Folders of MIDI -> one HDF5 dataset, and reading it back.
 
-HDF5 layout (format ``midistyle.dataset`` version 1)
+HDF5 layout (format ``midistyle.dataset`` version 2)
 ---------------------------------------------------
-Concatenated arrays with a piece index, so a piece is one contiguous slice::
+Concatenated arrays with a piece index, so a piece is one contiguous slice. Only what cannot be
+derived is stored: the note table and the pedal values on the grid. The onset, held and velocity
+matrices of a piece are rebuilt from its notes when it is read (:meth:`Dataset.piece`, the same
+code as :func:`~midistyle.pianoroll.encode`), which keeps files small and conversion fast::
 
     /                 attrs: format, format_version, encoder (JSON EncoderSettings),
                              genres (JSON list), val_fraction, split_seed,
                              skipped (JSON [{file, reason}]), duplicates (JSON [{file, same_as}]),
                              constant_velocity (JSON list of piece names)
-    /rolls/onsets     (T_total, P) uint8  1 where a note starts
-    /rolls/held       (T_total, P) uint8  1 while a note sounds
-    /rolls/velocity   (T_total, P) uint8  velocity at onset cells
-    /rolls/pedals     (T_total, 2) uint8  sustain, soft pedal values
+    /rolls/pedals     (T_total, 2) uint8  sustain, soft pedal values on the grid
     /notes            (N_total,) compound: pitch, velocity, start, end (s), step, beat (quarter
                       notes from the file's start, from its ticks)
     /pieces/name      (n,) str   path relative to the converted folder
@@ -21,8 +21,8 @@ Concatenated arrays with a piece index, so a piece is one contiguous slice::
     /pieces/roll_start, /pieces/roll_length, /pieces/note_start, /pieces/note_count  (n,) int64
     /pieces/constant_velocity (n,) bool   every note has the same velocity
 
-Rolls are chunked along time and compressed with LZF, so reading one piece or one window
-decompresses only the chunks it touches.
+Arrays are chunked and compressed with LZF, so reading one piece decompresses only the chunks
+it touches. Version 1 files (which stored the dense matrices) are refused with a clear error.
 
 The train/validation split is by piece and deterministic: within each genre, pieces are ordered
 by a hash of (seed, content md5) and the first ``round(val_fraction * n)`` go to validation.
@@ -42,10 +42,11 @@ import numpy as np
 from .errors import InputError, SettingsMismatchError
 from .fsutil import atomic_output, check_output
 from .io import MIDI_EXTENSIONS, read_midi_bytes
-from .pianoroll import EncoderSettings, PianoRoll, encode
+from .pianoroll import (EncoderSettings, PianoRoll, check_duration, grid_length, pedal_matrix,
+                        roll_from_notes, steps_of)
 
 FORMAT = "midistyle.dataset"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 STORED_NOTE_DTYPE = np.dtype([("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8"), ("step", "i8"),
                               ("beat", "f8")])
 
@@ -101,7 +102,10 @@ def _encode_job(args):
     path, data, settings_dict = args
     try:
         perf = read_midi_bytes(data, path)
-        roll = encode(perf, EncoderSettings.from_dict(settings_dict))
+        check_duration(perf)
+        step = EncoderSettings.from_dict(settings_dict).step
+        n_steps = grid_length(perf.notes, perf.duration, step)
+        pedals = pedal_matrix(perf.pedals, n_steps, step)
     except InputError as exc:
         msg = str(exc)
         return path, None, msg[len(path) + 2:] if msg.startswith(path + ": ") else msg
@@ -110,10 +114,9 @@ def _encode_job(args):
     notes = np.empty(len(perf.notes), dtype=STORED_NOTE_DTYPE)
     for k in ("pitch", "velocity", "start", "end"):
         notes[k] = perf.notes[k]
-    notes["step"] = roll.note_steps
-    notes["beat"] = perf.notes["start_tick"] / float(perf.midi.ticks_per_beat or 1)
-    return path, (np.packbits(roll.onsets, axis=None), np.packbits(roll.held, axis=None),
-                  roll.velocity, roll.pedals, notes, roll.onsets.shape), None
+    notes["step"] = steps_of(perf.notes["start"], step)
+    notes["beat"] = perf.notes["start_tick"] / float(perf.ticks_per_beat)
+    return path, (pedals, notes), None
 
 
 def convert(sources, output: str, *, settings: EncoderSettings | None = None,
@@ -179,40 +182,24 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
             jobs.append((path, data, settings.to_dict()))
             meta.append((rel, genre, md5))
 
-    P = settings.n_pitches
     workers = workers or os.cpu_count() or 1
     with atomic_output(output, force=force, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as h5:
-        kw = dict(compression="lzf", chunks=True)
-        g_rolls = h5.create_group("rolls")
-        ds = {
-            "onsets": g_rolls.create_dataset("onsets", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
-            "held": g_rolls.create_dataset("held", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
-            "velocity": g_rolls.create_dataset("velocity", (0, P), maxshape=(None, P), dtype="u1", chunks=(2048, P), compression="lzf"),
-            "pedals": g_rolls.create_dataset("pedals", (0, 2), maxshape=(None, 2), dtype="u1", chunks=(8192, 2), compression="lzf"),
-        }
-        notes_ds = h5.create_dataset("notes", (0,), maxshape=(None,), dtype=STORED_NOTE_DTYPE, **kw)
+        pedals_ds = h5.create_group("rolls").create_dataset(
+            "pedals", (0, 2), maxshape=(None, 2), dtype="u1", chunks=(8192, 2), compression="lzf")
+        notes_ds = h5.create_dataset("notes", (0,), maxshape=(None,), dtype=STORED_NOTE_DTYPE,
+                                     chunks=(16384,), compression="lzf")
         kept = []  # (rel, genre, md5, roll_start, roll_len, note_start, note_count, constant)
         t_total = n_total = 0
-        buf = {k: [] for k in ("onsets", "held", "velocity", "pedals", "notes")}
-        buf_len = 0
+        buf = {"pedals": [], "notes": []}
 
         def flush():
-            nonlocal buf_len
-            if not buf["notes"]:
-                return
-            for k in ("onsets", "held", "velocity", "pedals"):
-                arr = np.concatenate(buf[k])
-                d = ds[k]
-                n0 = d.shape[0]
-                d.resize(n0 + len(arr), axis=0)
-                d[n0:] = arr
-            arr = np.concatenate(buf["notes"])
-            n0 = notes_ds.shape[0]
-            notes_ds.resize(n0 + len(arr), axis=0)
-            notes_ds[n0:] = arr
-            for k in buf:
-                buf[k] = []
-            buf_len = 0
+            for d, parts in ((pedals_ds, buf["pedals"]), (notes_ds, buf["notes"])):
+                if parts:
+                    arr = np.concatenate(parts)
+                    n0 = d.shape[0]
+                    d.resize(n0 + len(arr), axis=0)
+                    d[n0:] = arr
+                    parts.clear()
 
         ctx = get_context("fork") if hasattr(os, "fork") else get_context()
         with ctx.Pool(workers) if workers > 1 else _SerialPool() as pool:
@@ -222,20 +209,16 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
                 if res is None:
                     report.skipped.append({"file": path, "reason": reason})
                     continue
-                on_b, held_b, vel, ped, notes, shape = res
-                T = shape[0]
-                on = np.unpackbits(on_b, count=T * P).reshape(T, P)
-                held = np.unpackbits(held_b, count=T * P).reshape(T, P)
+                ped, notes = res
                 constant = bool(len(np.unique(notes["velocity"])) <= 1)
-                kept.append((m[0], m[1], m[2], t_total, T, n_total, len(notes), constant))
+                kept.append((m[0], m[1], m[2], t_total, len(ped), n_total, len(notes), constant))
                 if constant:
                     report.constant_velocity.append(path)
-                for k, a in (("onsets", on), ("held", held), ("velocity", vel), ("pedals", ped), ("notes", notes)):
-                    buf[k].append(a)
-                t_total += T
+                buf["pedals"].append(ped)
+                buf["notes"].append(notes)
+                t_total += len(ped)
                 n_total += len(notes)
-                buf_len += T
-                if buf_len > 200_000:
+                if sum(map(len, buf["notes"])) > 1_000_000:
                     flush()
         flush()
 
@@ -307,6 +290,11 @@ class Dataset:
             raise InputError(f"{path}: not an HDF5 file") from None
         if self.h5.attrs.get("format") != FORMAT:
             raise InputError(f"{path}: not a midistyle dataset")
+        version = int(self.h5.attrs.get("format_version", 0))
+        if version != FORMAT_VERSION:
+            self.h5.close()
+            raise InputError(f"{path}: dataset format version {version}, this midistyle reads version "
+                             f"{FORMAT_VERSION}: convert the MIDI folders again (midistyle dataset convert)")
         self.path = path
         self.settings = EncoderSettings.from_dict(json.loads(self.h5.attrs["encoder"]))
         if settings is not None and settings != self.settings:
@@ -356,11 +344,8 @@ class Dataset:
         return out
 
     def piece(self, i: int) -> PianoRoll:
-        """Piano roll of piece ``i`` (notes carry pitch, velocity, start, end; steps in note_steps)."""
+        """Piano roll of piece ``i`` (notes carry pitch, velocity, start, end; steps in note_steps),
+        rebuilt from its stored notes exactly as :func:`~midistyle.pianoroll.encode` builds it."""
         a, n = int(self.roll_start[i]), int(self.roll_length[i])
-        r = self.h5["rolls"]
         na, nn = int(self.note_start[i]), int(self.note_count[i])
-        notes = self.h5["notes"][na:na + nn]
-        return PianoRoll(onsets=r["onsets"][a:a + n].astype(bool), held=r["held"][a:a + n].astype(bool),
-                         velocity=r["velocity"][a:a + n], pedals=r["pedals"][a:a + n],
-                         settings=self.settings, notes=notes, note_steps=notes["step"])
+        return roll_from_notes(self.h5["notes"][na:na + nn], self.h5["rolls/pedals"][a:a + n], self.settings)

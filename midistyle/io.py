@@ -1,13 +1,27 @@
 """Reading inputs and writing velocities back exactly.
 
 Every input (MIDI file, MusicXML / ABC / Humdrum score, or a music21 corpus work) becomes a
-:class:`Performance`: the note table, pedal events and the parsed :class:`mido.MidiFile` it
-came from. Notes are read with mido at the message level, so each note remembers the track and
-message index of its note-on; :func:`write_velocities` edits exactly those messages and nothing
-else, which keeps every tick of the input.
+:class:`Performance`: the note table, pedal events and the bytes it came from.
+
+Two readers fill the same note table:
+
+- the **fast** reader (default) parses with symusic, the C++ MIDI library MidiTok uses (about
+  150x faster than mido): ticks, pitches, velocities, pedals and the tempo map. It does not know
+  where each note-on message lives, so its ``track``, ``msg`` and ``channel`` columns are -1.
+- the **exact** reader (``exact=True``) walks the messages with mido, so each note remembers the
+  track and message index of its note-on; :func:`write_velocities` edits exactly those messages
+  and nothing else, which keeps every tick of the input. A fast-read performance is re-read
+  exactly (from its kept bytes) when it is written.
+
+Both order notes by start tick, pitch and end tick and compute seconds from ticks the same way,
+so their tables agree on every file both can read (tested on every shared TPD file). One
+difference is by design: a note-on that is never switched off is dropped by the fast reader and
+ends at the file's last event in the exact one; damaged files the fast reader cannot parse, or
+times it cannot hold, go through the exact reader, whose errors are the ones reported.
 """
 from __future__ import annotations
 
+import functools
 import io as _io
 import os
 import stat
@@ -48,31 +62,49 @@ PEDAL_DTYPE = np.dtype([("time", "f8"), ("cc", "i2"), ("value", "i2")])
 
 @dataclass
 class Performance:
-    """Notes and pedals of one input, with the MIDI it was read from.
+    """Notes and pedals of one input, and the MIDI bytes they were read from.
 
     Attributes
     ----------
     notes : numpy structured array of :data:`NOTE_DTYPE`
-        Non-drum notes sorted by start time then pitch.
+        Non-drum notes sorted by start tick, pitch, then end tick. ``track``, ``msg`` and
+        ``channel`` are -1 when the fast reader made the table (see :attr:`exact`).
     pedals : numpy structured array of :data:`PEDAL_DTYPE`
         Sustain (CC64) and soft (CC67) pedal changes of non-drum channels, in time order.
-    midi : mido.MidiFile
-        The parsed file (for scores: the MIDI music21 made of them).
     source : str
         Path or ``corpus:NAME`` the performance came from.
+    ticks_per_beat : int
+        The file's time division.
+    n_tracks : int
+        Number of tracks (``MTrk`` chunks) in the file.
     tempo_changes : int
         Number of ``set_tempo`` events.
     drum_notes : int
         Number of notes on the drum channel, which are ignored.
+    programs : list of int
+        Programs of non-drum channels.
+    midi : mido.MidiFile or None
+        The parsed messages, kept by the exact reader only.
+    data : bytes or None
+        The MIDI bytes (for scores: the MIDI music21 made of them), kept by the fast reader
+        so that :func:`exact_performance` needs no second file access.
     """
 
     notes: np.ndarray
     pedals: np.ndarray
-    midi: mido.MidiFile
     source: str
+    ticks_per_beat: int
+    n_tracks: int
     tempo_changes: int = 0
     drum_notes: int = 0
     programs: list = field(default_factory=list)
+    midi: mido.MidiFile | None = None
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def exact(self) -> bool:
+        """Whether each note knows its note-on message (the exact reader made the table)."""
+        return self.midi is not None
 
     @property
     def duration(self) -> float:
@@ -107,8 +139,53 @@ def _tick_to_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempos: np.ndar
     return seg_sec[idx] + (ticks - tempo_ticks[idx]) * tempos[idx] / (1e6 * tpb)
 
 
+def _tempo_map(ticks: np.ndarray, tempos: np.ndarray) -> tuple:
+    """Sorted tempo segments (start ticks, microseconds per beat); 120 bpm before the first.
+
+    Of several tempo events at one tick, the last in file order wins.
+    """
+    order = np.argsort(ticks, kind="stable")
+    tt = np.asarray(ticks, dtype=np.int64)[order]
+    tv = np.asarray(tempos, dtype=np.float64)[order]
+    if not len(tt) or tt[0] != 0:
+        tt = np.concatenate([[0], tt])
+        tv = np.concatenate([[500000.0], tv])
+    keep = np.append(tt[1:] != tt[:-1], True)
+    return tt[keep], tv[keep]
+
+
+def _note_table(columns: dict, tempo_map: tuple, tpb: int) -> np.ndarray:
+    """Build the sorted :data:`NOTE_DTYPE` table from per-note columns and a tempo map."""
+    n = len(columns["pitch"])
+    out = np.empty(n, dtype=NOTE_DTYPE)
+    for k in ("pitch", "velocity", "start_tick", "end_tick"):
+        out[k] = columns[k]
+    for k in ("track", "msg", "channel"):
+        out[k] = columns.get(k, -1)
+    out["start"] = _tick_to_seconds(out["start_tick"], *tempo_map, tpb)
+    out["end"] = _tick_to_seconds(out["end_tick"], *tempo_map, tpb)
+    return out[np.lexsort((out["end_tick"], out["pitch"], out["start_tick"]))]
+
+
+def _pedal_table(ticks: np.ndarray, ccs: np.ndarray, values: np.ndarray, tempo_map: tuple,
+                 tpb: int) -> np.ndarray:
+    """Build the :data:`PEDAL_DTYPE` table (stable time order) from per-event columns."""
+    order = np.argsort(np.asarray(ticks, dtype=np.int64), kind="stable")
+    pedals = np.empty(len(order), dtype=PEDAL_DTYPE)
+    pedals["time"] = _tick_to_seconds(np.asarray(ticks, dtype=np.int64)[order], *tempo_map, tpb)
+    pedals["cc"] = np.asarray(ccs)[order]
+    pedals["value"] = np.asarray(values)[order]
+    return pedals
+
+
+def _no_notes(source: str, drum_notes: int) -> InputError:
+    if drum_notes:
+        return InputError(f"{source}: only drum notes (channel 10), nothing to encode")
+    return InputError(f"{source}: no notes")
+
+
 def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
-    """Extract notes and pedals from a parsed MIDI file.
+    """Extract notes and pedals from a parsed MIDI file (the exact reader).
 
     Note-ons with velocity 0 count as note-offs. A note-off ends the earliest still-open note
     of the same track, channel and pitch (first in, first out), so overlapping notes of one
@@ -168,43 +245,142 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
         raise InputError(f"{source}: implausible timing (an event at tick {last_tick}, "
                          f"more than {MAX_TICKS} ticks from the start)")
     if not notes:
-        if drum_notes:
-            raise InputError(f"{source}: only drum notes (channel 10), nothing to encode")
-        raise InputError(f"{source}: no notes")
+        raise _no_notes(source, drum_notes)
 
-    tempo_events.sort(key=lambda e: e[0])
-    n_set_tempo = len(tempo_events)
-    if not tempo_events or tempo_events[0][0] != 0:
-        tempo_events.insert(0, (0, 500000))
-    tt = np.array([e[0] for e in tempo_events], dtype=np.int64)
-    tv = np.array([e[1] for e in tempo_events], dtype=np.float64)
-    # a later event at the same tick wins
-    keep = np.append(tt[1:] != tt[:-1], True)
-    tt, tv = tt[keep], tv[keep]
-
+    tempo_map = _tempo_map(np.array([e[0] for e in tempo_events], dtype=np.int64),
+                           np.array([e[1] for e in tempo_events], dtype=np.float64))
     arr = np.array(notes, dtype=np.int64)
-    out = np.empty(len(arr), dtype=NOTE_DTYPE)
-    out["start_tick"], out["end_tick"] = arr[:, 0], arr[:, 1]
-    out["pitch"], out["velocity"] = arr[:, 2], arr[:, 3]
-    out["track"], out["msg"], out["channel"] = arr[:, 4], arr[:, 5], arr[:, 6]
-    out["start"] = _tick_to_seconds(arr[:, 0], tt, tv, tpb)
-    out["end"] = _tick_to_seconds(arr[:, 1], tt, tv, tpb)
-    out = out[np.lexsort((out["pitch"], out["start_tick"]))]
-
-    if pedal_rows:
-        parr = np.array(sorted(pedal_rows, key=lambda r: r[0]), dtype=np.int64)
-        pedals = np.empty(len(parr), dtype=PEDAL_DTYPE)
-        pedals["time"] = _tick_to_seconds(parr[:, 0], tt, tv, tpb)
-        pedals["cc"], pedals["value"] = parr[:, 1], parr[:, 2]
-    else:
-        pedals = np.empty(0, dtype=PEDAL_DTYPE)
-    return Performance(notes=out, pedals=pedals, midi=midi, source=source,
-                       tempo_changes=n_set_tempo, drum_notes=drum_notes,
-                       programs=sorted(programs))
+    names = ("start_tick", "end_tick", "pitch", "velocity", "track", "msg", "channel")
+    table = _note_table({k: arr[:, i] for i, k in enumerate(names)}, tempo_map, tpb)
+    parr = np.array(pedal_rows, dtype=np.int64).reshape(-1, 3)
+    pedals = _pedal_table(parr[:, 0], parr[:, 1], parr[:, 2], tempo_map, tpb)
+    return Performance(notes=table, pedals=pedals, source=source, ticks_per_beat=tpb,
+                       n_tracks=len(midi.tracks), tempo_changes=len(tempo_events),
+                       drum_notes=drum_notes, programs=sorted(programs), midi=midi)
 
 
-def read_midi(path: str) -> Performance:
+#: Ticks between the rounds of note-offs :func:`_closing_bytes` adds after each track's end;
+#: the fast reader takes files whose events all lie before this tick (about 2.4 hours at
+#: 960 ticks per beat and 120 bpm), so a note ending past it was left open.
+_CLOSE_DELTA = 1 << 24
+_EOT_MARKER = b"midistyle:end-of-track"
+#: Rounds of those note-offs; each ends one open note per channel and pitch.
+_CLOSE_ROUNDS = 4
+
+
+def _varlen(value: int) -> bytes:
+    """``value`` as a MIDI variable-length number."""
+    out = [value & 0x7F]
+    while value > 0x7F:
+        value >>= 7
+        out.append(0x80 | (value & 0x7F))
+    return bytes(reversed(out))
+
+
+@functools.lru_cache(maxsize=1)
+def _closing_tail() -> bytes:
+    """What replaces each End-of-Track event in :func:`_closing_bytes` (built once)."""
+    marker = bytes([0xFF, 0x06, len(_EOT_MARKER)]) + _EOT_MARKER
+    closing = bytearray()
+    for _ in range(_CLOSE_ROUNDS):       # round k at (k + 1) * _CLOSE_DELTA past the track's end
+        closing += _varlen(_CLOSE_DELTA)
+        for ch in range(16):
+            closing += (b"" if ch == 0 else b"\x00") + bytes([0x80 | ch, 0, 0])
+            closing += b"".join(bytes([0, p, 0]) for p in range(1, 128))
+    return marker + bytes(closing) + b"\x00\xff\x2f\x00"
+
+
+def _closing_bytes(data: bytes) -> tuple | None:
+    """The file with each track's end made visible to symusic, and its track count.
+
+    symusic drops a note-on that is never switched off, and does not report where a track
+    ends. So each ``MTrk`` chunk's End-of-Track event becomes: a marker named
+    :data:`_EOT_MARKER` at the same tick (where the track ends), then, :data:`_CLOSE_DELTA`
+    ticks later, a note-off for every channel and pitch (which ends exactly the notes left
+    open), repeated :data:`_CLOSE_ROUNDS` times (a pitch may be open several
+    times) :data:`_CLOSE_DELTA` ticks apart, then End-of-Track. Returns None for anything but
+    a clean chunk structure.
+    """
+    tail = _closing_tail()
+    header_len = int.from_bytes(data[4:8], "big")
+    pos = 8 + header_len
+    out, n = [data[:pos]], 0
+    while pos < len(data):
+        if pos + 8 > len(data):
+            return None
+        kind, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "big")
+        body = data[pos + 8:pos + 8 + size]
+        if len(body) != size:
+            return None
+        if kind == b"MTrk":
+            if not body.endswith(b"\xff\x2f\x00"):
+                return None
+            body = body[:-3] + tail       # End-of-Track's delta now leads the marker
+            n += 1
+        out.append(kind + len(body).to_bytes(4, "big") + body)
+        pos += 8 + size
+    return b"".join(out), n
+
+
+def _fast_performance(data: bytes, source: str) -> Performance | None:
+    """Read MIDI bytes with symusic; None when the exact reader must decide (damaged, odd, empty)."""
+    import symusic
+
+    closed = _closing_bytes(data)
+    if closed is None:
+        return None
+    try:
+        score = symusic.Score.from_midi(closed[0], sanitize_data=True)
+    except Exception:   # symusic's parse errors: the exact reader words the message
+        return None
+    tpb = int(score.ticks_per_quarter)
+    ends = [m.time for m in score.markers if m.text == _EOT_MARKER.decode()]
+    if tpb <= 0 or not ends or max(ends) < 0 or max(ends) >= _CLOSE_DELTA:
+        return None       # (ticks past symusic's 32-bit range: the exact reader reports them)
+    last_tick = max(ends)
+    cols = {k: [] for k in ("start_tick", "end_tick", "pitch", "velocity")}
+    ped = {k: [] for k in ("tick", "cc", "value")}
+    drum_notes, programs = 0, set()
+    for track in score.tracks:
+        nt = track.notes.numpy()
+        if track.is_drum:
+            drum_notes += len(nt["time"])
+            continue
+        programs.add(int(track.program))
+        start = nt["time"].astype(np.int64)
+        end = start + nt["duration"]
+        if (end // _CLOSE_DELTA >= _CLOSE_ROUNDS).any():
+            return None   # a pitch left open more often than the rounds close: read exactly
+        cols["start_tick"].append(start)
+        cols["end_tick"].append(np.where(end >= _CLOSE_DELTA, last_tick, end))   # left open
+        cols["pitch"].append(nt["pitch"])
+        cols["velocity"].append(nt["velocity"])
+        cc = track.controls.numpy()
+        keep = np.isin(cc["number"], (SUSTAIN_CC, SOFT_CC))
+        ped["tick"].append(cc["time"][keep].astype(np.int64))
+        ped["cc"].append(cc["number"][keep])
+        ped["value"].append(cc["value"][keep])
+    if not cols["pitch"] or not sum(len(c) for c in cols["pitch"]):
+        return None
+    cols = {k: np.concatenate(v) for k, v in cols.items()}
+    ped = {k: np.concatenate(v) for k, v in ped.items()}
+    if (cols["start_tick"] < 0).any() or (cols["end_tick"] < cols["start_tick"]).any() \
+            or (ped["tick"] < 0).any():
+        return None
+    tempos = score.tempos.numpy()
+    tempo_map = _tempo_map(tempos["time"].astype(np.int64), tempos["mspq"].astype(np.float64))
+    return Performance(notes=_note_table(cols, tempo_map, tpb),
+                       pedals=_pedal_table(ped["tick"], ped["cc"], ped["value"], tempo_map, tpb),
+                       source=source, ticks_per_beat=tpb, n_tracks=closed[1],
+                       tempo_changes=len(tempos["time"]), drum_notes=drum_notes,
+                       programs=sorted(programs), data=data)
+
+
+def read_midi(path: str, *, exact: bool = False) -> Performance:
     """Read a standard MIDI file into a :class:`Performance`.
+
+    ``exact=True`` reads at the message level with mido (what writing needs); the default reads
+    with symusic (see the module docstring for the one difference).
 
     Raises
     ------
@@ -218,15 +394,30 @@ def read_midi(path: str) -> Performance:
             data = fh.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return read_midi_bytes(data, path)
+    return read_midi_bytes(data, path, exact=exact)
 
 
-def read_midi_bytes(data: bytes, source: str) -> Performance:
-    """Parse MIDI file bytes; ``source`` names them in errors."""
+def _check_header(data: bytes, source: str) -> None:
     if not data:
         raise InputError(f"{source}: empty file")
     if data[:4] != b"MThd":
         raise InputError(f"{source}: not a MIDI file (no MThd header)")
+    if len(data) < 14:
+        raise InputError(f"{source}: truncated MIDI file")
+    fmt = int.from_bytes(data[8:10], "big")
+    if fmt not in (0, 1, 2):
+        raise InputError(f"{source}: invalid MIDI format {fmt} (must be 0, 1 or 2)")
+    if data[12] & 0x80:
+        raise InputError(f"{source}: SMPTE time division is not supported")
+
+
+def read_midi_bytes(data: bytes, source: str, *, exact: bool = False) -> Performance:
+    """Parse MIDI file bytes; ``source`` names them in errors. ``exact`` as in :func:`read_midi`."""
+    _check_header(data, source)
+    if not exact:
+        perf = _fast_performance(data, source)
+        if perf is not None:
+            return perf
     try:
         midi = mido.MidiFile(file=_io.BytesIO(data), clip=True)
     except EOFError:
@@ -236,11 +427,18 @@ def read_midi_bytes(data: bytes, source: str) -> Performance:
     return performance_from_midifile(midi, source)
 
 
-def read_score(path_or_corpus: str) -> Performance:
+def exact_performance(perf: Performance) -> Performance:
+    """``perf`` read by the exact reader (itself if it already was), from its kept bytes."""
+    if perf.exact:
+        return perf
+    return read_midi_bytes(perf.data, perf.source, exact=True)
+
+
+def read_score(path_or_corpus: str, *, exact: bool = False) -> Performance:
     """Read a score through music21 (MusicXML, ABC, Humdrum, or ``corpus:NAME``).
 
     Score dynamics become note velocities (music21's realised volume), then the score is
-    rendered to MIDI in memory and read like any MIDI file.
+    rendered to MIDI in memory and read like any MIDI file (``exact`` as in :func:`read_midi`).
     """
     import music21  # only scores pay for music21's import
 
@@ -261,23 +459,24 @@ def read_score(path_or_corpus: str) -> Performance:
         raise
     except Exception as exc:
         raise InputError(f"{src}: cannot be read as a score ({type(exc).__name__}: {exc})") from None
-    return read_midi_bytes(data, src)
+    return read_midi_bytes(data, src, exact=exact)
 
 
-def read(path: str) -> Performance:
+def read(path: str, *, exact: bool = False) -> Performance:
     """Read any supported input, choosing the reader by file ending.
 
     MIDI endings go through :func:`read_midi`; MusicXML (.musicxml, .mxl, .xml), ABC and
-    Humdrum (.krn) scores and ``corpus:NAME`` go through :func:`read_score`.
+    Humdrum (.krn) scores and ``corpus:NAME`` go through :func:`read_score`. The fast reader
+    is the default; ``exact=True`` keeps every note's message (see the module docstring).
     """
     path = os.fspath(path)
     if path.startswith(CORPUS_PREFIX):
-        return read_score(path)
+        return read_score(path, exact=exact)
     ext = os.path.splitext(path)[1].lower()
     if ext in SCORE_EXTENSIONS:
-        return read_score(path)
+        return read_score(path, exact=exact)
     if ext in MIDI_EXTENSIONS or ext == "":
-        return read_midi(path)
+        return read_midi(path, exact=exact)
     _check_path(path)
     raise InputError(f"{path}: unsupported file type '{ext}' (MIDI, MusicXML, ABC, Humdrum or corpus:NAME)")
 
@@ -288,17 +487,30 @@ def with_velocities(perf: Performance, velocities: np.ndarray) -> mido.MidiFile:
     Parameters
     ----------
     perf : Performance
-        As returned by :func:`read`.
+        As returned by :func:`read` (a fast-read performance is re-read exactly first).
     velocities : array of int, shape (len(perf.notes),)
         New velocity of each note, in the order of ``perf.notes``; clipped to 1..127.
 
     Every other message (timing, pitches, note-offs, pedals, tempo, programs, drum notes,
     other tracks) is kept as it is, so every note keeps its exact ticks.
+
+    Raises
+    ------
+    ValueError
+        If ``velocities`` has the wrong shape, or the exact reader finds other notes than the
+        fast one did (a note-on never switched off): read such a file with ``exact=True``.
     """
     velocities = np.asarray(velocities)
     if velocities.shape != (len(perf.notes),):
         raise ValueError(f"need {len(perf.notes)} velocities, got shape {velocities.shape}")
     vel = np.clip(np.rint(velocities), 1, 127).astype(int)
+    if not perf.exact:
+        fast, perf = perf, exact_performance(perf)
+        same = len(fast.notes) == len(perf.notes) and all(
+            np.array_equal(fast.notes[k], perf.notes[k]) for k in ("start_tick", "end_tick", "pitch"))
+        if not same:
+            raise ValueError(f"{perf.source}: its messages hold other notes than the fast reader "
+                             "found (a note that is never switched off); read it with exact=True")
     out = mido.MidiFile(type=perf.midi.type, ticks_per_beat=perf.midi.ticks_per_beat,
                         charset=perf.midi.charset)
     tracks = [mido.MidiTrack(list(tr)) for tr in perf.midi.tracks]

@@ -181,29 +181,63 @@ def encode(source, settings: EncoderSettings | None = None, *, max_seconds: floa
     """
     settings = settings or EncoderSettings()
     perf = source if isinstance(source, Performance) else read(source)
+    check_duration(perf, max_seconds)
+    n_steps = grid_length(perf.notes, perf.duration, settings.step)
+    return roll_from_notes(perf.notes, pedal_matrix(perf.pedals, n_steps, settings.step), settings)
+
+
+def check_duration(perf: Performance, max_seconds: float | None = MAX_SECONDS) -> None:
+    """Raise :class:`InputError` when ``perf`` lasts longer than ``max_seconds`` (None: no limit)."""
     if max_seconds is not None and perf.duration > max_seconds:
         raise InputError(f"{perf.source}: lasts {perf.duration / 3600:.1f} h, longer than the limit of "
                          f"{max_seconds / 3600:g} h (max_seconds, --max-seconds)")
-    notes = perf.notes
+
+
+def grid_length(notes: np.ndarray, duration: float, step: float) -> int:
+    """Steps of the grid of a note table lasting ``duration`` seconds (each note holds >= 1 step)."""
+    st = steps_of(notes["start"], step)
+    en = np.maximum(steps_of(notes["end"], step), st + 1)
+    return int(max(en.max(initial=0), steps_of(duration, step) + 1))
+
+
+def held_matrix(starts: np.ndarray, ends: np.ndarray, pitches: np.ndarray, n_steps: int,
+                n_pitches: int) -> np.ndarray:
+    """(T, P) bool: cell ``(t, p)`` is True when some note of pitch ``p`` holds over step ``t``,
+    i.e. ``starts <= t < ends`` (steps; pitches are grid columns).
+
+    Paints the held cells directly (work ~ total note length) and falls back to a running sum
+    over the grid (work ~ T x P) when the notes hold more cells than that.
+    """
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total > n_steps * n_pitches // 4:
+        delta = np.zeros((n_steps + 1, n_pitches), dtype=np.int32)
+        np.add.at(delta, (starts, pitches), 1)
+        np.add.at(delta, (ends, pitches), -1)
+        return np.cumsum(delta[:-1], axis=0) > 0
+    first = starts * n_pitches + pitches                     # flat index of each note's first cell
+    offset = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    held = np.zeros(n_steps * n_pitches, dtype=bool)
+    held[np.repeat(first, lengths) + offset * n_pitches] = True
+    return held.reshape(n_steps, n_pitches)
+
+
+def roll_from_notes(notes: np.ndarray, pedals: np.ndarray, settings: EncoderSettings) -> PianoRoll:
+    """The :class:`PianoRoll` of a note table (fields pitch, velocity, start, end in seconds) on a
+    grid as long as ``pedals`` (a :func:`pedal_matrix`), as :func:`encode` makes it."""
+    n_steps = len(pedals)
     st = steps_of(notes["start"], settings.step)
     en = np.maximum(steps_of(notes["end"], settings.step), st + 1)
-    n_steps = int(max(en.max(initial=0), steps_of(perf.duration, settings.step) + 1))
     P = settings.n_pitches
     m = (notes["pitch"] >= settings.pitch_low) & (notes["pitch"] <= settings.pitch_high)
     p = notes["pitch"][m].astype(np.int64) - settings.pitch_low
     s, e = st[m], en[m]
-
     onsets = np.zeros((n_steps, P), dtype=bool)
     onsets[s, p] = True
     velocity = np.zeros((n_steps, P), dtype=np.uint8)
     np.maximum.at(velocity, (s, p), notes["velocity"][m].astype(np.uint8))
-    delta = np.zeros((n_steps + 1, P), dtype=np.int32)
-    np.add.at(delta, (s, p), 1)
-    np.add.at(delta, (e, p), -1)
-    held = np.cumsum(delta[:-1], axis=0) > 0
-    pedals = pedal_matrix(perf.pedals, n_steps, settings.step)
-    return PianoRoll(onsets=onsets, held=held, velocity=velocity, pedals=pedals,
-                     settings=settings, notes=notes, note_steps=st)
+    return PianoRoll(onsets=onsets, held=held_matrix(s, e, p, n_steps, P), velocity=velocity,
+                     pedals=pedals, settings=settings, notes=notes, note_steps=st)
 
 
 def decode(roll: PianoRoll, program: int = 0, default_velocity: int = 64):

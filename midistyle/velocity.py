@@ -338,10 +338,9 @@ class VelocityModel:
 
 
 # ----------------------------------------------------------------------------- restyle
-def note_beats_of(perf) -> np.ndarray | None:
+def note_beats_of(perf) -> np.ndarray:
     """Onset of every note of a :class:`~midistyle.io.Performance` in beats (its ticks / ticks per beat)."""
-    tpb = getattr(perf.midi, "ticks_per_beat", None)
-    return perf.notes["start_tick"] / float(tpb) if tpb else None
+    return perf.notes["start_tick"] / float(perf.ticks_per_beat)
 
 
 def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None = None,
@@ -397,7 +396,7 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
 
         check_output(plot, force=force, protect=tuple(inputs), extensions=(".png",))
     # read everything first, so a bad input fails before anything is written
-    perfs = [mio.read(p) for p in inputs]
+    perfs = [mio.read(p, exact=True) for p in inputs]   # exact: it is written back
     rolls = [encode(perf, vm.settings, max_seconds=max_seconds) for perf in perfs]
     results = []
     for k, (src, perf, roll) in enumerate(zip(inputs, perfs, rolls)):

@@ -128,7 +128,7 @@ def test_hdf5_attributes_and_layout(converted):
     tree, out, report = converted
     with h5py.File(out, "r") as h5:
         a = h5.attrs
-        assert a["format"] == "midistyle.dataset" and int(a["format_version"]) == 1
+        assert a["format"] == "midistyle.dataset" and int(a["format_version"]) == 2
         assert EncoderSettings.from_dict(json.loads(a["encoder"])) == SETTINGS
         assert json.loads(a["genres"]) == ["classical", "jazz"]
         skipped = json.loads(a["skipped"])
@@ -142,7 +142,8 @@ def test_hdf5_attributes_and_layout(converted):
         names = [s.decode() for s in h5["pieces/name"][:]]
         assert sorted(names[i] for i in np.flatnonzero(cv)) == sorted(n for _, n in tree["constant"])
         T = int(h5["pieces/roll_length"][:].sum())
-        assert h5["rolls/onsets"].shape == (T, SETTINGS.n_pitches) == (report.steps, 88)
+        assert T == report.steps
+        assert set(h5["rolls"]) == {"pedals"}    # the dense matrices are rebuilt from the notes
         assert h5["rolls/pedals"].shape == (T, 2)
         assert h5["notes"].shape == (report.notes,)
         # pieces are contiguous slices in order
@@ -208,8 +209,7 @@ def test_convert_is_deterministic(converted, tmp_path):
             val_fraction=VAL, seed=0, workers=1, progress=False)
     with Dataset(out) as a, Dataset(again) as b:
         assert (a.names, a.genres, a.md5, a.split) == (b.names, b.genres, b.md5, b.split)
-        for k in ("onsets", "held", "velocity", "pedals"):
-            assert np.array_equal(a.h5["rolls"][k][:], b.h5["rolls"][k][:])
+        assert np.array_equal(a.h5["rolls/pedals"][:], b.h5["rolls/pedals"][:])
         assert np.array_equal(a.h5["notes"][:], b.h5["notes"][:])
 
 
@@ -290,8 +290,9 @@ def test_cli_convert_matches_library_and_refuses_overwrite(converted, tmp_path):
 def test_interrupted_convert_leaves_no_temp_file_and_no_output(tmp_path, tpd_required):
     src = tmp_path / "src"
     src.mkdir()
-    for p in tpd_files("jazz")[::4]:  # ~75 files: several seconds of work to interrupt
-        shutil.copyfile(p, src / p.name)
+    for g in ("classical", "jazz"):   # every file: about a second of work to interrupt
+        for p in tpd_files(g):
+            shutil.copyfile(p, src / f"{g}-{p.name}")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "x.h5"
@@ -303,7 +304,7 @@ def test_interrupted_convert_leaves_no_temp_file_and_no_output(tmp_path, tpd_req
         while not leftovers(out_dir) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
         assert leftovers(out_dir), "the conversion never created its temporary file"
-        time.sleep(0.15)  # well inside the encoding loop
+        time.sleep(0.05)  # well inside the encoding loop
         assert proc.poll() is None, "conversion finished before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -314,3 +315,13 @@ def test_interrupted_convert_leaves_no_temp_file_and_no_output(tmp_path, tpd_req
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert os.listdir(out_dir) == []
+
+
+def test_older_format_is_refused_with_a_clear_error(converted, tmp_path):
+    _, out, _ = converted
+    old = tmp_path / "old.h5"
+    old.write_bytes(Path(out).read_bytes())
+    with h5py.File(old, "a") as h5:
+        h5.attrs["format_version"] = 1
+    with pytest.raises(InputError, match="format version 1.*convert the MIDI folders again"):
+        Dataset(old)

@@ -9,6 +9,7 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+import symusic
 
 import midistyle.io as mio
 from midistyle.errors import InputError, OutputError
@@ -58,7 +59,7 @@ def test_exact_restyle_identity_round_trip(path, tmp_path):
 
 @pytest.mark.parametrize("path", SAMPLE, ids=sample_id)
 def test_exact_restyle_new_velocities_change_only_note_on_velocities(path, tmp_path):
-    perf = mio.read(path)
+    perf = mio.read(path, exact=True)
     rng = np.random.default_rng(1234)
     new = rng.integers(1, 128, size=len(perf.notes))
     out = tmp_path / "restyled.mid"
@@ -88,7 +89,7 @@ def test_exact_restyle_new_velocities_change_only_note_on_velocities(path, tmp_p
     assert changed == len(perf.notes)
 
     # the new velocities land on the right notes
-    again = mio.read(out)
+    again = mio.read(out, exact=True)
     assert np.array_equal(again.notes["velocity"], new)
     for k in ("pitch", "start_tick", "end_tick", "start", "end", "track", "msg", "channel"):
         assert np.array_equal(again.notes[k], perf.notes[k]), k
@@ -103,7 +104,7 @@ def test_exact_restyle_new_velocities_change_only_note_on_velocities(path, tmp_p
 @pytest.mark.parametrize("tpb,midi_type", [(96, 1), (960, 1), (480, 0)])
 def test_read_rich_file_times_from_tempo_map(tmp_path, tpb, midi_type):
     path = build_rich_midi(tmp_path / "rich.mid", tpb=tpb, midi_type=midi_type)
-    perf = mio.read(path)
+    perf = mio.read(path, exact=True)
     n = perf.notes
     assert len(n) == len(RICH_NOTES)
     assert n["pitch"].tolist() == [r[0] for r in RICH_NOTES]
@@ -176,7 +177,7 @@ def test_rich_restyle_writes_into_original_tracks(rich_midi, tmp_path):
         for ma, mb in zip(ta, tb, strict=True):
             if ma.type == "note_off" or (ma.type == "note_on" and ma.velocity == 0):
                 assert mb == ma  # a note-off stays a note-off, release velocity kept
-    again = mio.read(out)
+    again = mio.read(out, exact=True)
     assert again.notes["velocity"].tolist() == new.tolist()
     assert again.notes["track"].tolist() == [r[4] for r in RICH_NOTES]
     assert again.drum_notes == RICH_DRUM_NOTES
@@ -323,3 +324,123 @@ def test_abc_file_is_read(tmp_path):
     perf = mio.read(path)
     assert perf.notes["pitch"].tolist() == [60, 62, 64, 65, 67, 69, 71, 72]
     np.testing.assert_allclose(perf.notes["start"], np.arange(8) * 0.5, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- fast vs exact reader
+def assert_same_table(fast, exact):
+    """The fast (symusic) reader's table equals the exact (mido) reader's where both know it."""
+    assert exact.exact
+    assert len(fast.notes) == len(exact.notes)
+    for k in ("pitch", "velocity", "start_tick", "end_tick"):
+        assert np.array_equal(fast.notes[k], exact.notes[k]), k
+    for k in ("start", "end"):
+        np.testing.assert_allclose(fast.notes[k], exact.notes[k], rtol=0, atol=1e-6)
+    assert np.array_equal(fast.pedals, exact.pedals)
+    assert (fast.ticks_per_beat, fast.n_tracks, fast.tempo_changes, fast.drum_notes) == \
+        (exact.ticks_per_beat, exact.n_tracks, exact.tempo_changes, exact.drum_notes)
+    assert fast.duration == pytest.approx(exact.duration, abs=1e-6)
+
+
+def test_fast_reader_agrees_with_exact_reader_on_every_tpd_file(tpd_required):
+    from conftest import tpd_files
+
+    files = tpd_files("classical") + tpd_files("jazz")
+    assert len(files) > 500
+    dropped = 0
+    for path in files:
+        fast, exact = mio.read(path), mio.read(path, exact=True)
+        assert not fast.exact
+        assert_same_table(fast, exact)
+        plain = symusic.Score.from_midi(Path(path).read_bytes())
+        dropped += sum(len(t.notes) for t in plain.tracks if not t.is_drum) < len(exact.notes)
+    # real files leave notes open, which plain symusic drops: the fast reader ends them instead
+    assert dropped > 10
+
+
+def _raw_midi(track_bodies, tpb=96, fmt=1) -> bytes:
+    """MIDI bytes from raw track bodies (delta-time + event bytes, End-of-Track added)."""
+    out = b"MThd" + struct.pack(">IHHH", 6, fmt, len(track_bodies), tpb)
+    for body in track_bodies:
+        body = body + b"\x00\xff\x2f\x00"
+        out += b"MTrk" + struct.pack(">I", len(body)) + body
+    return out
+
+
+def _open_notes(times: int) -> list:
+    """A pitch struck ``times`` times and never released, then another note played to the end."""
+    ev = [(i * 10, mido.Message("note_on", note=64, velocity=50 + i)) for i in range(times)]
+    return [ev + [(200, mido.Message("note_on", note=40, velocity=30)),
+                  (300, mido.Message("note_off", note=40))]]
+
+
+ODD_FILES = {
+    # running status: one note-on status byte for six events (three notes on, three off by velocity 0)
+    "running status": lambda p: p.write_bytes(_raw_midi([
+        b"\x00\x90\x3c\x40" b"\x00\x40\x41" b"\x00\x43\x42" b"\x60\x3c\x00" b"\x00\x40\x00" b"\x10\x43\x00"])) and p,
+    # sysex, text, marker, copyright, a program change and a sequencer-specific event between notes
+    "sysex and text": lambda p: p.write_bytes(_raw_midi([
+        b"\x00\xf0\x05\x7e\x7f\x09\x01\xf7" b"\x00\xff\x01\x04abcd" b"\x00\xff\x06\x02hi" b"\x00\xc0\x05"
+        b"\x00\x90\x3c\x40" b"\x10\xff\x7f\x03\x00\x00\x41" b"\x10\x80\x3c\x00" b"\x00\xff\x02\x01c"])) and p,
+    "overlapping same pitch": lambda p: save_tracks(p, [[
+        (0, mido.Message("note_on", note=60, velocity=50)), (10, mido.Message("note_on", note=60, velocity=70)),
+        (20, mido.Message("note_off", note=60)), (30, mido.Message("note_on", note=60, velocity=0)),
+        (30, mido.Message("note_on", note=60, velocity=90)), (30, mido.Message("note_off", note=60))]]),
+    "zero-length and orphan note-offs": lambda p: save_tracks(p, [[
+        (0, mido.Message("note_off", note=61)), (5, mido.Message("note_on", note=62, velocity=40)),
+        (5, mido.Message("note_off", note=62)), (9, mido.Message("note_on", note=63, velocity=41)),
+        (12, mido.Message("note_off", note=63))]]),
+    "left open once": lambda p: save_tracks(p, _open_notes(1)),
+    "left open three times": lambda p: save_tracks(p, _open_notes(3)),
+    "left open six times": lambda p: save_tracks(p, _open_notes(6)),   # more than the fast reader's rounds
+    # a track that ends early leaves a note open: it ends at the *file's* last event
+    "open in a short track": lambda p: save_tracks(p, [
+        [(0, mido.Message("note_on", channel=0, note=60, velocity=70)),
+         (100, mido.Message("control_change", channel=0, control=64, value=127))],
+        [(0, mido.Message("note_on", channel=1, note=50, velocity=70)), (960, mido.Message("note_off", channel=1, note=50)),
+         (970, mido.MetaMessage("set_tempo", tempo=300000)), (990, mido.Message("control_change", channel=1, control=67, value=5))]]),
+    "rich, type 1": lambda p: build_rich_midi(p, tpb=96, midi_type=1),
+    "rich, type 0": lambda p: build_rich_midi(p, tpb=480, midi_type=0),
+    "rich, 960 tpb": lambda p: build_rich_midi(p, tpb=960, midi_type=1),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_FILES))
+def test_fast_reader_agrees_with_exact_reader_on_odd_files(name, tmp_path):
+    path = tmp_path / "odd.mid"
+    ODD_FILES[name](path)
+    fast, exact = mio.read(path), mio.read(path, exact=True)
+    assert fast.exact == (name == "left open six times")   # more than the rounds: read exactly
+    assert_same_table(fast, exact)
+    # a fast-read performance writes the same bytes as an exact-read one
+    vel = np.arange(len(fast.notes)) % 100 + 20
+    mio.write_velocities(fast, vel, tmp_path / "f.mid")
+    mio.write_velocities(exact, vel, tmp_path / "e.mid")
+    assert (tmp_path / "f.mid").read_bytes() == (tmp_path / "e.mid").read_bytes()
+
+
+def test_open_notes_end_at_the_files_last_event_in_both_readers(tmp_path):
+    path = ODD_FILES["open in a short track"](tmp_path / "o.mid")
+    for exact in (False, True):
+        perf = mio.read(path, exact=exact)
+        by_pitch = {int(r["pitch"]): r for r in perf.notes}
+        assert by_pitch[60]["end_tick"] == 990
+        assert by_pitch[50]["end_tick"] == 960
+
+
+def test_running_status_file_is_read_note_for_note(tmp_path):
+    perf = mio.read(ODD_FILES["running status"](tmp_path / "r.mid"))
+    assert perf.notes["pitch"].tolist() == [60, 64, 67]
+    assert perf.notes["end_tick"].tolist() == [96, 96, 112]
+    assert perf.notes["velocity"].tolist() == [64, 65, 66]
+
+
+def test_fast_reader_leaves_damaged_files_to_the_exact_reader(tmp_path):
+    good = build_rich_midi(tmp_path / "g.mid").read_bytes()
+    for cut in (len(good) - 2, len(good) // 2, 30):
+        with pytest.raises(InputError, match="truncated|corrupt"):
+            mio.read_midi_bytes(good[:cut], "cut.mid")
+    # one track chunk without End-of-Track still reads (as mido reads it), through the exact reader
+    body = b"\x00\x90\x3c\x40\x60\x80\x3c\x00"
+    raw = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 96) + b"MTrk" + struct.pack(">I", len(body)) + body
+    perf = mio.read_midi_bytes(raw, "no-eot.mid")
+    assert perf.exact and perf.notes["pitch"].tolist() == [60]

@@ -8,7 +8,7 @@ import pytest
 
 import midistyle.io as mio
 from midistyle.errors import SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, PianoRoll, decode, encode, steps_of
+from midistyle.pianoroll import EncoderSettings, PianoRoll, decode, encode, held_matrix, steps_of
 
 from conftest import RICH_DURATION, RICH_NOTES, RICH_PEDALS, SAMPLE, rich_seconds, sample_id, simple_notes_midi
 
@@ -164,3 +164,17 @@ def test_step_span_and_notes_starting_in_a_window():
     m = roll.starting_in(a, b)
     assert m.any() and ((roll.notes["start"][m] >= 10.0 - 0.0125) & (roll.notes["start"][m] < 15.0)).all()
     assert not roll.starting_in(b, b).any()
+
+
+@pytest.mark.parametrize("n_notes,max_len", [(200, 5), (200, 400)])   # painted / running-sum path
+def test_held_matrix_is_the_union_of_note_spans(n_notes, max_len):
+    rng = np.random.default_rng(n_notes + max_len)
+    T, P = 500, 12
+    s = rng.integers(0, T - 1, n_notes)
+    e = np.minimum(s + rng.integers(1, max_len + 1, n_notes), T)
+    p = rng.integers(0, P, n_notes)
+    want = np.zeros((T, P), bool)
+    for a, b, k in zip(s, e, p):
+        want[a:b, k] = True
+    got = held_matrix(s, e, p, T, P)
+    assert got.dtype == bool and np.array_equal(got, want)
