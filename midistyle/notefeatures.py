@@ -133,7 +133,8 @@ JUDGE_FEATURE_NAMES = ["vel_mean", "vel_std", "corr_pitch", "corr_duration", "co
                        "top_minus_chord", "lag1_autocorr", "vel_iqr", "corr_sustain"]
 
 
-def _corr(a, b):
+def safe_corr(a, b) -> float:
+    """Pearson correlation of two arrays; 0 when either is (nearly) constant or too short."""
     if len(a) < 3 or np.std(a) < 1e-9 or np.std(b) < 1e-9:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
@@ -159,11 +160,11 @@ def velocity_relations(roll: PianoRoll, velocities=None) -> np.ndarray:
         top_minus = float(np.mean(v[tm] - sums[st[tm]] / cnt[st[tm]])) / 20.0 if tm.any() else 0.0
     else:
         top_minus = 0.0
-    lag1 = _corr(vs[:-1], vs[1:]) if len(vs) > 3 else 0.0
+    lag1 = safe_corr(vs[:-1], vs[1:]) if len(vs) > 3 else 0.0
     q75, q25 = np.percentile(v, [75, 25]) if len(v) else (0, 0)
     return np.array([
-        v.mean() / 127.0, v.std() / 30.0, _corr(v, X[:, 0]), _corr(v, X[:, 2]), _corr(v, X[:, 3]),
-        _corr(v, X[:, 4]), top_minus, lag1, (q75 - q25) / 30.0, _corr(v, X[:, 7]),
+        v.mean() / 127.0, v.std() / 30.0, safe_corr(v, X[:, 0]), safe_corr(v, X[:, 2]), safe_corr(v, X[:, 3]),
+        safe_corr(v, X[:, 4]), top_minus, lag1, (q75 - q25) / 30.0, safe_corr(v, X[:, 7]),
     ], dtype=np.float64)
 
 
@@ -254,7 +255,7 @@ def velocity_profile(roll: PianoRoll, velocities=None) -> np.ndarray:
     sd = v.std()
     skew = float(np.mean(((v - v.mean()) / sd) ** 3)) if sd > 0 else 0.0
     return np.concatenate([rel, [p10 / 127.0, p90 / 127.0, np.mean(np.abs(np.diff(vs))) / 30.0,
-                                 _corr(vs[:-4], vs[4:]), skew / 2.0]])
+                                 safe_corr(vs[:-4], vs[4:]), skew / 2.0]])
 
 
 #: Names of :func:`content_statistics` columns.

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import mido
 import numpy as np
@@ -155,3 +157,44 @@ def test_output_name_too_long_is_one_line_exit_2(command, tmp_path):
     assert r.returncode == 2 and "longer than" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- damaged model bundles
+def _damage(folder: Path, stem: str, how: str) -> Path:
+    """A copy of a shipped model bundle in ``folder``, damaged in one way."""
+    for ext in (".keras", ".json", ".npz"):
+        shutil.copy(REPO / "models" / f"{stem}{ext}", folder / f"{stem}{ext}")
+    npz, js = folder / f"{stem}.npz", folder / f"{stem}.json"
+    if how == "truncated npz":
+        npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    elif how == "garbage npz":
+        npz.write_bytes(b"not a zip archive")
+    elif how == "object npz":
+        np.savez(npz, a=np.array([{"x": 1}], dtype=object))
+    elif how == "empty npz":
+        np.savez(npz)
+    elif how == "json list":
+        js.write_text("[1, 2]")
+    elif how == "json truncated":
+        js.write_text(js.read_text()[:40])
+    elif how == "json without encoder":
+        meta = json.loads(js.read_text())
+        del meta["encoder"]
+        js.write_text(json.dumps(meta))
+    return folder / f"{stem}.keras"
+
+
+@pytest.mark.parametrize("how", ["truncated npz", "garbage npz", "object npz", "empty npz", "json list",
+                                 "json truncated", "json without encoder"])
+@pytest.mark.parametrize("stem", ["classifier", "chords-jazz", "velocity-jazz"])
+def test_damaged_model_bundle_is_a_model_error(stem, how, tmp_path):
+    from midistyle.chords import ChordModel
+    from midistyle.classifier import GenreClassifier
+    from midistyle.errors import ModelError, SettingsMismatchError
+    from midistyle.velocity import VelocityModel
+
+    loader = {"classifier": GenreClassifier, "chords-jazz": ChordModel, "velocity-jazz": VelocityModel}[stem]
+    path = _damage(tmp_path, stem, how)
+    with pytest.raises((ModelError, SettingsMismatchError)) as err:
+        loader.load(str(path))
+    assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)

@@ -45,11 +45,20 @@ def export_weights(model, path: str, extra: dict | None = None) -> None:
 
 
 def load_weights(weights) -> dict:
-    """Arrays of an ``.npz`` written by :func:`export_weights` (or a mapping of them) as a dict."""
+    """Arrays of an ``.npz`` written by :func:`export_weights` (or a mapping of them) as a dict.
+
+    Never unpickles. Raises ``OSError`` when the file cannot be opened and ``ValueError`` for
+    anything else a damaged archive does (not a zip, truncated, object arrays, bad headers).
+    """
     if isinstance(weights, dict):
         return weights
-    with np.load(weights) as z:
-        return {k: z[k] for k in z.files}
+    try:
+        with np.load(weights, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except OSError:
+        raise
+    except Exception as exc:      # zipfile.BadZipFile, EOFError, pickle / format errors ...
+        raise ValueError(f"damaged weights archive ({type(exc).__name__}: {exc})") from None
 
 
 def _sigmoid(x):
