@@ -227,9 +227,14 @@ def render_voice(zone, key: int, vel: int, t_rel: float, sr: int, n0: int, n1: i
     return y
 
 
+#: Longest waveform :func:`render_notes` makes by default (1 hour: 635 MB of float32 at 44.1 kHz).
+MAX_RENDER_SECONDS = 3600.0
+
+
 def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int = DEFAULT_SR,
                  soundfont: str | None = None, start: float = 0.0, duration: float | None = None,
-                 normalize: bool = True, tail: float = 4.0) -> np.ndarray:
+                 normalize: bool = True, tail: float = 4.0,
+                 max_seconds: float | None = MAX_RENDER_SECONDS) -> np.ndarray:
     """Synthesise notes (and pedals) to a mono waveform.
 
     Parameters
@@ -252,6 +257,10 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
         Scale the peak to -1 dBFS (silence stays silence).
     tail : float
         Longest ring-out kept after the last release when ``duration`` is not given.
+    max_seconds : float or None
+        Refuse (:class:`InputError`, before any synthesis) an output longer than this (default
+        :data:`MAX_RENDER_SECONDS`; None: no limit). A damaged delta time can make a file last
+        years, and its waveform would not fit in memory.
 
     Returns
     -------
@@ -262,6 +271,10 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
     zones = load_piano(soundfont)
     pedals = np.empty(0, dtype=[("time", "f8"), ("cc", "i2"), ("value", "i2")]) if pedals is None else pedals
     rel = release_times(notes, pedals)
+    longest = duration if duration is not None else (float(rel.max()) if len(rel) else 0.0) + tail - start
+    if max_seconds is not None and longest > max_seconds:
+        raise InputError(f"the rendering would last {longest / 3600:.1f} h, longer than the limit of "
+                         f"{max_seconds / 3600:g} h (max_seconds)")
     soft = pedal_down_intervals(pedals, 67, end=np.inf)
     soft_hit = _in_intervals(notes["start"].astype(np.float64), soft) >= 0
     voices = []  # (zone, key, vel, onset, t_rel, length, soft pedal)
