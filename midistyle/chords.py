@@ -788,11 +788,11 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         The sidecar written (settings, timings, validation NLL / onset F1 against the baseline).
     """
     from .classifier import GenreClassifier, _check_output, _plot_history, save_without_optimizer
-    from .dataset import Dataset
+    from .dataset import open_dataset
 
     cfg = cfg or ChordsConfig()
     files = _check_output(output, force)
-    ds = Dataset(dataset_path)
+    ds = open_dataset(dataset_path)
     if genre not in ds.genre_names:
         raise InputError(f"{dataset_path}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
     clf = GenreClassifier.load(classifier)

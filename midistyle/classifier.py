@@ -544,11 +544,11 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
         The sidecar written: settings, training time, validation figures (segment and piece
         accuracy, confusion matrices).
     """
-    from .dataset import Dataset
+    from .dataset import open_dataset
 
     cfg = cfg or ClassifierConfig()
     files = _check_output(output, force)
-    ds = Dataset(dataset_path)
+    ds = open_dataset(dataset_path)
     genres = ds.genre_names
     if len(genres) < 2:
         raise InputError(f"{dataset_path}: a classifier needs at least two genres (has: {', '.join(genres) or 'none'})")

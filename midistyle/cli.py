@@ -50,6 +50,14 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _pos_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = _nonneg_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _pos_float(text: str) -> float:
     """argparse type: a finite number > 0."""
     try:
@@ -118,12 +126,20 @@ def _parse_sources(items, genre):
 
 
 def cmd_dataset_convert(args):
-    from .dataset import convert
+    if args.runner == "beam":
+        from .beamconvert import convert_beam
 
-    report = convert(_parse_sources(args.folders, args.genre), args.output,
-                     settings=_settings_from_args(args), val_fraction=args.val_fraction,
-                     seed=args.seed, force=args.force, workers=args.workers,
-                     progress=not args.quiet)
+        report = convert_beam(_parse_sources(args.folders, args.genre), args.output,
+                              settings=_settings_from_args(args), val_fraction=args.val_fraction,
+                              seed=args.seed, force=args.force, shards=args.shards,
+                              beam_options=args.beam_option, workers=args.workers)
+    else:
+        from .dataset import convert
+
+        report = convert(_parse_sources(args.folders, args.genre), args.output,
+                         settings=_settings_from_args(args), val_fraction=args.val_fraction,
+                         seed=args.seed, force=args.force, workers=args.workers,
+                         progress=not args.quiet)
     if args.json:
         print(json.dumps(report.__dict__))
         return
@@ -1034,11 +1050,21 @@ def build_parser() -> argparse.ArgumentParser:
                                     "one HDF5 file. Bad files are skipped and reported; identical files are "
                                     "kept once; the train/validation split is by piece and deterministic.",
                         epilog="examples:\n  midistyle dataset convert tpd/jazz --genre jazz -o jazz.h5\n"
-                               "  midistyle dataset convert classical=tpd/classical jazz=tpd/jazz -o tpd.h5",
+                               "  midistyle dataset convert classical=tpd/classical jazz=tpd/jazz -o tpd.h5\n"
+                               "  midistyle dataset convert classical=C jazz=J -o corpus --runner beam --shards 64 "
+                               "\\\n      --beam-option runner=FlinkRunner --beam-option flink_master=HOST:8081",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("folders", nargs="+", metavar="DIR", help="folder to convert, or GENRE=DIR")
     c.add_argument("--genre", help="genre label for folders given without GENRE=")
-    c.add_argument("-o", "--output", required=True, help="HDF5 file to write")
+    c.add_argument("-o", "--output", required=True,
+                   help="HDF5 file to write (with --runner beam: a folder of shards + manifest.json)")
+    c.add_argument("--runner", choices=("local", "beam"), default="local",
+                   help="local: one process pool, one HDF5 file (default); beam: an Apache Beam pipeline "
+                        "writing shards (needs pip install -e '.[beam]')")
+    c.add_argument("--shards", type=_pos_int, default=8, help="with --runner beam: number of shards (default: 8)")
+    c.add_argument("--beam-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --runner beam: a pipeline option, e.g. runner=DataflowRunner (repeatable; "
+                        "default: DirectRunner, multi-process, --workers processes)")
     c.add_argument("--val-fraction", type=float, default=0.15, help="share of pieces for validation (default: 0.15)")
     c.add_argument("--seed", type=int, default=0, help="seed of the split (default: 0)")
     c.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")

@@ -80,7 +80,8 @@ def find_midi_files(folder: str) -> list:
     return sorted(out, key=lambda p: os.path.relpath(p, folder))
 
 
-def _split_key(seed: int, md5: str) -> str:
+def split_key(seed: int, md5: str) -> str:
+    """Sort key of a piece (its content md5) in the deterministic split of seed ``seed``."""
     return hashlib.sha1(f"{seed}:{md5}".encode()).hexdigest()
 
 
@@ -89,7 +90,7 @@ def assign_split(md5s: list, genres: list, val_fraction: float, seed: int) -> li
     split = ["train"] * len(md5s)
     for g in sorted(set(genres)):
         idx = [i for i, gg in enumerate(genres) if gg == g]
-        idx.sort(key=lambda i: _split_key(seed, md5s[i]))
+        idx.sort(key=lambda i: split_key(seed, md5s[i]))
         n_val = int(round(val_fraction * len(idx)))
         if len(idx) >= 2:
             n_val = min(max(n_val, 1 if val_fraction > 0 else 0), len(idx) - 1)
@@ -98,25 +99,131 @@ def assign_split(md5s: list, genres: list, val_fraction: float, seed: int) -> li
     return split
 
 
-def _encode_job(args):
-    path, data, settings_dict = args
+def encode_file(path: str, data: bytes, settings: EncoderSettings) -> tuple:
+    """Encode one file's bytes for a dataset: ``(pedals (T, 2) uint8, notes STORED_NOTE_DTYPE)``
+    and None, or None and the reason it is skipped. Never raises on a bad file (one odd file
+    must not stop a conversion)."""
     try:
         perf = read_midi_bytes(data, path)
         check_duration(perf)
-        step = EncoderSettings.from_dict(settings_dict).step
-        n_steps = grid_length(perf.notes, perf.duration, step)
-        pedals = pedal_matrix(perf.pedals, n_steps, step)
+        n_steps = grid_length(perf.notes, perf.duration, settings.step)
+        pedals = pedal_matrix(perf.pedals, n_steps, settings.step)
     except InputError as exc:
         msg = str(exc)
-        return path, None, msg[len(path) + 2:] if msg.startswith(path + ": ") else msg
+        return None, msg[len(path) + 2:] if msg.startswith(path + ": ") else msg
     except Exception as exc:  # never abort a whole conversion on one odd file
-        return path, None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}"
     notes = np.empty(len(perf.notes), dtype=STORED_NOTE_DTYPE)
     for k in ("pitch", "velocity", "start", "end"):
         notes[k] = perf.notes[k]
-    notes["step"] = steps_of(perf.notes["start"], step)
+    notes["step"] = steps_of(perf.notes["start"], settings.step)
     notes["beat"] = perf.notes["start_tick"] / float(perf.ticks_per_beat)
-    return path, (pedals, notes), None
+    return (pedals, notes), None
+
+
+def _encode_job(args):
+    path, data, settings_dict = args
+    res, reason = encode_file(path, data, EncoderSettings.from_dict(settings_dict))
+    return path, res, reason
+
+
+def is_constant_velocity(notes: np.ndarray) -> bool:
+    """Whether every note of a piece has the same velocity (useless for learning dynamics)."""
+    return bool(len(np.unique(notes["velocity"])) <= 1)
+
+
+class DatasetWriter:
+    """Appends encoded pieces to an open HDF5 file in the dataset layout, then writes the piece
+    index and attributes (:meth:`finish`). Used by :func:`convert` and by each shard of the
+    distributed conversion (:mod:`midistyle.beamconvert`), so both write the same thing."""
+
+    def __init__(self, h5, settings: EncoderSettings, flush_notes: int = 1_000_000):
+        self.h5, self.settings, self.flush_notes = h5, settings, flush_notes
+        self.pedals = h5.create_group("rolls").create_dataset(
+            "pedals", (0, 2), maxshape=(None, 2), dtype="u1", chunks=(8192, 2), compression="lzf")
+        self.notes = h5.create_dataset("notes", (0,), maxshape=(None,), dtype=STORED_NOTE_DTYPE,
+                                       chunks=(16384,), compression="lzf")
+        self.kept = []   # (rel, genre, md5, roll_start, roll_len, note_start, note_count, constant)
+        self.steps = self.n_notes = 0
+        self._buf = {"pedals": [], "notes": []}
+
+    def add(self, rel: str, genre: str, md5: str, pedals: np.ndarray, notes: np.ndarray) -> bool:
+        """Append one piece; returns whether it has constant velocity."""
+        constant = is_constant_velocity(notes)
+        self.kept.append((rel, genre, md5, self.steps, len(pedals), self.n_notes, len(notes), constant))
+        self._buf["pedals"].append(pedals)
+        self._buf["notes"].append(notes)
+        self.steps += len(pedals)
+        self.n_notes += len(notes)
+        if sum(map(len, self._buf["notes"])) > self.flush_notes:
+            self._flush()
+        return constant
+
+    def _flush(self):
+        for d, parts in ((self.pedals, self._buf["pedals"]), (self.notes, self._buf["notes"])):
+            if parts:
+                arr = np.concatenate(parts)
+                n0 = d.shape[0]
+                d.resize(n0 + len(arr), axis=0)
+                d[n0:] = arr
+                parts.clear()
+
+    def finish(self, split: list, *, val_fraction: float, seed: int, skipped: list, duplicates: list) -> None:
+        """Write the piece index (``split``: one "train"/"val" per added piece) and the attributes."""
+        import h5py
+
+        self._flush()
+        kept = self.kept
+        g = self.h5.create_group("pieces")
+        st = h5py.string_dtype("utf-8")
+        for j, key in enumerate(("name", "genre", "md5")):
+            g.create_dataset(key, data=np.array([k[j] for k in kept], dtype=object), dtype=st)
+        g.create_dataset("split", data=np.array(split, dtype=object), dtype=st)
+        for j, key in enumerate(("roll_start", "roll_length", "note_start", "note_count"), start=3):
+            g.create_dataset(key, data=np.array([k[j] for k in kept], dtype=np.int64))
+        g.create_dataset("constant_velocity", data=np.array([k[7] for k in kept], dtype=bool))
+        a = self.h5.attrs
+        a["format"], a["format_version"] = FORMAT, FORMAT_VERSION
+        a["encoder"] = self.settings.to_json()
+        a["genres"] = json.dumps(sorted({k[1] for k in kept}))
+        a["val_fraction"], a["split_seed"] = val_fraction, seed
+        a["skipped"], a["duplicates"] = json.dumps(skipped), json.dumps(duplicates)
+        a["constant_velocity"] = json.dumps([k[0] for k in kept if k[7]])
+
+
+def gather_files(sources) -> tuple:
+    """Read and de-duplicate the MIDI files of ``[(genre, folder)]``.
+
+    Returns ``(jobs, skipped, duplicates)``: jobs ``[(path, rel, genre, md5, data)]`` in
+    traversal order (sources in order, paths sorted; of identical files the first wins);
+    unreadable and non-regular files are skipped with a reason.
+    """
+    jobs, skipped, duplicates, seen = [], [], [], {}
+    for genre, folder in sources:
+        for path in find_midi_files(folder):
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):      # a FIFO or device would block or never end
+                    skipped.append({"file": path, "reason": "not a regular file"})
+                    continue
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                skipped.append({"file": path, "reason": f"cannot be read ({exc.strerror})"})
+                continue
+            md5 = hashlib.md5(data).hexdigest()
+            if md5 in seen:
+                duplicates.append({"file": path, "same_as": seen[md5]})
+                continue
+            seen[md5] = path
+            jobs.append((path, os.path.relpath(path, folder), genre, md5, data))
+    return jobs, skipped, duplicates
+
+
+def no_pieces_error(skipped: list) -> InputError:
+    """The error of a conversion that kept nothing."""
+    return InputError("no MIDI file could be converted ("
+                      + (f"{len(skipped)} skipped, e.g. {skipped[0]['file']}: {skipped[0]['reason']}"
+                         if skipped else "none found") + ")")
 
 
 def convert(sources, output: str, *, settings: EncoderSettings | None = None,
@@ -155,100 +262,31 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
     settings = settings or EncoderSettings()
     output = os.fspath(output)
     check_output(output, force=force)
-    out_dir = os.path.dirname(os.path.abspath(output))
     if not 0 <= val_fraction < 1:
         raise ValueError("val_fraction must be in [0, 1)")
 
     report = ConvertReport(output=output)
-    # read bytes, hash, de-duplicate (first path in sorted order wins)
-    jobs, meta, seen = [], [], {}
-    for genre, folder in sources:
-        for path in find_midi_files(folder):
-            rel = os.path.relpath(path, folder)
-            try:
-                if not stat.S_ISREG(os.stat(path).st_mode):      # a FIFO or device would block or never end
-                    report.skipped.append({"file": path, "reason": "not a regular file"})
-                    continue
-                with open(path, "rb") as fh:
-                    data = fh.read()
-            except OSError as exc:
-                report.skipped.append({"file": path, "reason": f"cannot be read ({exc.strerror})"})
-                continue
-            md5 = hashlib.md5(data).hexdigest()
-            if md5 in seen:
-                report.duplicates.append({"file": path, "same_as": seen[md5]})
-                continue
-            seen[md5] = path
-            jobs.append((path, data, settings.to_dict()))
-            meta.append((rel, genre, md5))
-
+    jobs, report.skipped, report.duplicates = gather_files(sources)
     workers = workers or os.cpu_count() or 1
     with atomic_output(output, force=force, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as h5:
-        pedals_ds = h5.create_group("rolls").create_dataset(
-            "pedals", (0, 2), maxshape=(None, 2), dtype="u1", chunks=(8192, 2), compression="lzf")
-        notes_ds = h5.create_dataset("notes", (0,), maxshape=(None,), dtype=STORED_NOTE_DTYPE,
-                                     chunks=(16384,), compression="lzf")
-        kept = []  # (rel, genre, md5, roll_start, roll_len, note_start, note_count, constant)
-        t_total = n_total = 0
-        buf = {"pedals": [], "notes": []}
-
-        def flush():
-            for d, parts in ((pedals_ds, buf["pedals"]), (notes_ds, buf["notes"])):
-                if parts:
-                    arr = np.concatenate(parts)
-                    n0 = d.shape[0]
-                    d.resize(n0 + len(arr), axis=0)
-                    d[n0:] = arr
-                    parts.clear()
-
+        writer = DatasetWriter(h5, settings)
         ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+        args = ((path, data, settings.to_dict()) for path, _, _, _, data in jobs)
         with ctx.Pool(workers) if workers > 1 else _SerialPool() as pool:
-            it = pool.imap(_encode_job, jobs, chunksize=4)
-            for (path, res, reason), m in tqdm(zip(it, meta), total=len(jobs), disable=not progress,
-                                               desc="converting", unit="file"):
+            it = pool.imap(_encode_job, args, chunksize=4)
+            for (path, res, reason), (_, rel, genre, md5, _) in tqdm(
+                    zip(it, jobs), total=len(jobs), disable=not progress, desc="converting", unit="file"):
                 if res is None:
                     report.skipped.append({"file": path, "reason": reason})
-                    continue
-                ped, notes = res
-                constant = bool(len(np.unique(notes["velocity"])) <= 1)
-                kept.append((m[0], m[1], m[2], t_total, len(ped), n_total, len(notes), constant))
-                if constant:
+                elif writer.add(rel, genre, md5, *res):
                     report.constant_velocity.append(path)
-                buf["pedals"].append(ped)
-                buf["notes"].append(notes)
-                t_total += len(ped)
-                n_total += len(notes)
-                if sum(map(len, buf["notes"])) > 1_000_000:
-                    flush()
-        flush()
-
-        if not kept:
-            raise InputError("no MIDI file could be converted ("
-                             + (f"{len(report.skipped)} skipped, e.g. {report.skipped[0]['file']}: "
-                                f"{report.skipped[0]['reason']}" if report.skipped else "none found") + ")")
-        names = [k[0] for k in kept]
-        genres = [k[1] for k in kept]
-        md5s = [k[2] for k in kept]
-        split = assign_split(md5s, genres, val_fraction, seed)
-        g = h5.create_group("pieces")
-        st = h5py.string_dtype("utf-8")
-        g.create_dataset("name", data=np.array(names, dtype=object), dtype=st)
-        g.create_dataset("genre", data=np.array(genres, dtype=object), dtype=st)
-        g.create_dataset("md5", data=np.array(md5s, dtype=object), dtype=st)
-        g.create_dataset("split", data=np.array(split, dtype=object), dtype=st)
-        for j, key in enumerate(("roll_start", "roll_length", "note_start", "note_count"), start=3):
-            g.create_dataset(key, data=np.array([k[j] for k in kept], dtype=np.int64))
-        g.create_dataset("constant_velocity", data=np.array([k[7] for k in kept], dtype=bool))
-        h5.attrs["format"] = FORMAT
-        h5.attrs["format_version"] = FORMAT_VERSION
-        h5.attrs["encoder"] = settings.to_json()
-        h5.attrs["genres"] = json.dumps(sorted(set(genres)))
-        h5.attrs["val_fraction"] = val_fraction
-        h5.attrs["split_seed"] = seed
-        h5.attrs["skipped"] = json.dumps(report.skipped)
-        h5.attrs["duplicates"] = json.dumps(report.duplicates)
-        h5.attrs["constant_velocity"] = json.dumps([k[0] for k in kept if k[7]])
-        report.pieces, report.steps, report.notes = len(kept), t_total, n_total
+        if not writer.kept:
+            raise no_pieces_error(report.skipped)
+        genres = [k[1] for k in writer.kept]
+        split = assign_split([k[2] for k in writer.kept], genres, val_fraction, seed)
+        writer.finish(split, val_fraction=val_fraction, seed=seed, skipped=report.skipped,
+                      duplicates=report.duplicates)
+        report.pieces, report.steps, report.notes = len(writer.kept), writer.steps, writer.n_notes
         for gname, sp in zip(genres, split):
             report.split_counts.setdefault(gname, {"train": 0, "val": 0})[sp] += 1
     return report
@@ -349,3 +387,75 @@ class Dataset:
         a, n = int(self.roll_start[i]), int(self.roll_length[i])
         na, nn = int(self.note_start[i]), int(self.note_count[i])
         return roll_from_notes(self.h5["notes"][na:na + nn], self.h5["rolls/pedals"][a:a + n], self.settings)
+
+
+#: Format name of the manifest of a sharded dataset (:mod:`midistyle.beamconvert`).
+MANIFEST_FORMAT = "midistyle.dataset-manifest"
+MANIFEST_NAME = "manifest.json"
+
+
+class ShardedDataset:
+    """A dataset written as several HDF5 shards plus a manifest (the distributed conversion).
+
+    Same reading interface as :class:`Dataset` (names, genres, split, md5, constant_velocity,
+    settings, :meth:`select`, :meth:`piece`): piece ``i`` is read from its shard on demand, so
+    the corpus is never loaded as a whole. Pieces are ordered by shard, then within the shard.
+
+    Parameters
+    ----------
+    path : str
+        The manifest (``manifest.json``) or the folder holding it.
+    settings : EncoderSettings, optional
+        If given, the dataset's encoder settings must equal these.
+    """
+
+    def __init__(self, path: str, settings: EncoderSettings | None = None):
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            path = os.path.join(path, MANIFEST_NAME)
+        try:
+            with open(path) as fh:
+                manifest = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a readable dataset manifest ({exc})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+            raise InputError(f"{path}: not a midistyle dataset manifest")
+        self.path, self.manifest = path, manifest
+        folder = os.path.dirname(os.path.abspath(path))
+        self.shards = [Dataset(os.path.join(folder, name), settings) for name in manifest["shards"]]
+        self.settings = EncoderSettings.from_dict(manifest["encoder"])
+        self.index = [(s, i) for s, shard in enumerate(self.shards) for i in range(len(shard))]
+        for attr in ("names", "genres", "split", "md5"):
+            setattr(self, attr, [x for shard in self.shards for x in getattr(shard, attr)])
+        self.constant_velocity = np.concatenate([shard.constant_velocity for shard in self.shards]) \
+            if self.shards else np.zeros(0, bool)
+
+    def __len__(self):
+        return len(self.index)
+
+    def close(self):
+        """Close every shard."""
+        for shard in self.shards:
+            shard.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    genre_names = Dataset.genre_names
+    select = Dataset.select
+
+    def piece(self, i: int) -> PianoRoll:
+        """Piano roll of piece ``i``, read from its shard."""
+        s, k = self.index[i]
+        return self.shards[s].piece(k)
+
+
+def open_dataset(path: str, settings: EncoderSettings | None = None):
+    """A :class:`Dataset` (one HDF5 file) or a :class:`ShardedDataset` (a manifest or its folder)."""
+    path = os.fspath(path)
+    if path.endswith(".json") or os.path.isdir(path):
+        return ShardedDataset(path, settings)
+    return Dataset(path, settings)

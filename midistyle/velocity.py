@@ -593,20 +593,6 @@ def build_model(cfg: VelocityConfig, n_in: int):
                                         name="velocity_ar_wavenet")
 
 
-def get_strategy(name: str = "default"):
-    """A ``tf.distribute`` strategy by name: default (one device), mirrored (all local GPUs),
-    multiworker (``TF_CONFIG`` cluster)."""
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise InputError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
-
-
 def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None = None,
           strategy: str = "default", progress: bool = True, force: bool = False) -> dict:
     """Train a velocity model for ``genre`` on an HDF5 dataset from :mod:`midistyle.dataset`.
@@ -623,7 +609,7 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     """
     import sys
 
-    from .dataset import Dataset
+    from .dataset import open_dataset
     from .errors import OutputError
 
     cfg = cfg or VelocityConfig()
@@ -634,7 +620,7 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
         raise OutputError(f"{files['keras']}: exists (use --force to overwrite)")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise OutputError(f"{output}: folder does not exist")
-    ds = Dataset(dataset_path)
+    ds = open_dataset(dataset_path)
     if genre not in ds.genre_names:
         raise InputError(f"{dataset_path}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
     const = [ds.names[i] for i in ds.select(genre) if ds.constant_velocity[i]]
@@ -649,8 +635,9 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     import tensorflow as tf
 
     from .nn.numpy_runtime import export_weights
-    from .nn.training import fit_with_checkpoints
+    from .nn.training import fit_with_checkpoints, get_strategy, shard_by_data
 
+    dist = get_strategy(strategy)        # before any other TensorFlow work
     keras.utils.set_random_seed(cfg.seed)
     n_in = len(NOTE_INPUT_NAMES)
     train_rolls = [ds.piece(i) for i in tr_idx]
@@ -675,13 +662,16 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
             order = rng.permutation(len(train_seqs))
             yield from _windows([train_seqs[i] for i in order], W, rng, noise=cfg.input_noise)
 
-    train_ds = (tf.data.Dataset.from_generator(stream, output_signature=sig)
-                .shuffle(256, seed=cfg.seed).batch(cfg.batch_size, drop_remainder=True).prefetch(2))
+    train_ds = shard_by_data(tf.data.Dataset.from_generator(stream, output_signature=sig)
+                             .shuffle(256, seed=cfg.seed).batch(cfg.batch_size, drop_remainder=True).prefetch(2))
     val = list(_windows(val_seqs, W, None, cfg.val_windows_per_piece))
-    val_ds = tf.data.Dataset.from_tensor_slices(
-        tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3))).batch(cfg.batch_size)
+    if dist.num_replicas_in_sync > 1:  # distributed: full batches only, the same count on every replica
+        full = cfg.batch_size * dist.num_replicas_in_sync
+        val = (val * full)[: max(full, len(val) - len(val) % full)]
+    val_ds = shard_by_data(tf.data.Dataset.from_tensor_slices(
+        tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3))).batch(cfg.batch_size))
 
-    with get_strategy(strategy).scope():
+    with dist.scope():
         model = build_model(cfg, n_in)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
                       loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),

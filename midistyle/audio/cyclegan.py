@@ -325,11 +325,11 @@ def list_domain(folder: str) -> list:
 
 def split_domain(files: list, cfg: CycleGANConfig) -> tuple:
     """(train, val) files of one domain: the project's split by content hash, then the caps."""
-    from ..dataset import _split_key, assign_split
+    from ..dataset import assign_split, split_key
 
     md5s = [_md5(p) for p in files]
     split = assign_split(md5s, ["x"] * len(files), cfg.val_fraction, cfg.seed)
-    order = sorted(range(len(files)), key=lambda i: _split_key(cfg.seed + 1, md5s[i]))
+    order = sorted(range(len(files)), key=lambda i: split_key(cfg.seed + 1, md5s[i]))
     train = [files[i] for i in order if split[i] == "train"]
     val = [files[i] for i in order if split[i] == "val"]
     if cfg.max_files:

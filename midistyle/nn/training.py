@@ -7,6 +7,45 @@ import time
 import keras
 
 
+def get_strategy(name: str = "default"):
+    """A ``tf.distribute`` strategy by name. Create it before any other TensorFlow work.
+
+    - ``default``: one device.
+    - ``mirrored``: synchronous data parallelism over this machine's GPUs, or, without GPUs,
+      over its logical CPU devices (``tf.config.set_logical_device_configuration``).
+    - ``multiworker``: refused with a clear error for now: Keras 3's ``fit()`` cannot train under
+      ``MultiWorkerMirroredStrategy`` (see the comment below). The data side is ready
+      for it (:func:`shard_by_data`).
+    """
+    import tensorflow as tf
+
+    from ..errors import InputError
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
+    if name == "multiworker":
+        # Keras 3's fit() cannot consume a MultiWorkerMirroredStrategy's distributed dataset (it fails
+        # in a PyFunc on PerReplica values: keras-team/keras#20585, tensorflow/tensorflow#72388; seen
+        # here with TF 2.21 / Keras 3 on two localhost workers), so refuse up front instead of failing
+        # inside fit() after the cluster has formed.
+        raise InputError("strategy multiworker: Keras 3's fit() does not support MultiWorkerMirroredStrategy "
+                         "yet (keras-team/keras#20585); use mirrored (the devices of one machine)")
+    raise InputError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
+
+
+def shard_by_data(ds):
+    """``ds`` with the auto-shard policy DATA: under a multi-worker strategy each worker takes
+    every n-th batch (generated streams have no files to shard by)."""
+    import tensorflow as tf
+
+    opts = tf.data.Options()
+    opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(opts)
+
+
 def fit_with_checkpoints(model, train_ds, val_ds, stem: str, *, epochs: int, steps_per_epoch: int | None,
                          patience: int, lr_patience: int = 1, min_lr: float = 1e-4,
                          progress: bool = True):
