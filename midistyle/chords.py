@@ -36,7 +36,6 @@ Training needs TensorFlow; generation and scoring run in NumPy from the ``.npz``
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
@@ -354,10 +353,10 @@ class ChordModel:
         SettingsMismatchError
             Sidecar and weights disagree (pitches, embedding size), or an older format.
         """
-        from .classifier import _read_sidecar
+        from .modelfiles import read_sidecar
         from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 
-        files, meta = _read_sidecar(path, KIND)
+        files, meta = read_sidecar(path, KIND)
         if meta.get("format_version") != FORMAT_VERSION:
             raise SettingsMismatchError(f"{path}: chord model format {meta.get('format_version')}, "
                                         f"this midistyle reads {FORMAT_VERSION}")
@@ -787,11 +786,12 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     dict
         The sidecar written (settings, timings, validation NLL / onset F1 against the baseline).
     """
-    from .classifier import GenreClassifier, _check_output, _plot_history, save_without_optimizer
+    from .classifier import GenreClassifier
     from .dataset import open_dataset
+    from .modelfiles import check_model_output, commit_bundle, plot_history, save_without_optimizer
 
     cfg = cfg or ChordsConfig()
-    files = _check_output(output, force)
+    files = check_model_output(output, force=force)
     ds = open_dataset(dataset_path)
     if genre not in ds.genre_names:
         raise InputError(f"{dataset_path}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
@@ -869,12 +869,7 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     t0 = time.time()
     meta["validation"] = evaluate(cm, va_frames, va_embs, markov)
     meta["validation"]["seconds"] = round(time.time() - t0, 1)
-    os.replace(tmp_keras, files["keras"])
-    os.replace(tmp_npz, files["npz"])
-    with open(files["json"] + ".tmp", "w") as fh:
-        json.dump(meta, fh, indent=1)
-    os.replace(files["json"] + ".tmp", files["json"])
-    _plot_history(hist.history, stem + ".loss.png", f"chord generator, {genre}", keys=("loss", "val_loss"),
-                  ylabel="NLL per frame (nats)")
+    commit_bundle(files, tmp_keras, tmp_npz, meta)
+    plot_history(hist.history, stem + ".loss.png", f"chord generator, {genre}", panels=(("loss", "NLL per frame (nats)"),))
     ds.close()
     return meta

@@ -21,16 +21,15 @@ Training needs TensorFlow; prediction runs in NumPy from an exported ``.npz``. A
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .errors import InputError, ModelError, OutputError, SettingsMismatchError
+from .errors import InputError, ModelError, SettingsMismatchError
+from .modelfiles import check_model_output, commit_bundle, plot_history, read_sidecar, save_without_optimizer
 from .pianoroll import EncoderSettings, PianoRoll, encode
-from .velocity import model_files
 
 KIND = "classifier"
 FEATURE_VERSION = 1
@@ -140,23 +139,6 @@ def weights_fingerprint(w: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def _read_sidecar(path: str, kind: str) -> tuple:
-    files = model_files(path)
-    if not os.path.exists(files["json"]):
-        if not os.path.exists(files["keras"]):
-            raise ModelError(f"{path}: no such model")
-        raise ModelError(f"{path}: settings sidecar {files['json']} is missing")
-    try:
-        with open(files["json"]) as fh:
-            meta = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{files['json']}: unreadable model sidecar ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("kind") != kind:
-        got = meta.get("kind") if isinstance(meta, dict) else None
-        raise ModelError(f"{path}: not a {kind} model (kind={got!r})")
-    return files, meta
-
-
 class GenreClassifier:
     """A trained genre classifier, ready to predict and embed (NumPy runtime by default).
 
@@ -207,7 +189,7 @@ class GenreClassifier:
         SettingsMismatchError
             Sidecar and weights disagree (feature version, input width, genres).
         """
-        files, meta = _read_sidecar(path, KIND)
+        files, meta = read_sidecar(path, KIND)
         if meta.get("feature_version") != FEATURE_VERSION:
             raise SettingsMismatchError(f"{path}: made for feature version {meta.get('feature_version')}, "
                                         f"this midistyle uses {FEATURE_VERSION}")
@@ -477,45 +459,6 @@ def _segment_stream(feats_by_class: list, cfg: ClassifierConfig, settings: Encod
             yield _as_float(x, cfg, settings), np.int32(c)
 
 
-def _plot_history(history: dict, path: str, title: str, keys=("loss", "val_loss"), ylabel="loss") -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for key in keys:
-        if key in history:
-            ax.plot(range(1, len(history[key]) + 1), history[key], marker="o", label=key.replace("_", " "))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _check_output(output: str, force: bool) -> dict:
-    files = model_files(output)
-    if not os.fspath(output).endswith(".keras"):
-        raise OutputError(f"{output}: model path must end with .keras")
-    if os.path.exists(files["keras"]) and not force:
-        raise OutputError(f"{files['keras']}: exists (use --force to overwrite)")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        raise OutputError(f"{output}: folder does not exist")
-    return files
-
-
-def save_without_optimizer(model, path: str) -> None:
-    """Save a Keras model for inference only (architecture + weights, no optimizer state: 3x smaller)."""
-    import keras
-
-    clone = model.__class__.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
-    clone.save(path)
-
-
 def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, progress: bool = True,
           force: bool = False) -> dict:
     """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.dataset`.
@@ -547,7 +490,7 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
     from .dataset import open_dataset
 
     cfg = cfg or ClassifierConfig()
-    files = _check_output(output, force)
+    files = check_model_output(output, force=force)
     ds = open_dataset(dataset_path)
     genres = ds.genre_names
     if len(genres) < 2:
@@ -566,7 +509,6 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
 
     keras.utils.set_random_seed(cfg.seed)
     settings = ds.settings
-    P = settings.n_pitches
     n_in = n_features(settings, cfg.use_velocity, cfg.harmony)
     t_load = time.time()
     tr_feats = [load_features(ds, tr[g], cfg, compact=True) for g in genres]
@@ -622,12 +564,7 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
     t0 = time.time()
     meta["validation"] = evaluate(clf, va_feats, va_labels, [ds.names[i] for i in va_idx])
     meta["validation"]["seconds"] = round(time.time() - t0, 1)
-    os.replace(tmp_keras, files["keras"])
-    os.replace(tmp_npz, files["npz"])
-    with open(files["json"] + ".tmp", "w") as fh:
-        json.dump(meta, fh, indent=1)
-    os.replace(files["json"] + ".tmp", files["json"])
-    _plot_history(hist.history, stem + ".loss.png", "genre classifier", keys=("loss", "val_loss"),
-                  ylabel="cross-entropy (segments)")
+    commit_bundle(files, tmp_keras, tmp_npz, meta)
+    plot_history(hist.history, stem + ".loss.png", "genre classifier", panels=(("loss", "cross-entropy (segments)"),))
     ds.close()
     return meta

@@ -21,13 +21,13 @@ A model is three files with one stem::
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
+from .modelfiles import check_model_output, commit_bundle, plot_history, read_sidecar
 from .notefeatures import CONTEXT_NAMES, RidgeBaseline, piece_context
 from .pianoroll import EncoderSettings, PianoRoll, encode
 
@@ -226,15 +226,6 @@ def previous_inputs(velocities: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- model files
-def model_files(path: str) -> dict:
-    """Paths of the three files of a model, from any one of them or the stem."""
-    stem = os.fspath(path)
-    for ext in (".keras", ".json", ".npz"):
-        if stem.endswith(ext):
-            stem = stem[: -len(ext)]
-    return {"keras": stem + ".keras", "json": stem + ".json", "npz": stem + ".npz"}
-
-
 class VelocityModel:
     """A trained velocity model: sample a performance, or predict the expected velocities.
 
@@ -254,19 +245,7 @@ class VelocityModel:
         """Load a model from its ``.keras`` path (sidecar ``.json`` and ``.npz`` beside it)."""
         from .nn.numpy_runtime import ARWaveNetRuntime
 
-        files = model_files(path)
-        if not os.path.exists(files["json"]):
-            if not os.path.exists(files["keras"]):
-                raise ModelError(f"{path}: no such model")
-            raise ModelError(f"{path}: settings sidecar {files['json']} is missing")
-        try:
-            with open(files["json"]) as fh:
-                meta = json.load(fh)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{files['json']}: unreadable model sidecar ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("kind") != KIND:
-            kind = meta.get("kind") if isinstance(meta, dict) else None
-            raise ModelError(f"{path}: not a velocity model (kind={kind!r})")
+        files, meta = read_sidecar(path, KIND)
         if meta.get("feature_version") != FEATURE_VERSION:
             raise SettingsMismatchError(f"{path}: made for feature version {meta.get('feature_version')}, "
                                         f"this midistyle uses {FEATURE_VERSION}")
@@ -610,16 +589,9 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     import sys
 
     from .dataset import open_dataset
-    from .errors import OutputError
 
     cfg = cfg or VelocityConfig()
-    files = model_files(output)
-    if not output.endswith(".keras"):
-        raise OutputError(f"{output}: model path must end with .keras")
-    if os.path.exists(files["keras"]) and not force:
-        raise OutputError(f"{files['keras']}: exists (use --force to overwrite)")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        raise OutputError(f"{output}: folder does not exist")
+    files = check_model_output(output, force=force)
     ds = open_dataset(dataset_path)
     if genre not in ds.genre_names:
         raise InputError(f"{dataset_path}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
@@ -703,32 +675,8 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     vm = VelocityModel(meta, ARWaveNetRuntime(tmp_npz), files["keras"])
     ev = evaluate(vm, val_rolls, [ds.names[i] for i in va_idx])
     meta["validation"] = {k: v for k, v in ev.items() if k != "per_piece"}
-    os.replace(tmp_keras, files["keras"])
-    os.replace(tmp_npz, files["npz"])
-    with open(files["json"] + ".tmp", "w") as fh:
-        json.dump(meta, fh, indent=1)
-    os.replace(files["json"] + ".tmp", files["json"])
-    _plot_history(hist.history, stem + ".loss.png", f"velocity model, {genre}")
+    commit_bundle(files, tmp_keras, tmp_npz, meta)
+    plot_history(hist.history, stem + ".loss.png", f"velocity model, {genre}",
+                 panels=(("logits_loss", "NLL per note (nats)"), ("mean_loss", "regression MSE (velocity/127)")))
     ds.close()
     return meta
-
-
-def _plot_history(history: dict, path: str, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, key, label in ((axes[0], "logits_loss", "NLL per note (nats)"),
-                           (axes[1], "mean_loss", "regression MSE (velocity/127)")):
-        for k in (key, "val_" + key):
-            if k in history:
-                ax.plot(range(1, len(history[k]) + 1), history[k], marker="o", label=k.replace("_", " "))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(label)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..errors import InputError, ModelError, OutputError
+from ..errors import InputError, ModelError
+from ..modelfiles import check_model_output, read_sidecar
 from .features import FeatureSettings, clip_features, feature_names
 
 KIND = "audio-genre"
@@ -46,14 +47,6 @@ def model_path() -> str:
         raise ModelError(f"no audio genre classifier in {models_dir()} (train one with "
                          f"`bash models/train_audio.sh`)")
     return path
-
-
-def _files(path: str) -> dict:
-    stem = os.fspath(path)
-    for ext in (".keras", ".json", ".npz"):
-        if stem.endswith(ext):
-            stem = stem[:-len(ext)]
-    return {"keras": stem + ".keras", "json": stem + ".json", "npz": stem + ".npz", "stem": stem}
 
 
 # ----------------------------------------------------------------------------- inference
@@ -85,17 +78,13 @@ class AudioGenreClassifier:
         """
         from ..nn.numpy_runtime import load_weights
 
-        f = _files(path or model_path())
+        f, meta = read_sidecar(path or model_path(), KIND)
         try:
-            with open(f["json"]) as fh:
-                meta = json.load(fh)
             weights = load_weights(f["npz"])
         except FileNotFoundError as exc:
-            raise ModelError(f"{f['stem']}: model file missing ({exc.filename})") from None
+            raise ModelError(f"{f['npz']}: model file missing ({exc.filename})") from None
         except (OSError, ValueError) as exc:
-            raise ModelError(f"{f['stem']}: cannot read model ({exc})") from None
-        if meta.get("kind") != KIND:
-            raise ModelError(f"{f['json']}: not an audio genre classifier (kind {meta.get('kind')!r})")
+            raise ModelError(f"{f['npz']}: cannot read model ({exc})") from None
         return cls(meta, weights, f["keras"])
 
     def probabilities_from_features(self, X: np.ndarray) -> np.ndarray:
@@ -286,11 +275,7 @@ def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = 
         The sidecar written.
     """
     cfg = cfg or AudioGenreConfig()
-    f = _files(output)
-    if not output.endswith(".keras"):
-        raise OutputError(f"{output}: the model path must end in .keras")
-    if os.path.exists(f["keras"]) and not force:
-        raise OutputError(f"{f['keras']}: exists (use --force to overwrite)")
+    f = check_model_output(output, force=force)
     if not os.path.isdir(tpd_root):
         raise InputError(f"{tpd_root}: no such folder of MIDI files")
     fs = FeatureSettings()
