@@ -15,8 +15,26 @@ import mido
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-TPD = Path(__file__).resolve().parents[2] / "shared" / "data" / "tpd"
+#: The real data; MIDISTYLE_TEST_TPD points elsewhere (e.g. to an empty folder, to check that
+#: `pytest -m "not data"` needs none).
+TPD = Path(os.environ.get("MIDISTYLE_TEST_TPD") or Path(__file__).resolve().parents[2] / "shared" / "data" / "tpd")
 GENRES = ("classical", "jazz")
+
+#: Test modules that read ../shared/data (directly, through the validation split, or through a
+#: fixture built from it); their tests carry the ``data`` marker, so `pytest -m "not data"` runs
+#: anywhere.
+DATA_MODULES = {"test_audio", "test_audio_multi", "test_beamconvert", "test_chords", "test_classifier",
+                "test_cli_errors", "test_dataset", "test_io", "test_pianoroll", "test_training", "test_velocity"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "data: needs The Piano Dataset under ../shared/data/tpd")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in DATA_MODULES:
+            item.add_marker(pytest.mark.data)
 
 
 def tpd_files(genre: str) -> list:
