@@ -239,6 +239,9 @@ class VelocityModel:
         self.path = path
         self.settings = EncoderSettings.from_dict(meta["encoder"])
         self.genre = meta["genre"]
+        #: The model's own sampling temperature (chosen on validation, :func:`calibrate_sampling`);
+        #: the ``temperature`` users give multiplies it, so 1 means "as calibrated".
+        self.sampling_temperature = float(meta.get("sampling_temperature", 1.0))
 
     @classmethod
     def load(cls, path: str) -> "VelocityModel":
@@ -279,13 +282,15 @@ class VelocityModel:
     def sample(self, roll: PianoRoll, *, beats=None, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
         """A performance: velocity of every note of ``roll.notes``, drawn note by note.
 
-        Same ``seed``, same velocities. Notes outside the pitch range keep theirs.
+        Same ``seed``, same velocities. Notes outside the pitch range keep theirs. The draw uses
+        ``temperature`` times the model's :attr:`sampling_temperature`.
         """
         if not temperature > 0:
             raise InputError(f"temperature must be > 0, got {temperature!r}")
         X, order = self._inputs(roll, beats)
         out = roll.notes["velocity"].astype(np.float64).copy()
-        drawn = self.runtime.sample(X, np.random.default_rng(seed), temperature=temperature)
+        drawn = self.runtime.sample(X, np.random.default_rng(seed),
+                                    temperature=temperature * self.sampling_temperature)
         out[order] = np.clip(drawn, 1, 127)
         return out
 
@@ -306,7 +311,8 @@ class VelocityModel:
 
     def note_log_likelihood(self, roll: PianoRoll, velocities=None, *, beats=None) -> np.ndarray:
         """Log-probability (nats) of each in-range note's velocity given the notes and the
-        velocities before it (teacher forced), in playing order."""
+        velocities before it (teacher forced), in playing order, under the trained distribution
+        (before the sampling temperature)."""
         X, order = self._inputs(roll, beats)
         v = (roll.notes["velocity"] if velocities is None else np.asarray(velocities))[order]
         v = np.clip(np.rint(v), 0, N_CLASSES - 1).astype(np.int64)
@@ -447,6 +453,67 @@ def discriminator_accuracy(real: np.ndarray, fake: np.ndarray, folds: int = 10) 
         correct += sum(p == "real" for p in judge.predict(real[te]))
         correct += sum(p == "restyled" for p in judge.predict(fake[te]))
     return correct / (2 * n)
+
+
+def calibrate_sampling(model: VelocityModel, rolls, *, temperatures=(0.8, 0.85, 0.9, 0.95, 1.0),
+                       seeds: int = 3, beats=None, spread=(0.85, 1.15)) -> dict:
+    """Choose the model's sampling temperature on validation performances.
+
+    For each temperature (relative to the trained distribution), draw every piece with ``seeds``
+    seeds and measure the real-vs-sampled :func:`discriminator_accuracy` (mean over seeds) and the
+    spread ratio (median std(sampled) / std(real)); the temperature is then chosen by
+    :func:`choose_temperature`.
+
+    Returns
+    -------
+    dict
+        ``{"table": [{temperature, discriminator, discriminator_per_seed, spread_ratio}], "chosen": T}``
+    """
+    from .notefeatures import velocity_profile
+
+    keep = model.sampling_temperature
+    model.sampling_temperature = 1.0
+    try:
+        rolls = [r for r in rolls if r.in_range().sum() >= 2]
+        b = beats if beats is not None else [note_beats(r) for r in rolls]
+        real = np.array([velocity_profile(r) for r in rolls])
+        table = []
+        for t in temperatures:
+            accs, ratios = [], []
+            for s in range(seeds):
+                fake, rat = [], []
+                for k, r in enumerate(rolls):
+                    v = model.sample(r, beats=b[k], seed=1000 * s + k, temperature=t)
+                    fake.append(velocity_profile(r, v))
+                    m = r.in_range()
+                    sd = r.notes["velocity"][m].std()
+                    if sd > 0:
+                        rat.append(v[m].std() / sd)
+                accs.append(discriminator_accuracy(real, np.array(fake)))
+                ratios.append(float(np.median(rat)))
+            table.append({"temperature": t, "discriminator": float(np.mean(accs)),
+                          "discriminator_per_seed": [round(a, 3) for a in accs],
+                          "spread_ratio": float(np.mean(ratios))})
+    finally:
+        model.sampling_temperature = keep
+    return {"table": table, "chosen": choose_temperature(table, spread=spread), "seeds": seeds,
+            "rule": f"one-standard-error rule on the discriminator, spread ratio in {list(spread)}"}
+
+
+def choose_temperature(table: list, *, spread=(0.85, 1.15)) -> float:
+    """The sampling temperature a :func:`calibrate_sampling` table supports (one-standard-error rule).
+
+    Among rows whose spread ratio lies within ``spread``, find the lowest mean discriminator
+    accuracy and its standard error over seeds; of the temperatures within one standard error
+    of it (indistinguishable given the seeds' noise), take the one closest to 1 (the least
+    change to the trained distribution).
+    """
+    ok = [row for row in table if spread[0] <= row["spread_ratio"] <= spread[1]] or table
+    best = min(ok, key=lambda row: row["discriminator"])
+    per = np.asarray(best["discriminator_per_seed"], np.float64)
+    se = float(per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else 0.0
+    near = [row for row in ok if row["discriminator"] <= best["discriminator"] + se]
+    return min(near, key=lambda row: abs(1.0 - row["temperature"]))["temperature"]
 
 
 def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int = 0,

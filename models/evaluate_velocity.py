@@ -123,6 +123,9 @@ def write_card(genre, meta, figures):
     cfg = meta["config"]
     tr = meta["training"]
     rows = "\n".join(f"| {k} | {m['rmse']:.2f} | {m['mae']:.2f} | {m['r']:.3f} |" for k, m in v["methods"].items())
+    cal = meta.get("sampling_calibration", {"table": []})["table"]
+    cal_rows = "\n".join(f"| {r['temperature']} | {r['discriminator']:.3f} | {r['discriminator_per_seed']} | "
+                         f"{r['spread_ratio']:.2f} |" for r in cal) or "| 1.0 | (not calibrated) | | |"
     other = [g for g in GENRES if g != genre][0]
     text = f"""# Velocity model: {genre}
 
@@ -165,7 +168,19 @@ Expected velocity (`--mean`), note level:
 `genre_mean`: the training notes' mean velocity; `local_regressor`: ridge regression on local note
 features; `piece_mean`: each piece's own mean velocity (an oracle that knows the answer's average).
 
-Drawn performances (seed 0, temperature 1), against the real playing of the same notes:
+Sampling temperature: **{meta.get('sampling_temperature', 1.0)}** (what `--temperature 1` means for this
+model), chosen on the validation split by `python models/calibrate_velocity.py` with the
+one-standard-error rule: among temperatures whose spread ratio stays within 0.85–1.15, those whose
+real-vs-drawn discriminator accuracy (mean of 3 seeds) is within one standard error of the lowest
+are equally good given the seeds' noise, and the one closest to 1 (the least change to the trained
+distribution) is kept:
+
+| temperature | discriminator (mean of 3 seeds) | per seed | spread ratio |
+|---|---|---|---|
+{cal_rows}
+
+Drawn performances (seed 0, `--temperature 1`, i.e. the sampling temperature above), against the
+real playing of the same notes:
 
 | measure | value |
 |---|---|
@@ -189,7 +204,8 @@ compared on the same split (jazz note RMSE 20.07 vs the WaveNet's 18.71, `compar
 so the WaveNet family was kept.
 
 ## Reproduce
-`bash models/train_velocity.sh` then `python models/evaluate_velocity.py`.
+`bash models/train_velocity.sh` (trains, calibrates the sampling temperature, evaluates) or, for the
+figures alone, `python models/evaluate_velocity.py`.
 """
     with open(os.path.join(ROOT, "models", f"velocity-{genre}.md"), "w") as fh:
         fh.write(text)

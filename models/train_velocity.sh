@@ -9,4 +9,5 @@ DATA=work_data/tpd.h5
 for GENRE in jazz classical; do
   midistyle train velocity "$DATA" --genre "$GENRE" -o "models/velocity-$GENRE.keras" --seed 0 --force --quiet "$@"
 done
+python models/calibrate_velocity.py "$DATA"
 python models/evaluate_velocity.py "$DATA"

@@ -246,6 +246,41 @@ def test_temperature_narrows_the_draw(tmp_path):
     assert r.returncode == 2 and "temperature" in r.stderr and not (tmp_path / "x.mid").exists()
 
 
+def test_sampling_temperature_is_the_models_own_and_scales_the_users(val_rolls):
+    """`--temperature 1` draws at the model's calibrated temperature; the user's multiplies it."""
+    from midistyle.velocity import calibrate_sampling
+
+    vm = VelocityModel.load(velocity_model_path("jazz"))
+    assert 0.5 < vm.sampling_temperature <= 1.0
+    assert vm.meta["sampling_calibration"]["chosen"] == vm.sampling_temperature
+    roll, beats = val_rolls["jazz"][0]
+    calibrated = vm.sample(roll, beats=beats, seed=4)
+    t = vm.sampling_temperature
+    vm.sampling_temperature = 1.0
+    np.testing.assert_array_equal(vm.sample(roll, beats=beats, seed=4, temperature=t), calibrated)
+    assert not np.array_equal(vm.sample(roll, beats=beats, seed=4), calibrated)
+    # the calibration itself: one row per temperature, the chosen one among them, model restored
+    cal = calibrate_sampling(vm, [r for r, _ in val_rolls["jazz"][:4]], temperatures=(0.9, 1.0), seeds=1)
+    assert [row["temperature"] for row in cal["table"]] == [0.9, 1.0] and cal["chosen"] in (0.9, 1.0)
+    assert all(0.0 <= row["discriminator"] <= 1.0 and row["spread_ratio"] > 0 for row in cal["table"])
+    assert vm.sampling_temperature == 1.0
+
+
+def test_choose_temperature_one_standard_error_rule():
+    from midistyle.velocity import choose_temperature
+
+    def row(t, per, spread=1.0):
+        return {"temperature": t, "discriminator": float(np.mean(per)), "discriminator_per_seed": per,
+                "spread_ratio": spread}
+
+    noisy = [row(0.85, [0.74, 0.69, 0.72]), row(0.95, [0.74, 0.74, 0.70]), row(1.0, [0.76, 0.76, 0.74])]
+    assert choose_temperature(noisy) == 0.95           # within one standard error of the best: closest to 1
+    tight = [row(0.85, [0.70, 0.70, 0.70]), row(0.95, [0.73, 0.73, 0.73]), row(1.0, [0.76, 0.76, 0.76])]
+    assert choose_temperature(tight) == 0.85
+    narrow = [row(0.8, [0.60, 0.60, 0.60], spread=0.7), row(1.0, [0.76, 0.76, 0.76])]
+    assert choose_temperature(narrow) == 1.0           # a draw with too little spread is never chosen
+
+
 def test_mean_writes_the_regression_output(tmp_path):
     r = run_cli("velocity", "--to", "classical", EXAMPLE, "--mean", "-o", tmp_path / "m.mid")
     assert r.returncode == 0, r.stderr

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Choose each shipped velocity model's sampling temperature on the validation split.
+
+For T in 0.8..1.0, draws every validation piece with 3 seeds, measures the real-vs-sampled
+discriminator accuracy and the spread ratio, and keeps a T by the one-standard-error rule
+(:func:`midistyle.velocity.calibrate_sampling`, :func:`~midistyle.velocity.choose_temperature`); writes it, with the whole table, into the
+model's sidecar (``sampling_temperature``, ``sampling_calibration``). Run by
+models/train_velocity.sh after training, before models/evaluate_velocity.py.
+
+Usage: python models/calibrate_velocity.py [DATA.h5]
+"""
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from midistyle.dataset import Dataset  # noqa: E402
+from midistyle.modelfiles import bundle_files  # noqa: E402
+from midistyle.velocity import VelocityModel, calibrate_sampling  # noqa: E402
+
+
+def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
+    ds = Dataset(data)
+    for genre in ("classical", "jazz"):
+        path = os.path.join(ROOT, "models", f"velocity-{genre}.keras")
+        vm = VelocityModel.load(path)
+        t0 = time.time()
+        cal = calibrate_sampling(vm, [ds.piece(i) for i in ds.select(genre, "val", skip_constant=True)])
+        cal["seconds"] = round(time.time() - t0, 1)
+        files = bundle_files(path)
+        meta = json.load(open(files["json"]))
+        meta["sampling_temperature"] = cal["chosen"]
+        meta["sampling_calibration"] = cal
+        with open(files["json"] + ".tmp", "w") as fh:
+            json.dump(meta, fh, indent=1)
+        os.replace(files["json"] + ".tmp", files["json"])
+        print(genre, json.dumps(cal))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
