@@ -39,12 +39,13 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
 from .pianoroll import EncoderSettings, PianoRoll, encode
+from .settings import Settings
 from .velocity import note_beats_of
 
 KIND = "chords"
@@ -79,7 +80,7 @@ MAX_SECONDS = 3600.0
 
 
 @dataclass
-class ChordsConfig:
+class ChordsConfig(Settings):
     """Architecture and training settings of a chord generator."""
 
     frame_steps: int = 2           # 25 ms steps per frame: 2 -> 50 ms
@@ -96,20 +97,17 @@ class ChordsConfig:
     input_noise: float = 0.003     # training: share of key / pedal bits of the fed-back frames flipped
     seed: int = 0
 
-    def __post_init__(self):
-        for name in ("frame_steps", "units", "seq_len", "batch_size", "epochs", "steps_per_epoch"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"chords config: {name} must be >= 1, got {getattr(self, name)!r}")
-        if not 0 <= self.foreign_cond <= 1 or not 0 <= self.cond_dropout < 1:
-            raise InputError("chords config: foreign_cond must be in [0, 1] and cond_dropout in [0, 1)")
-        if self.transpose < 0:
-            raise InputError(f"chords config: transpose must be >= 0, got {self.transpose}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "ChordsConfig":
-        """Settings from a sidecar (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def validate(self) -> None:
+        """Sizes >= 1, shares in [0, 1], transposition >= 0."""
+        self.require_min(1, "frame_steps", "units", "seq_len", "batch_size", "epochs", "steps_per_epoch", "patience")
+        self.require_min(0, "transpose", "seed")
+        for name in ("foreign_cond", "input_noise"):
+            value = getattr(self, name)
+            self.require(name, isinstance(value, (int, float)) and 0 <= value <= 1, "must be in [0, 1]")
+        self.require("cond_dropout", isinstance(self.cond_dropout, (int, float)) and 0 <= self.cond_dropout < 1,
+                     "must be in [0, 1)")
+        self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
+                     "must be > 0")
 
 
 @dataclass
@@ -851,7 +849,7 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     export_weights(model, tmp_npz)
     meta = {
         "kind": KIND, "format_version": FORMAT_VERSION, "genre": genre, "encoder": ds.settings.to_dict(),
-        "frame_seconds": ds.settings.step * cfg.frame_steps, "config": asdict(cfg),
+        "frame_seconds": ds.settings.step * cfg.frame_steps, "config": cfg.to_dict(),
         "classifier": {"path": os.path.basename(clf.path), "fingerprint": clf.fingerprint, "embedding_dim": D},
         "markov": [[round(float(x), 6) for x in row] for row in markov],
         "typical_texture": typical,

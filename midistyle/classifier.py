@@ -23,20 +23,21 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
 from .modelfiles import check_model_output, commit_bundle, plot_history, read_sidecar, save_without_optimizer
 from .pianoroll import EncoderSettings, PianoRoll, encode
+from .settings import Settings
 
 KIND = "classifier"
 FEATURE_VERSION = 1
 
 
 @dataclass
-class ClassifierConfig:
+class ClassifierConfig(Settings):
     """Architecture and training settings of the genre classifier."""
 
     pool: int = 4                  # 25 ms steps per frame (max-pooled): 4 -> 100 ms
@@ -56,6 +57,15 @@ class ClassifierConfig:
     patience: int = 6
     learning_rate: float = 2e-3
     seed: int = 0
+
+    def validate(self) -> None:
+        """Sizes >= 1, dropout in [0, 1), transposition >= 0."""
+        self.require_min(1, "pool", "segment", "channels", "stacks", "layers_per_stack", "kernel", "embedding_dim",
+                         "batch_size", "epochs", "steps_per_epoch", "patience")
+        self.require_min(0, "transpose", "seed")
+        self.require("dropout", isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1, "must be in [0, 1)")
+        self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
+                     "must be > 0")
 
 
 HARMONY_NAMES = ["ic1", "ic2", "ic3", "ic4", "ic5", "ic6", "pitch_classes"]
@@ -164,7 +174,7 @@ class GenreClassifier:
         self.fingerprint = fingerprint
         self.settings = EncoderSettings.from_dict(meta["encoder"])
         self.genres = list(meta["genres"])
-        self.config = ClassifierConfig(**meta["config"])
+        self.config = ClassifierConfig.from_dict(meta["config"])
 
     @property
     def embedding_dim(self) -> int:
@@ -195,7 +205,7 @@ class GenreClassifier:
                                         f"this midistyle uses {FEATURE_VERSION}")
         try:
             settings = EncoderSettings.from_dict(meta["encoder"])
-            cfg = ClassifierConfig(**meta["config"])
+            cfg = ClassifierConfig.from_dict(meta["config"])
             genres = list(meta["genres"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{files['json']}: incomplete classifier sidecar ({exc})") from None
@@ -551,7 +561,7 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
         "encoder": settings.to_dict(), "n_features": n_in,
         "inputs": ["held", "onsets"] + (["velocity"] if cfg.use_velocity else []) + (HARMONY_NAMES if cfg.harmony else []),
         "frame_seconds": settings.step * cfg.pool, "segment_seconds": settings.step * cfg.pool * cfg.segment,
-        "config": asdict(cfg), "fingerprint": weights_fingerprint(w),
+        "config": cfg.to_dict(), "fingerprint": weights_fingerprint(w),
         "data": {"dataset": os.path.basename(dataset_path),
                  "train_pieces": {g: len(tr[g]) for g in genres}, "val_pieces": {g: len(va[g]) for g in genres},
                  "split": "by piece, as stored in the dataset (pieces/split)"},

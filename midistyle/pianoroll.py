@@ -9,16 +9,17 @@ one key are at least ~60 ms apart) while a 20 s receptive field stays within 800
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InputError, SettingsMismatchError
 from .io import SOFT_CC, SUSTAIN_CC, Performance, read
+from .settings import Settings, SettingsError
 
 
 @dataclass(frozen=True)
-class EncoderSettings:
+class EncoderSettings(Settings):
     """How a performance is put on the grid.
 
     Attributes
@@ -33,20 +34,17 @@ class EncoderSettings:
     pitch_low: int = 21
     pitch_high: int = 108
 
-    def __post_init__(self):
-        if not (self.step > 0):
-            raise ValueError("step must be positive")
-        if not (0 <= self.pitch_low <= self.pitch_high <= 127):
-            raise ValueError("need 0 <= pitch_low <= pitch_high <= 127")
+    def validate(self) -> None:
+        """``step`` > 0 seconds; ``0 <= pitch_low <= pitch_high <= 127``."""
+        self.require("step", isinstance(self.step, (int, float)) and self.step > 0, "must be a number of seconds > 0")
+        self.require_min(0, "pitch_low", "pitch_high")
+        self.require("pitch_high", self.pitch_high <= 127, "must be <= 127")
+        self.require("pitch_low", self.pitch_low <= self.pitch_high, "must be <= pitch_high")
 
     @property
     def n_pitches(self) -> int:
         """Number of pitch columns."""
         return self.pitch_high - self.pitch_low + 1
-
-    def to_dict(self) -> dict:
-        """Plain dict, for HDF5 attributes and model sidecars."""
-        return asdict(self)
 
     def to_json(self) -> str:
         """JSON text of :meth:`to_dict`."""
@@ -54,8 +52,12 @@ class EncoderSettings:
 
     @classmethod
     def from_dict(cls, d: dict) -> "EncoderSettings":
-        """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
-        return cls(step=float(d["step"]), pitch_low=int(d["pitch_low"]), pitch_high=int(d["pitch_high"]))
+        """Inverse of :meth:`to_dict` (unknown keys are ignored; every field must be there, since
+        silently defaulting one would hide a grid mismatch)."""
+        for name in ("step", "pitch_low", "pitch_high"):
+            if not isinstance(d, dict) or name not in d:
+                raise SettingsError(cls.__name__, name, "is missing")
+        return super().from_dict(d)
 
     def check(self, other: "EncoderSettings", what: str = "model") -> None:
         """Raise :class:`SettingsMismatchError` unless ``other`` equals these settings."""

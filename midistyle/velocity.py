@@ -22,7 +22,7 @@ A model is three files with one stem::
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from .errors import InputError, ModelError, SettingsMismatchError
 from .modelfiles import check_model_output, commit_bundle, plot_history, read_sidecar
 from .notefeatures import CONTEXT_NAMES, RidgeBaseline, piece_context
 from .pianoroll import EncoderSettings, PianoRoll, encode
+from .settings import Settings
 
 KIND = "velocity"
 FEATURE_VERSION = 2
@@ -45,7 +46,7 @@ NOTE_INPUT_NAMES = (
 
 
 @dataclass
-class VelocityConfig:
+class VelocityConfig(Settings):
     """Architecture and training settings of a velocity model (validated on creation)."""
 
     cond_channels: int = 64
@@ -66,29 +67,18 @@ class VelocityConfig:
     max_steps_per_epoch: int = 0   # 0: one pass over the training notes
     val_windows_per_piece: int = 4
 
-    def __post_init__(self):
-        self.cond_dilations = tuple(int(d) for d in self.cond_dilations)
-        self.ar_dilations = tuple(int(d) for d in self.ar_dilations)
-        for name in ("cond_channels", "channels", "skip_channels", "head_units", "window", "batch_size",
-                     "epochs", "val_windows_per_piece"):
-            if int(getattr(self, name)) < 1:
-                raise InputError(f"velocity config: {name} must be >= 1, got {getattr(self, name)!r}")
-        if not self.ar_dilations or min(self.ar_dilations + self.cond_dilations) < 1:
-            raise InputError("velocity config: dilations must be >= 1")
-        if not self.learning_rate > 0:
-            raise InputError(f"velocity config: learning_rate must be > 0, got {self.learning_rate!r}")
-
-    def to_dict(self) -> dict:
-        """JSON-ready settings."""
-        d = asdict(self)
-        d["cond_dilations"], d["ar_dilations"] = list(self.cond_dilations), list(self.ar_dilations)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "VelocityConfig":
-        """Settings from :meth:`to_dict` (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def validate(self) -> None:
+        """Sizes >= 1, dilations >= 1, rates in range."""
+        self.require_min(1, "cond_channels", "channels", "skip_channels", "head_units", "window", "batch_size",
+                         "epochs", "val_windows_per_piece", "patience")
+        self.require_min(0, "max_steps_per_epoch", "mean_weight", "input_noise", "seed")
+        for name in ("cond_dilations", "ar_dilations"):
+            value = getattr(self, name)
+            self.require(name, len(value) > 0 and all(isinstance(d, int) and d >= 1 for d in value),
+                         "must be a non-empty list of integers >= 1")
+        self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
+                     "must be > 0")
+        self.require("dropout", isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1, "must be in [0, 1)")
 
 
 # ----------------------------------------------------------------------------- note inputs

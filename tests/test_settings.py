@@ -1,0 +1,46 @@
+"""midistyle.settings: every settings class validates itself, names the bad field, round-trips."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from midistyle.chords import ChordsConfig
+from midistyle.classifier import ClassifierConfig
+from midistyle.errors import MidistyleError
+from midistyle.pianoroll import EncoderSettings
+from midistyle.settings import SettingsError
+from midistyle.velocity import VelocityConfig
+
+CLASSES = {
+    EncoderSettings: [("step", 0), ("step", "fast"), ("pitch_high", 128), ("pitch_low", -1)],
+    VelocityConfig: [("window", 0), ("dropout", 1.0), ("ar_dilations", []), ("learning_rate", 0), ("epochs", "many")],
+    ChordsConfig: [("units", 0), ("foreign_cond", 1.5), ("cond_dropout", 1.0), ("transpose", -1)],
+    ClassifierConfig: [("segment", 0), ("dropout", -0.1), ("kernel", 0), ("learning_rate", -1)],
+}
+
+
+@pytest.mark.parametrize("cls", list(CLASSES), ids=lambda c: c.__name__)
+def test_round_trip_through_json(cls):
+    s = cls()
+    again = cls.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert again == s and again.to_dict() == s.to_dict()
+    assert cls.from_dict({**s.to_dict(), "from_an_older_version": 1}) == s     # unknown keys ignored
+
+
+@pytest.mark.parametrize("cls,field,value", [(c, f, v) for c, bad in CLASSES.items() for f, v in bad],
+                         ids=lambda x: getattr(x, "__name__", str(x)))
+def test_bad_value_names_its_field(cls, field, value):
+    with pytest.raises(SettingsError) as err:
+        cls(**{field: value})
+    assert err.value.field == field and field in str(err.value) and cls.__name__ in str(err.value)
+    assert isinstance(err.value, MidistyleError)      # the command line reports it in one line
+    with pytest.raises(SettingsError):
+        cls.from_dict({**cls().to_dict(), field: value})
+
+
+def test_encoder_settings_from_dict_needs_every_field():
+    with pytest.raises(SettingsError, match="pitch_high is missing"):
+        EncoderSettings.from_dict({"step": 0.025, "pitch_low": 21})
+    with pytest.raises(SettingsError):
+        EncoderSettings.from_dict(["not", "a", "mapping"])
