@@ -28,7 +28,8 @@ import tempfile
 
 from .dataset import (MANIFEST_FORMAT, MANIFEST_NAME, ConvertReport, DatasetWriter, assign_split, encode_file,
                       find_midi_files, is_constant_velocity, no_pieces_error)
-from .errors import InputError, OutputError
+from .errors import InputError
+from .fsutil import check_output
 from .pianoroll import EncoderSettings
 
 __all__ = ["convert_beam", "pipeline_options", "shard_of"]
@@ -181,11 +182,8 @@ def convert_beam(sources, output: str, *, settings: EncoderSettings | None = Non
         raise InputError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if shards < 1:
         raise InputError(f"shards must be >= 1, got {shards!r}")
-    if os.path.exists(output) and not force:
-        raise OutputError(f"{output}: exists (use --force to overwrite)")
+    check_output(output, force=force, folder_output=True)
     parent = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(parent):
-        raise OutputError(f"{output}: folder {parent} does not exist")
     listing = []       # (traversal order, path, path in its folder, genre)
     for genre, folder in sources:
         for path in find_midi_files(folder):

@@ -8,8 +8,10 @@ import tempfile
 from .errors import OutputError
 
 
-def check_output(path: str, *, force: bool = False, protect: tuple = (), extensions: tuple = ()) -> str:
-    """Raise :class:`OutputError` unless ``path`` may be written.
+def check_output(path: str, *, force: bool = False, protect: tuple = (), extensions: tuple = (),
+                 folder_output: bool = False) -> str:
+    """Raise :class:`OutputError` unless ``path`` may be written (a file, or with ``folder_output``
+    a folder that will be replaced as a whole).
 
     Refuses an existing file without ``force``, a directory, a missing parent folder, any path in
     ``protect`` (the inputs), even with ``force``, and (when ``extensions`` is given) any other
@@ -22,7 +24,7 @@ def check_output(path: str, *, force: bool = False, protect: tuple = (), extensi
     for p in protect:
         if p and os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
             raise OutputError(f"{path}: refusing to overwrite the input file")
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not folder_output:
         raise OutputError(f"{path}: is a directory")
     if os.path.exists(path) and not force:
         raise OutputError(f"{path}: exists (use --force to overwrite)")
