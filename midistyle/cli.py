@@ -31,7 +31,9 @@ def _add_config_flags(parser, defaults, specs) -> None:
         name = field[0] if field else flag[2:].replace("-", "_")
         parser.add_argument(flag, dest=name, type=typ, default=None,
                             help=f"{what} (default: {getattr(defaults, name)})")
-    parser.set_defaults(config_fields=[spec[3] if len(spec) > 3 else spec[0][2:].replace("-", "_") for spec in specs])
+    fields = [spec[3] if len(spec) > 3 else spec[0][2:].replace("-", "_") for spec in specs]
+    # a SettingsError names a config field; main() reports the flag that sets it
+    parser.set_defaults(config_fields=fields, config_flags={f: spec[0] for f, spec in zip(fields, specs)})
 
 
 def _config_from_args(cls, args, **fixed):
@@ -1087,7 +1089,8 @@ def main(argv=None) -> int:
     try:
         args.func(args)
     except MidistyleError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        flag = getattr(args, "config_flags", {}).get(getattr(exc, "field", None))
+        print(f"{PROG}: error: {exc}" + (f" (flag {flag})" if flag else ""), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -198,3 +198,10 @@ def test_damaged_model_bundle_is_a_model_error(stem, how, tmp_path):
     with pytest.raises((ModelError, SettingsMismatchError)) as err:
         loader.load(str(path))
     assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_training_setting_names_field_and_flag(tmp_path):
+    r = run_cli("train", "velocity", str(tmp_path / "none.h5"), "--genre", "jazz", "-o", str(tmp_path / "m.keras"),
+                "--window", "0")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "VelocityConfig: window must be" in r.stderr and "(flag --window)" in r.stderr
