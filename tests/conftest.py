@@ -23,7 +23,7 @@ GENRES = ("classical", "jazz")
 #: Test modules that read ../shared/data (directly, through the validation split, or through a
 #: fixture built from it); their tests carry the ``data`` marker, so `pytest -m "not data"` runs
 #: anywhere.
-DATA_MODULES = {"test_audio", "test_audio_multi", "test_beamconvert", "test_chords", "test_classifier",
+DATA_MODULES = {"test_audio", "test_audio_evaluate", "test_audio_multi", "test_beamconvert", "test_chords", "test_classifier",
                 "test_cli_errors", "test_dataset", "test_io", "test_pianoroll", "test_training", "test_velocity"}
 
 

@@ -9,23 +9,21 @@ import json
 import subprocess
 import sys
 
-import mido
 import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import REPO, save_tracks, simple_notes_midi
+from conftest import REPO, TPD, simple_notes_midi
 
 from midistyle.audio import spectral
 from midistyle.audio.render import SOFT_PEDAL_GAIN, release_times, render_midi, render_notes
 from midistyle.audio.transfer import TransferSettings, UlyanovLoss, random_filters, spectrogram_frames, stylise
-from midistyle.audio.evaluate import transfer_losses
 from midistyle.errors import InputError, MidistyleError
 
 SR = 22050
 NOTE_DT = [("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8")]
 PEDAL_DT = [("time", "f8"), ("cc", "i2"), ("value", "i2")]
-TINY = dict(filters=48, kernel=5, iterations=12, griffin_lim_iterations=30)
+TINY = dict(filters=48, kernel=5, iterations=12, griffin_lim_iterations=30, waveform_iterations=8)
 
 
 def midistyle_cli(*args, cwd=None, timeout=240):
@@ -51,6 +49,36 @@ def clip_files(tmp_path_factory, clips):
     sf.write(d / "content.wav", clips[0], SR)
     sf.write(d / "style.flac", clips[1], SR)
     return d
+
+
+#: The issue's kind of clips, shorter: rendered jazz as content, rendered classical as style (shared TPD).
+TPD_CONTENT = ("jazz", "A Sleepin' Bee.mid", 20.0, 2.0)
+TPD_STYLE = ("classical", "ADIG01.mid", 20.0, 2.5)
+
+
+def render_tpd(genre: str, name: str, start: float, seconds: float) -> np.ndarray:
+    """``seconds`` of a shared TPD piece from ``start``, rendered through the SoundFont path."""
+    import midistyle
+    from midistyle.audio.render import render_performance
+
+    path = TPD / genre / name
+    if not path.is_file():
+        pytest.skip(f"shared TPD file missing: {path}")
+    return render_performance(midistyle.read(path), start=start, duration=seconds, sr=SR)
+
+
+@pytest.fixture(scope="module")
+def tpd_wavs(tmp_path_factory):
+    """(content path, style path, content waveform, style waveform): 2 s of rendered jazz and 2.5 s
+    of rendered classical from the shared TPD, written as 16-bit WAV and read back."""
+    from midistyle.audio.files import read_audio
+
+    d = tmp_path_factory.mktemp("tpd")
+    out = []
+    for spec, name in ((TPD_CONTENT, "content.wav"), (TPD_STYLE, "style.wav")):
+        sf.write(d / name, render_tpd(*spec), SR, subtype="PCM_16")
+        out.append(d / name)
+    return (*out, *(read_audio(p, SR) for p in out))
 
 
 # ----------------------------------------------------------------------------- render
@@ -152,8 +180,23 @@ def test_transfer_loss_decreases_and_keeps_content_length(clips, optimizer):
     assert losses[-1] < 0.5 * losses[0], losses
     assert len(r.waveform) == len(content)
     assert r.spectrogram.shape == (1025, spectral.n_frames(len(content)))
-    assert np.all(np.isfinite(r.waveform)) and np.max(np.abs(r.waveform)) > 0.1
+    assert np.all(np.isfinite(r.waveform)) and np.max(np.abs(r.waveform)) > 0.01
     assert 0 <= r.griffin_lim_convergence < 1.0
+    assert np.all(r.spectrogram >= 0), "log1p magnitudes are never negative"
+    # the final loss is that of the waveform returned, measured from scratch
+    S, C = spectrogram_frames(style, s), spectrogram_frames(content, s)
+    again = UlyanovLoss(S, C, C.shape[0], s)(spectrogram_frames(r.waveform, s))
+    assert again[0] == pytest.approx(r.final["loss"], rel=1e-3)
+    assert r.final["loss"] < r.history[[d.get("point") for d in r.history].index("griffin-lim")]["loss"]
+
+
+def test_griffin_lim_waveform_keeps_the_level_of_the_optimised_spectrogram(clips):
+    content, style = clips
+    r = stylise(content, style, TransferSettings(**{**TINY, "waveform_iterations": 0, "griffin_lim_iterations": 60}))
+    # nothing normalises the result: its analysis has the optimised spectrogram's level
+    heard = spectral.log_magnitude(r.waveform)
+    assert np.mean(heard) == pytest.approx(np.mean(r.spectrogram), rel=0.2)
+    assert r.extra["limiter"]["limited_samples"] == 0 and r.extra["limiter"]["peak_in"] < 1
 
 
 def test_bfloat16_loss_tracks_float32_and_reports_float32(clips):
@@ -169,9 +212,10 @@ def test_bfloat16_loss_tracks_float32_and_reports_float32(clips):
     cos = float(np.sum(a[3] * b[3]) / np.linalg.norm(a[3]) / np.linalg.norm(b[3]))
     assert cos > 0.99
     r = stylise(content, style, s16)
-    last = r.history[-1]
-    assert last["final"] and last["precision"] == "float32"
-    assert last["style_loss"] < 0.5 * r.history[0]["style_loss"]
+    end = next(d for d in r.history if d.get("point") == "spectrogram")
+    assert end["precision"] == "float32"
+    assert end["style_loss"] < 0.5 * r.history[0]["style_loss"]
+    assert r.history[-1]["final"] and r.history[-1]["point"] == "output"
 
 
 def test_fast_recipe_settings():
@@ -206,7 +250,7 @@ def test_seed000_networks_lower_the_loss_with_adam(clips, net):
     nd = net_defaults(net)
     assert nd["optimizer"] == "adam"
     s = TransferSettings(net=net, filters=48 if net == "cnn" else 24, kernel=nd["kernel"], optimizer="adam",
-                         learning_rate=0.05, iterations=15, griffin_lim_iterations=10)
+                         learning_rate=0.05, iterations=15, griffin_lim_iterations=10, waveform_iterations=3)
     r = stylise(content, style, s)
     assert r.history[-1]["style_loss"] < 0.5 * r.history[0]["style_loss"], [h["style_loss"] for h in r.history]
     assert r.history[-1]["content_loss"] > 0
@@ -236,7 +280,7 @@ def test_net_option_in_the_cli(clip_files, tmp_path):
     out = tmp_path / "rnn.wav"
     r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
                       clip_files / "style.flac", "-o", out, "--net", "rnn", "--filters", 16, "--iterations", 4,
-                      "--griffin-lim-iterations", 5, "--json", "--quiet")
+                      "--griffin-lim-iterations", 5, "--waveform-iterations", 2, "--json", "--quiet")
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert info["settings"]["net"] == "rnn" and info["settings"]["optimizer"] == "adam"
@@ -264,7 +308,8 @@ def test_transfer_handles_clips_longer_than_the_reference_430_frames():
     rng = np.random.default_rng(0)
     long_c = (rng.standard_normal(int(10.5 * SR)) * 0.1).astype(np.float32)  # 453 frames
     short_s = (rng.standard_normal(int(1.0 * SR)) * 0.1).astype(np.float32)
-    r = stylise(long_c, short_s, TransferSettings(filters=16, kernel=3, iterations=3, griffin_lim_iterations=2))
+    r = stylise(long_c, short_s, TransferSettings(filters=16, kernel=3, iterations=3, griffin_lim_iterations=2,
+                                                  waveform_iterations=2))
     assert len(r.waveform) == len(long_c)
     assert r.spectrogram.shape[1] == spectral.n_frames(len(long_c)) > 430
 
@@ -286,13 +331,17 @@ def test_transfer_cli_end_to_end_with_plot(clip_files, tmp_path):
     out, png = tmp_path / "out.wav", tmp_path / "out.png"
     r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
                       clip_files / "style.flac", "-o", out, "--filters", 32, "--kernel", 5, "--iterations", 6,
-                      "--griffin-lim-iterations", 10, "--plot", png, "--json", "--quiet")
+                      "--griffin-lim-iterations", 10, "--waveform-iterations", 4, "--plot", png, "--json", "--quiet")
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     y, sr = sf.read(out)
     assert sr == SR and len(y) == len(sf.read(clip_files / "content.wav")[0])
     assert png.stat().st_size > 10000
     assert info["iterations"] >= 1 and info["style_loss"] < info["settings"]["filters"] ** 2 * 1e6
+    # the file read back has the loss reported (16-bit rounding only), and the stages are reported
+    assert info["settings"]["waveform_iterations"] == 4
+    assert info["written"]["relative_to_final"] == pytest.approx(1.0, rel=0.01)
+    assert info["spectrogram_loss"]["loss"] > 0 and info["griffin_lim_loss"]["loss"] > 0
     # refuses to overwrite without --force, and never the input even with it
     r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
                       clip_files / "style.flac", "-o", out, "--iterations", 1)
@@ -334,53 +383,78 @@ def test_load_input_reads_audio_and_midi(clip_files, tmp_path):
         load_input(tmp_path / "nope.wav", SR)
 
 
-# ----------------------------------------------------------------------------- metrics
-def test_metrics_copy_detection_and_ioi_kl(clips):
-    from midistyle.audio.evaluate import ioi_histogram, kl_divergence, max_normalised_xcorr
-
-    c, s = clips
-    shifted = np.concatenate([np.zeros(1234, np.float32), s])
-    assert max_normalised_xcorr(shifted, s)["value"] == pytest.approx(1.0, abs=1e-6)
-    assert max_normalised_xcorr(c, s)["value"] < 0.5
-    p = ioi_histogram([0, 0.5, 1.0, 1.5, 2.0])
-    q = ioi_histogram([0, 0.1, 0.2, 0.3, 0.4, 0.5])
-    assert p.sum() == pytest.approx(1.0)
-    assert kl_divergence(p, p) == pytest.approx(0.0)
-    assert kl_divergence(p, q) > 0.5
+# ----------------------------------------------------------------------------- the audio written, judged
+#: Small settings of each spectrogram method for the judged end-to-end tests (2 s of audio).
+#: (The judge is the full reference network, 4096 filters; fewer than about 1024 filters here do
+#: not carry the style it measures.)
+JUDGED = {
+    "conv1d": dict(filters=1024, kernel=11, iterations=30),
+    "cnn": dict(net="cnn", filters=1024, kernel=3, optimizer="lbfgs", iterations=30),
+    "texture": dict(filters=1024, kernel=11, iterations=30, content_weight=0.0),
+}
+RECURRENT = {"rnn": dict(net="rnn", filters=256, kernel=1, optimizer="adam", iterations=150),
+             "bilstm": dict(net="bilstm", filters=32, kernel=1, optimizer="adam", iterations=30)}
 
 
-def test_evaluate_audio_cli_json(clip_files, tmp_path):
-    from midistyle.audio.genre import model_path
+def judged_transfer(tpd_wavs, tmp_path, settings: TransferSettings) -> tuple:
+    """Run :func:`transfer_files` (the path of ``midistyle audio transfer``) on the TPD clips; return
+    its summary, the written file read back and the judge's verdict on it."""
+    from midistyle.audio.evaluate import judge_settings, style_verdict
+    from midistyle.audio.files import read_audio
+    from midistyle.audio.transfer import transfer_files
 
-    model_path()  # the shipped classifier must exist
-    res = tmp_path / "r.wav"
-    stylised = stylise(sf.read(clip_files / "content.wav", dtype="float32")[0],
-                       sf.read(clip_files / "style.flac", dtype="float32")[0], TransferSettings(**TINY))
-    sf.write(res, stylised.waveform, SR)
-    r = midistyle_cli("evaluate", "audio", "--content", clip_files / "content.wav", "--style",
-                      clip_files / "style.flac", "--result", res, "--filters", 48, "--kernel", 5, "--json")
-    assert r.returncode == 0, r.stderr
-    d = json.loads(r.stdout)
-    for k in ("content", "style", "result"):
-        assert sum(d["genre_probabilities"][k].values()) == pytest.approx(1.0, abs=1e-5)
-    lo = d["losses"]
-    # the command measures the written waveform (after Griffin-Lim), the same as the library does
-    y = {k: sf.read(p, dtype="float32")[0] for k, p in (("c", clip_files / "content.wav"),
-                                                         ("s", clip_files / "style.flac"), ("r", res))}
-    ref = transfer_losses(y["r"], y["s"], y["c"], TransferSettings(filters=48, kernel=5))
-    assert lo["style_loss"] == pytest.approx(ref["style_loss"], rel=1e-6)
-    assert lo["content_loss"] == pytest.approx(ref["content_loss"], rel=1e-6)
-    assert 0 <= d["xcorr_result_style"]["value"] < 0.9
-    assert d["ioi"]["kl_result_style"] >= 0
-    # the style clip judged as its own result: no style loss, a perfect copy, no IOI divergence
-    r = midistyle_cli("evaluate", "audio", "--content", clip_files / "content.wav", "--style",
-                      clip_files / "style.flac", "--result", clip_files / "style.flac", "--filters", 48,
-                      "--kernel", 5, "--json")
-    assert r.returncode == 0, r.stderr
-    d = json.loads(r.stdout)
-    assert d["losses"]["style_loss"] < 1e-6 * lo["style_loss_content_vs_style"]
-    assert d["xcorr_result_style"]["value"] == pytest.approx(1.0, abs=1e-6)
-    assert d["ioi"]["kl_result_style"] == pytest.approx(0.0, abs=1e-9)
-    r = midistyle_cli("evaluate", "audio", "--content", clip_files / "content.wav", "--style",
-                      clip_files / "style.flac", "--result", tmp_path / "missing.wav")
-    assert r.returncode == 2 and "no such file" in r.stderr
+    c, s, yc, ys = tpd_wavs
+    out = tmp_path / "result.wav"
+    texture = settings.content_weight == 0
+    info = transfer_files(None if texture else c, s, out, settings, seconds=len(yc) / SR if texture else None)
+    y = read_audio(out, SR)
+    assert len(y) == len(yc) and np.all(np.isfinite(y))
+    verdict = style_verdict(y, ys, yc, judge=judge_settings(settings.seed), transfer_seed=settings.seed)
+    return info, y, verdict
+
+
+def reanalysed_loss(y, tpd_wavs, settings: TransferSettings) -> float:
+    """The transfer's loss of a waveform, measured from scratch (a new loss object, same seed)."""
+    from midistyle.audio.gramnets import RecurrentGramLoss
+
+    _, _, yc, ys = tpd_wavs
+    S = spectrogram_frames(ys, settings)
+    C = spectrogram_frames(yc, settings) if settings.content_weight > 0 else None
+    frames = spectral.n_frames(len(y), settings.hop)
+    cls = RecurrentGramLoss if settings.net in ("rnn", "bilstm") else UlyanovLoss
+    return cls(S, C, frames, settings)(spectrogram_frames(y, settings))[0]
+
+
+@pytest.fixture(scope="module")
+def judged(tpd_wavs, tmp_path_factory):
+    """``judged(method) -> (settings, summary, file read back, verdict)``, each method run once."""
+    done = {}
+
+    def run(method):
+        if method not in done:
+            s = TransferSettings(griffin_lim_iterations=30, waveform_iterations=15, **{**JUDGED, **RECURRENT}[method])
+            done[method] = (s, *judged_transfer(tpd_wavs, tmp_path_factory.mktemp(method), s))
+        return done[method]
+    return run
+
+
+RECURRENT_FAILS = pytest.mark.xfail(
+    strict=True, reason="seed 000's random recurrent Gram networks are matched by quiet spectrograms that an "
+                        "independent Conv1D judge does not find closer to the style (issue 16)")
+
+
+@pytest.mark.parametrize("method", [*sorted(JUDGED), *sorted(RECURRENT)])
+def test_written_file_carries_the_loss_the_optimiser_reached(tpd_wavs, judged, method):
+    s, info, y, _ = judged(method)
+    # re-analysed from scratch (a new loss object, same seed), within 10 %
+    assert reanalysed_loss(y, tpd_wavs, s) == pytest.approx(info["loss"], rel=0.1)
+    assert info["written"]["relative_to_final"] == pytest.approx(1.0, rel=0.1)
+    assert info["loss"] < info["griffin_lim_loss"]["loss"]  # the waveform stage improved on Griffin-Lim
+
+
+@pytest.mark.parametrize("method", [*sorted(JUDGED),
+                                    *(pytest.param(n, marks=RECURRENT_FAILS) for n in sorted(RECURRENT))])
+def test_written_result_is_closer_to_the_style_under_an_independent_judge(judged, method):
+    _, _, _, verdict = judged(method)
+    assert verdict["network"]["independent"] and verdict["network"]["filters"] == 4096
+    assert verdict["ratio"] <= 1 / 3, verdict

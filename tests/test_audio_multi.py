@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from test_audio import SR, midistyle_cli, notes
+from test_audio import SR, midistyle_cli, notes, tpd_wavs  # noqa: F401  (fixture)
 
 from midistyle.audio.multi import PRESETS, MultiLoss, MultiSettings, cqt_frequencies, cqt_matrix, stylise_multi
 from midistyle.audio.render import render_notes
@@ -139,3 +139,29 @@ def test_key_invariance_command_produces_its_table_and_plot(tmp_path):
     assert png.stat().st_size > 5000
     r = midistyle_cli("evaluate", "key-invariance", "--offsets", "up", "--quiet")
     assert r.returncode == 2 and "--offsets" in r.stderr and r.stderr.count("\n") == 1
+
+
+#: Small settings of the judged end-to-end test (2 s of audio).
+JUDGED = dict(iterations=60)
+
+
+def test_written_result_carries_its_loss_and_is_closer_to_the_style(tpd_wavs, tmp_path):  # noqa: F811
+    from midistyle.audio.evaluate import judge_settings, style_verdict
+    from midistyle.audio.files import read_audio
+    from midistyle.audio.transfer import transfer_files
+
+    c, s, yc, ys = tpd_wavs
+    settings = MultiSettings(**JUDGED)
+    info = transfer_files(c, s, tmp_path / "r.wav", settings)
+    y = read_audio(tmp_path / "r.wav", SR)
+    # no normalisation: the file has the level the waveform was optimised at (only clipping protection)
+    assert info["limiter"]["limited_samples"] == 0 or info["limiter"]["max_reduction_db"] < 1.0
+    # the file's loss, measured from scratch (new networks, same seed; the run's term weights): within 10 %
+    fresh = MultiLoss(ys, yc, len(yc), settings)
+    fresh(y)
+    again = sum(info["weights"][t] * v for t, v in fresh.last_terms.items())
+    assert again == pytest.approx(info["loss"], rel=0.1)
+    verdict = style_verdict(y, ys, yc, judge=judge_settings(settings.seed), transfer_seed=settings.seed)
+    assert verdict["network"]["independent"]
+    assert verdict["ratio"] <= 1 / 3, verdict
+

@@ -550,6 +550,26 @@ class Translator:
             raise SettingsMismatchError(f"{f['keras']}: the network's bins do not match its settings")
         return cls(gens, info, f["keras"])
 
+    def translated_magnitude(self, y: np.ndarray, to: str) -> np.ndarray:
+        """The generator's STFT magnitude ``(bins, frames)`` for waveform ``y`` translated to ``to``.
+
+        Raises
+        ------
+        MidistyleError
+            ``to`` is not a domain of the model.
+        """
+        cfg = self.config
+        to = {"a": self.domains[0], "b": self.domains[1]}.get(to, to)
+        if to not in self.gen:
+            raise MidistyleError(f"unknown domain {to!r}; this model has {', '.join(self.domains)} (or a, b)")
+        img = to_image(y, cfg)
+        n = img.shape[0]
+        pad = (-n) % 4
+        if pad:
+            img = np.pad(img, ((0, pad), (0, 0)), mode="reflect" if n > pad else "edge")
+        out = np.asarray(self.gen[to](img[None, ..., None], training=False))[0, :n, :, 0]
+        return from_image(out)
+
     def translate(self, y: np.ndarray, to: str, *, phase: str = "input", griffin_lim_iterations: int = 200,
                   seed: int = 0) -> np.ndarray:
         """Waveform ``y`` (at the model's rate) translated to domain ``to``.
@@ -567,19 +587,18 @@ class Translator:
         seed : int
             Seed of Griffin-Lim's initial phases.
         """
-        cfg = self.config
-        to = {"a": self.domains[0], "b": self.domains[1]}.get(to, to)
-        if to not in self.gen:
-            raise MidistyleError(f"unknown domain {to!r}; this model has {', '.join(self.domains)} (or a, b)")
         if phase not in ("input", "griffin-lim"):
             raise MidistyleError("phase must be 'input' or 'griffin-lim'")
-        img = to_image(y, cfg)
-        n = img.shape[0]
-        pad = (-n) % 4
-        if pad:
-            img = np.pad(img, ((0, pad), (0, 0)), mode="reflect" if n > pad else "edge")
-        out = np.asarray(self.gen[to](img[None, ..., None], training=False))[0, :n, :, 0]
-        mag = from_image(out)
+        return self.waveform(self.translated_magnitude(y, to), y, phase=phase,
+                             griffin_lim_iterations=griffin_lim_iterations, seed=seed)
+
+    def waveform(self, mag: np.ndarray, y: np.ndarray, *, phase: str = "input", griffin_lim_iterations: int = 200,
+                 seed: int = 0) -> np.ndarray:
+        """A waveform of ``len(y)`` samples with STFT magnitude ``mag`` (from :meth:`translated_magnitude`):
+        the phase of ``y`` (``phase="input"``) or Griffin-Lim's; see :meth:`translate`."""
+        cfg = self.config
+        if phase not in ("input", "griffin-lim"):
+            raise MidistyleError("phase must be 'input' or 'griffin-lim'")
         if phase == "input":
             S = spectral.stft(y, cfg.n_fft, cfg.hop)
             return spectral.istft(mag * np.exp(1j * np.angle(S)), cfg.hop, length=len(y)).astype(np.float32)
@@ -589,21 +608,50 @@ class Translator:
 
 def translate_file(model: str, to: str, src: str, output: str, *, phase: str = "input", force: bool = False,
                    soundfont: str | None = None) -> dict:
-    """Translate an audio (or MIDI, rendered) file with a trained CycleGAN; write WAV / FLAC atomically."""
-    from .files import WRITE_EXTENSIONS, check_output, load_input, write_audio
+    """Translate an audio (or MIDI, rendered) file with a trained CycleGAN; write WAV / FLAC atomically.
+
+    The result keeps the level of the generator's magnitude (no normalisation; only peaks beyond
+    full scale are bent by :func:`midistyle.audio.files.limit_peaks`, reported as ``limiter``).
+    The file written is read back and its STFT magnitude compared with the generator's:
+    ``written_spectral_convergence`` (``|| mag - |STFT(file)| || / || mag ||``) and
+    ``written_log_error`` (the same on ``log1p`` magnitudes) say how much of the translation the
+    audio carries.
+
+    Returns
+    -------
+    dict
+        input, output, to, seconds, translate_seconds, phase, limiter, rms, written_spectral_convergence,
+        written_log_error.
+    """
+    from .files import WRITE_EXTENSIONS, check_output, limit_peaks, load_input, read_audio, write_audio
 
     check_output(output, force=force, protect=(src,), extensions=WRITE_EXTENSIONS)
     tr = Translator.load(model)
-    y = load_input(src, tr.config.sr, soundfont)
+    cfg = tr.config
+    y = load_input(src, cfg.sr, soundfont)
     t0 = time.perf_counter()
-    out = tr.translate(y, to, phase=phase)
-    peak = float(np.max(np.abs(out))) if len(out) else 0.0
-    if peak > 1.0:
-        out = out / peak
-    write_audio(output, out, tr.config.sr, force=force, protect=(src,))
+    mag = tr.translated_magnitude(y, to)
+    out = tr.waveform(mag, y, phase=phase)
+    out, limiter = limit_peaks(out)
+    write_audio(output, out, cfg.sr, force=force, protect=(src,))
+    got = np.abs(spectral.stft(read_audio(output, cfg.sr), cfg.n_fft, cfg.hop))[:, :mag.shape[1]]
+    log_err = float(np.linalg.norm(np.log1p(got) - np.log1p(mag)) / max(np.linalg.norm(np.log1p(mag)), 1e-12))
     return {"input": src, "output": output, "to": {"a": tr.domains[0], "b": tr.domains[1]}.get(to, to),
-            "seconds": len(y) / tr.config.sr, "translate_seconds": time.perf_counter() - t0, "phase": phase}
+            "seconds": len(y) / cfg.sr, "translate_seconds": time.perf_counter() - t0, "phase": phase,
+            "limiter": limiter, "rms": float(np.sqrt(np.mean(np.square(out, dtype=np.float64)))),
+            "written_spectral_convergence": float(np.linalg.norm(mag - got) / max(np.linalg.norm(mag), 1e-12)),
+            "written_log_error": log_err}
+
+
+def format_translation(r: dict) -> str:
+    """The text report of :func:`translate_file` (what ``midistyle audio translate`` prints)."""
+    lim = r["limiter"]
+    return (f"{r['input']} -> {r['output']}: {r['seconds']:.1f} s translated to {r['to']} "
+            f"({r['translate_seconds']:.1f} s, phase from {r['phase']}); the file read back is "
+            f"{r['written_log_error']:.3f} (relative log1p error) from the generator's magnitude, RMS {r['rms']:.3f}"
+            + (f"; limiter bent {lim['limited_samples']} samples (peak {lim['peak_in']:.2f})"
+               if lim["limited_samples"] else ""))
 
 
 __all__ = ["CycleGANConfig", "build_generator", "build_discriminator", "build_cyclegan", "fit", "train", "save",
-           "Translator", "translate_file", "to_image", "from_image", "patches"]
+           "Translator", "translate_file", "format_translation", "to_image", "from_image", "patches"]

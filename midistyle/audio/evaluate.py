@@ -1,9 +1,13 @@
 """Metrics of an audio style transfer: content C, style S, result R.
 
 * genre probabilities of C, S and R from the audio genre classifier (:mod:`midistyle.audio.genre`);
-* the Ulyanov style loss of R against S and content loss of R against C (same filters as the
-  transfer: same seed, number, width and activation), with the style loss of C against S as the
-  "before" figure, all computed in NumPy;
+* the verdict of an **independent judge**: the Ulyanov style loss of R against S and of C against S
+  under the reference network (4096 random Conv1D filters of width 11, ReLU) drawn from a seed the
+  transfer did not use (its seed + :data:`JUDGE_SEED_OFFSET` unless given), their ratio, and a
+  flag when R is not closer to the style than C. A result optimised against the judge's own
+  filters could look stylised to them alone; another draw of the filters measures the style;
+* the same losses under the transfer's own filters (same seed, number, width and activation), to
+  check that the audio carries the loss the optimiser reported, all computed in NumPy;
 * the KL divergence between the inter-onset-interval distributions of R and S (onsets from
   librosa's onset detector, as in seed 001; log-spaced histogram from 20 ms to 4 s, add-half
   smoothing);
@@ -12,9 +16,16 @@
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .transfer import TransferSettings, features_np, random_filters, spectrogram_frames
+
+#: The judge's seed is the transfer's seed plus this (unless given): a network the optimiser never saw.
+JUDGE_SEED_OFFSET = 1000
+#: Filters and width of the judge network (the reference Ulyanov network).
+JUDGE_FILTERS, JUDGE_KERNEL = 4096, 11
 
 #: Edges (seconds) of the inter-onset-interval histogram.
 IOI_EDGES = np.geomspace(0.02, 4.0, 25)
@@ -64,6 +75,14 @@ def max_normalised_xcorr(a: np.ndarray, b: np.ndarray) -> dict:
     return {"value": float(abs(c[i])), "lag_samples": lag}
 
 
+@functools.lru_cache(maxsize=2)
+def _filters(n_bins: int, filters: int, kernel: int, seed: int) -> np.ndarray:
+    """:func:`random_filters`, kept for the next call (a judge scores several clips), read-only."""
+    w = random_filters(n_bins, filters, kernel, seed)
+    w.setflags(write=False)
+    return w
+
+
 def transfer_losses(result: np.ndarray, style: np.ndarray, content: np.ndarray | None,
                     settings: TransferSettings | None = None) -> dict:
     """Ulyanov style loss of ``result`` vs ``style`` (and of ``content`` vs ``style``), content
@@ -73,7 +92,7 @@ def transfer_losses(result: np.ndarray, style: np.ndarray, content: np.ndarray |
     s = settings or TransferSettings()
     R = spectrogram_frames(result, s)
     S = spectrogram_frames(style, s)
-    W = random_filters(R.shape[1], s.filters, s.kernel, s.seed)
+    W = _filters(R.shape[1], s.filters, s.kernel, s.seed)
     FR, FS = features_np(R, W, s.activation), features_np(S, W, s.activation)
     out = {"style_loss": style_loss_np(FR, FS)}
     if content is not None:
@@ -89,8 +108,65 @@ def transfer_losses(result: np.ndarray, style: np.ndarray, content: np.ndarray |
     return out
 
 
+def judge_settings(transfer_seed: int = 0, *, seed: int | None = None, filters: int = JUDGE_FILTERS,
+                   kernel: int = JUDGE_KERNEL, sr: int = 22050, content_weight: float = 1e-2) -> TransferSettings:
+    """Settings of the independent judge network: the reference Conv1D architecture (ReLU) with
+    the seed ``transfer_seed + JUDGE_SEED_OFFSET`` unless ``seed`` is given.
+
+    Raises
+    ------
+    MidistyleError
+        ``filters`` or ``kernel`` below 1 (named as the options ``--judge-filters``, ``--judge-kernel``).
+    """
+    from ..errors import MidistyleError
+
+    if filters < 1 or kernel < 1:
+        raise MidistyleError("--judge-filters and --judge-kernel must be at least 1")
+    return TransferSettings(sr=sr, filters=int(filters), kernel=int(kernel), activation="relu",
+                            content_weight=content_weight,
+                            seed=int(transfer_seed) + JUDGE_SEED_OFFSET if seed is None else int(seed)).validate()
+
+
+def style_verdict(result: np.ndarray, style: np.ndarray, content: np.ndarray, *, judge: TransferSettings,
+                  transfer_seed: int | None = None) -> dict:
+    """Is ``result`` closer to ``style`` than ``content`` is, under the judge network?
+
+    Parameters
+    ----------
+    result, style, content : arrays
+        Waveforms at ``judge.sr`` (for a texture, ``content`` is any reference clip).
+    judge : TransferSettings
+        The judge network (see :func:`judge_settings`).
+    transfer_seed : int, optional
+        Seed of the transfer's own filters; the judge is independent when it differs.
+
+    Returns
+    -------
+    dict
+        ``network`` (net, filters, kernel, activation, seed, independent), ``style_loss_result``,
+        ``style_loss_content``, ``ratio`` (result / content: below 1 is closer to the style),
+        ``closer_to_style`` and ``flag`` (a sentence when the result is not closer, else None).
+    """
+    return verdict_of(transfer_losses(result, style, content, judge), judge=judge, transfer_seed=transfer_seed)
+
+
+def verdict_of(losses: dict, *, judge: TransferSettings, transfer_seed: int | None = None) -> dict:
+    """:func:`style_verdict` from the judge's :func:`transfer_losses` (with a content clip)."""
+    r, c = losses["style_loss"], losses["style_loss_content_vs_style"]
+    ratio = r / c if c > 0 else float("inf")
+    closer = bool(r < c)
+    return {"network": {"net": "conv1d", "filters": judge.filters, "kernel": judge.kernel,
+                        "activation": judge.activation, "seed": judge.seed,
+                        "independent": transfer_seed is None or judge.seed != transfer_seed},
+            "style_loss_result": r, "style_loss_content": c, "ratio": ratio, "closer_to_style": closer,
+            "flag": None if closer else (f"the result is not closer to the style than the content "
+                                         f"(style loss {r:.4g} vs {c:.4g}, ratio {ratio:.3g})")}
+
+
 def evaluate_audio(content: str, style: str, result: str, *, settings: TransferSettings | None = None,
-                   classifier: str | None = None, soundfont: str | None = None) -> dict:
+                   judge_seed: int | None = None, judge_filters: int = JUDGE_FILTERS,
+                   judge_kernel: int = JUDGE_KERNEL, classifier: str | None = None,
+                   soundfont: str | None = None) -> dict:
     """Every metric of one transfer, from files (WAV / FLAC, or MIDI through the render path).
 
     Parameters
@@ -98,8 +174,12 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
     content, style, result : str
         Input paths.
     settings : TransferSettings, optional
-        Filters of the loss (seed, filters, kernel, activation, content weight); default the
+        The transfer's own filters (seed, filters, kernel, activation, content weight); default the
         reference settings with seed 0 (what ``midistyle audio transfer`` uses by default).
+    judge_seed : int, optional
+        Seed of the independent judge network (default: the transfer's seed + :data:`JUDGE_SEED_OFFSET`).
+    judge_filters, judge_kernel : int
+        Size of the judge network (default: the reference, 4096 filters of width 11).
     classifier : str, optional
         Audio genre classifier (default: the shipped one).
     soundfont : str, optional
@@ -108,7 +188,9 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
     Returns
     -------
     dict
-        ``genre_probabilities`` {content, style, result}, ``losses``, ``ioi``, ``xcorr``.
+        ``judge`` (:func:`style_verdict` under the independent network), ``genre_probabilities``
+        {content, style, result}, ``losses`` (under the judge), ``losses_transfer_network`` (under
+        the transfer's own filters), ``ioi``, ``xcorr_result_style``, ``xcorr_result_content``.
     """
     from .files import load_input
     from .genre import AudioGenreClassifier
@@ -120,7 +202,12 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
         s = TransferSettings(**{**s.to_dict(), "sr": sr})
     ys = {k: load_input(p, sr, soundfont) for k, p in (("content", content), ("style", style), ("result", result))}
     probs = {k: clf.predict(y) for k, y in ys.items()}
-    losses = transfer_losses(ys["result"], ys["style"], ys["content"], s)
+    judge = judge_settings(s.seed, seed=judge_seed, filters=judge_filters, kernel=judge_kernel, sr=sr,
+                           content_weight=s.content_weight)
+    losses = transfer_losses(ys["result"], ys["style"], ys["content"], judge)
+    verdict = verdict_of(losses, judge=judge, transfer_seed=s.seed)
+    own = transfer_losses(ys["result"], ys["style"], ys["content"], s)
+    own["loss"] = own["style_loss"] + own["content_loss"]
     on = {k: onset_times(ys[k], sr) for k in ("result", "style", "content")}
     hist = {k: ioi_histogram(v) for k, v in on.items()}
     ioi = {"kl_result_style": kl_divergence(hist["result"], hist["style"]),
@@ -131,9 +218,43 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
     xr["lag_seconds"] = xr["lag_samples"] / sr
     xc = max_normalised_xcorr(ys["result"], ys["content"])
     return {"files": {"content": content, "style": style, "result": result}, "sample_rate": sr,
-            "genres": clf.genres, "genre_probabilities": probs, "losses": losses, "ioi": ioi,
+            "judge": verdict, "genres": clf.genres, "genre_probabilities": probs, "losses": losses,
+            "losses_transfer_network": own, "ioi": ioi,
             "xcorr_result_style": xr, "xcorr_result_content": {"value": xc["value"], "lag_seconds": xc["lag_samples"] / sr},
             "settings": {k: s.to_dict()[k] for k in ("filters", "kernel", "activation", "seed", "content_weight")}}
+
+
+def format_evaluation(r: dict) -> str:
+    """The text report of :func:`evaluate_audio` (what ``midistyle evaluate audio`` prints)."""
+    j = r["judge"]
+    net = j["network"]
+    own = r["losses_transfer_network"]
+    st = r["settings"]
+    lines = [f"judge: {'independent ' if net['independent'] else 'NOT independent '}network, Conv1D "
+             f"{net['filters']} filters x {net['kernel']}, {net['activation']}, seed {net['seed']} "
+             f"(the transfer's seed: {st['seed']})",
+             "style loss under the judge (lower = closer to the style):",
+             f"  result  vs style  {j['style_loss_result']:.4g}",
+             f"  content vs style  {j['style_loss_content']:.4g}",
+             f"  result / content  {j['ratio']:.3g}"
+             + (f"  (the result is {1 / j['ratio']:.3g}x closer to the style than the content)"
+                if j["closer_to_style"] and j["ratio"] > 0 else "")]
+    if j["flag"]:
+        lines.append(f"FLAG: {j['flag']}")
+    lines += [f"content loss under the judge, result vs content {r['losses']['content_loss']:.4g} "
+              f"(alpha {st['content_weight']:g})",
+              f"the transfer's own filters (seed {st['seed']}, {st['filters']} x {st['kernel']}, {st['activation']}): "
+              f"loss {own['loss']:.4g} = style {own['style_loss']:.4g} + content {own['content_loss']:.4g} "
+              f"(content vs style: style {own['style_loss_content_vs_style']:.4g})",
+              f"genre probabilities ({', '.join(r['genres'])}):"]
+    for k in ("content", "style", "result"):
+        probs = ", ".join(f"{g} {p:.3f}" for g, p in r["genre_probabilities"][k].items())
+        lines.append(f"  {k:<8} {probs}   {r['files'][k]}")
+    lines += [f"IOI KL divergence result||style {r['ioi']['kl_result_style']:.3f} nats "
+              f"(content||style {r['ioi']['kl_content_style']:.3f}; onsets {r['ioi']['onsets']})",
+              f"max normalised cross-correlation result/style {r['xcorr_result_style']['value']:.3f} "
+              f"(result/content {r['xcorr_result_content']['value']:.3f})"]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- key invariance

@@ -110,6 +110,50 @@ def load_input(path: str, sr: int = DEFAULT_SR, soundfont: str | None = None) ->
     return read_audio(path, sr)
 
 
+def limit_peaks(y: np.ndarray, *, ceiling: float = 1.0, knee: float = 0.9) -> tuple:
+    """Clipping protection of a result waveform, leaving its level alone where it fits.
+
+    A waveform whose peak is within ``ceiling`` is returned unchanged. Otherwise only the samples
+    above ``knee * ceiling`` are bent, by a soft knee that maps ``(knee * ceiling, inf)`` onto
+    ``(knee * ceiling, ceiling)`` (a tanh); everything below the knee keeps its value, so the
+    loudness of the result still follows its spectrogram. Nothing is normalised.
+
+    Parameters
+    ----------
+    y : array of float
+        Mono waveform.
+    ceiling : float
+        Largest magnitude allowed (1.0: full scale of 16-bit PCM).
+    knee : float
+        Share of ``ceiling`` where the soft knee starts (0 < knee < 1).
+
+    Returns
+    -------
+    (y, report) : the protected waveform (float32) and a dict with ``peak_in``, ``peak_out``,
+    ``limited_samples`` (how many samples changed), ``limited_share`` and ``max_reduction_db``.
+    """
+    if not 0 < knee < 1:
+        raise ValueError(f"knee must lie in (0, 1), not {knee!r}")
+    if not ceiling > 0:
+        raise ValueError(f"ceiling must be > 0, not {ceiling!r}")
+    y = np.asarray(y, np.float32)
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    report = {"peak_in": peak, "peak_out": peak, "limited_samples": 0, "limited_share": 0.0,
+              "max_reduction_db": 0.0}
+    if peak <= ceiling:
+        return y, report
+    t = knee * ceiling
+    a = np.abs(y)
+    over = a > t
+    out = y.copy()
+    room = ceiling - t
+    out[over] = np.sign(y[over]) * (t + room * np.tanh((a[over] - t) / room))
+    peak_out = float(np.max(np.abs(out)))
+    report.update(peak_out=peak_out, limited_samples=int(over.sum()), limited_share=float(over.mean()),
+                  max_reduction_db=float(20 * np.log10(peak / max(peak_out, 1e-12))))
+    return out.astype(np.float32), report
+
+
 def write_audio(path: str, y: np.ndarray, sr: int, *, force: bool = False, protect: tuple = (),
                 subtype: str = "PCM_16") -> None:
     """Write a mono waveform as WAV or FLAC, atomically.

@@ -241,13 +241,7 @@ class MultiNetworks:
     # transforms ---------------------------------------------------------------------------
     def magnitude(self, y):
         """|STFT| of a 1-D waveform tensor as (frames, bins), frames centred (librosa's convention)."""
-        import tensorflow as tf
-
-        s = self.settings
-        p = s.n_fft // 2
-        yp = tf.pad(y, [[p, p]], mode="REFLECT")
-        return tf.abs(tf.signal.stft(yp, s.n_fft, s.hop, fft_length=s.n_fft,
-                                     window_fn=tf.signal.hann_window, pad_end=False))
+        return spectral.magnitude_tf(y, self.settings.n_fft, self.settings.hop)
 
     def representations(self, y) -> dict:
         """``log1p`` STFT, Mel and pseudo-CQT magnitudes of a waveform, each (frames, bands)."""
@@ -431,11 +425,16 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
     -------
     midistyle.audio.transfer.TransferResult
         ``griffin_lim_convergence`` is NaN (no phase reconstruction); ``extra`` holds the initial
-        gradient norms, the weights and the final unweighted value of every term.
+        gradient norms, the weights, the final unweighted value of every term and the limiter's
+        report. The waveform keeps the level it was optimised at (no normalisation; peaks beyond
+        full scale are bent by :func:`midistyle.audio.files.limit_peaks`), and the last history
+        entry is the loss of exactly that waveform; ``objective`` measures the same loss on any
+        waveform of the same length (e.g. the file written, read back).
     """
     from tqdm import tqdm
 
-    from .transfer import TransferResult, _optimise_lbfgs, spectrogram_frames
+    from .files import limit_peaks
+    from .transfer import TransferResult, optimise_lbfgs, spectrogram_frames
 
     s = (settings or MultiSettings()).validate()
     t0 = time.perf_counter()
@@ -475,19 +474,22 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
                         content_loss=cl0, start=True))
     try:
         if s.iterations > 0:
-            y, reason = _optimise_lbfgs(loss, y0, s, on_iter)
+            y, reason = optimise_lbfgs(loss, y0, s, on_iter)
         else:
             y, reason = y0, "no iterations"
     finally:
         bar.close()
     t_opt = time.perf_counter() - t_opt
-    L, sl, cl, _ = loss(y)
+    # the level is the optimised waveform's own: only peaks beyond full scale are bent
+    y, limiter = limit_peaks(np.asarray(y, np.float32).reshape(samples))
+    L, sl, cl, _ = loss(y)  # the loss of exactly the waveform returned
     history.append(dict(iteration=len(history) - 1, evaluations=loss.evaluations, seconds=t_opt, loss=L,
-                        style_loss=sl, content_loss=cl, final=True))
-    y = np.asarray(y, np.float32).reshape(samples)
-    peak = float(np.max(np.abs(y))) if len(y) else 0.0
-    if peak > 0:
-        y = y * np.float32(10 ** (-1 / 20) / peak)
+                        style_loss=sl, content_loss=cl, final=True, point="output", limiter=limiter))
+
+    def objective(w):
+        L, sl, cl, _ = loss(w)
+        return {"loss": L, "style_loss": sl, "content_loss": cl}
+
     view = s
     return TransferResult(
         waveform=y, spectrogram=spectrogram_frames(y, view).T.copy(), history=history,
@@ -498,7 +500,8 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
         stop_reason=reason,
         extra={"method": "multi", "initial_gradient_norms": norms0, "weights": dict(loss.weights),
                "factors": dict(loss.factors), "terms_start": dict(zip(loss.names, _terms_at(loss, y0))),
-               "terms_final": dict(loss.last_terms), "samples": samples})
+               "terms_final": dict(loss.last_terms), "samples": samples, "limiter": limiter},
+        objective=objective)
 
 
 def _terms_at(loss: MultiLoss, y: np.ndarray) -> list:

@@ -1,6 +1,8 @@
 """Short-time Fourier transform, log1p magnitudes and Griffin-Lim phase reconstruction.
 
-Pure NumPy functions, written once and shared by the transfer, the metrics and the plots.
+Pure NumPy functions, written once and shared by the transfer, the metrics and the plots, and the
+TensorFlow twins of the analysis (:func:`magnitude_tf`, :func:`log_magnitude_tf`) for the methods
+that optimise a waveform through it.
 Conventions follow librosa's defaults (periodic Hann window, frames centred with reflection
 padding, ``hop = n_fft // 4``), so a spectrogram here has ``1 + n_fft // 2`` bins and
 ``1 + len(y) // hop`` frames.
@@ -94,6 +96,29 @@ def istft(S: np.ndarray, hop: int = HOP, length: int | None = None) -> np.ndarra
 def log_magnitude(y: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """``log1p |STFT|`` of a signal, shape (bins, frames), float32 (the Ulyanov representation)."""
     return np.log1p(np.abs(stft(y, n_fft, hop))).astype(np.float32)
+
+
+def magnitude_tf(y, n_fft: int = N_FFT, hop: int = HOP):
+    """``|STFT|`` of a 1-D TensorFlow waveform as (frames, bins), the conventions of :func:`stft`.
+
+    Differentiable everywhere: the modulus is ``sqrt(re^2 + im^2 + 1e-12)``, so an exactly silent
+    bin has a finite gradient (its magnitude is off by 1e-6, far below 16-bit resolution).
+    TensorFlow is imported here.
+    """
+    import tensorflow as tf
+
+    p = n_fft // 2
+    yp = tf.pad(y, [[p, p]], mode="REFLECT")
+    Z = tf.signal.stft(yp, n_fft, hop, fft_length=n_fft, window_fn=tf.signal.hann_window, pad_end=False)
+    return tf.sqrt(tf.square(tf.math.real(Z)) + tf.square(tf.math.imag(Z)) + 1e-12)
+
+
+def log_magnitude_tf(y, n_fft: int = N_FFT, hop: int = HOP):
+    """``log1p |STFT|`` of a 1-D TensorFlow waveform as (frames, bins): :func:`log_magnitude`
+    transposed, differentiable (see :func:`magnitude_tf`)."""
+    import tensorflow as tf
+
+    return tf.math.log1p(magnitude_tf(y, n_fft, hop))
 
 
 def magnitude_from_log(L: np.ndarray) -> np.ndarray:
