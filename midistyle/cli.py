@@ -641,7 +641,7 @@ def _parse_terms(text):
 
 
 def cmd_render(args):
-    from .audio.render import render_file
+    from .audio.files import render_file
 
     r = render_file(args.input, args.output, sr=args.sr, soundfont=args.soundfont, force=args.force,
                     float_samples=args.float)

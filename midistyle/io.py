@@ -117,7 +117,8 @@ class Performance:
         return max(ends)
 
 
-def _check_path(path: str) -> None:
+def check_input_path(path: str) -> None:
+    """Raise :class:`InputError` unless ``path`` is an existing, readable, non-empty regular file."""
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -388,7 +389,7 @@ def read_midi(path: str, *, exact: bool = False) -> Performance:
         Missing, unreadable, empty, truncated or non-MIDI files, and files without notes.
     """
     path = os.fspath(path)
-    _check_path(path)
+    check_input_path(path)
     try:
         with open(path, "rb") as fh:
             data = fh.read()
@@ -451,7 +452,7 @@ def read_score(path_or_corpus: str, *, exact: bool = False) -> Performance:
             except Exception:
                 raise InputError(f"{src}: no such work in the music21 corpus") from None
         else:
-            _check_path(src)
+            check_input_path(src)
             score = music21.converter.parse(src)
         mf = music21.midi.translate.streamToMidiFile(score)
         data = mf.writestr()
@@ -477,7 +478,7 @@ def read(path: str, *, exact: bool = False) -> Performance:
         return read_score(path, exact=exact)
     if ext in MIDI_EXTENSIONS or ext == "":
         return read_midi(path, exact=exact)
-    _check_path(path)
+    check_input_path(path)
     raise InputError(f"{path}: unsupported file type '{ext}' (MIDI, MusicXML, ABC, Humdrum or corpus:NAME)")
 
 

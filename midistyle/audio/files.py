@@ -12,8 +12,9 @@ import numpy as np
 
 from ..errors import InputError, OutputError
 from ..fsutil import atomic_write, check_output  # noqa: F401  (re-exported for the audio modules)
-from ..io import MIDI_EXTENSIONS, SCORE_EXTENSIONS, CORPUS_PREFIX, _check_path
-from .render import DEFAULT_SR
+from ..io import CORPUS_PREFIX, MIDI_EXTENSIONS, SCORE_EXTENSIONS, check_input_path
+from .render import default_soundfont, render_midi, render_performance
+from .spectral import DEFAULT_SR
 
 #: File endings read as audio.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif")
@@ -58,7 +59,7 @@ def read_audio(path: str, sr: int = DEFAULT_SR) -> np.ndarray:
     import soundfile
 
     path = os.fspath(path)
-    _check_path(path)
+    check_input_path(path)
     try:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile.LibsndfileError, RuntimeError, TypeError on odd headers
@@ -91,8 +92,6 @@ def load_input(path: str, sr: int = DEFAULT_SR, soundfont: str | None = None) ->
     """
     path = os.fspath(path)
     if is_symbolic(path):
-        from .render import render_midi
-
         y = render_midi(path, sr=sr, soundfont=soundfont)
         if not len(y):
             raise InputError(f"{path}: renders to no audio")
@@ -100,12 +99,10 @@ def load_input(path: str, sr: int = DEFAULT_SR, soundfont: str | None = None) ->
     ext = os.path.splitext(path)[1].lower()
     if ext in AUDIO_EXTENSIONS:
         return read_audio(path, sr)
-    _check_path(path)
+    check_input_path(path)
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == b"MThd":
-        from .render import render_midi
-
         return render_midi(path, sr=sr, soundfont=soundfont)
     return read_audio(path, sr)
 
@@ -185,3 +182,53 @@ def write_audio(path: str, y: np.ndarray, sr: int, *, force: bool = False, prote
     fmt = "WAV" if ext == ".wav" else "FLAC"
     atomic_write(path, lambda tmp: soundfile.write(tmp, y, int(sr), subtype=subtype, format=fmt),
                  force=force, protect=protect, suffix=ext)
+
+
+def render_file(src: str, output: str | None = None, *, sr: int = DEFAULT_SR, soundfont: str | None = None,
+                force: bool = False, float_samples: bool = False, normalize: bool = True) -> dict:
+    """Render a MIDI file (or score) to a WAV / FLAC file, atomically.
+
+    Parameters
+    ----------
+    src : str
+        MIDI file, score or ``corpus:NAME``.
+    output : str, optional
+        ``.wav`` or ``.flac`` path; default the input's name with ``.wav`` beside it.
+    sr : int
+        Sample rate (Hz).
+    soundfont : str, optional
+        ``.sf2`` file; default the bundled ``TimGM6mb.sf2``.
+    force : bool
+        Replace an existing output (never the input).
+    float_samples : bool
+        Write 32-bit float WAV instead of 16-bit PCM.
+    normalize : bool
+        Peak-normalise to -1 dBFS.
+
+    Returns
+    -------
+    dict
+        input, output, notes, seconds, sample_rate, render_seconds, soundfont.
+    """
+    import time
+
+    from ..io import read
+
+    src = os.fspath(src)
+    if output is None:
+        if src.startswith(CORPUS_PREFIX):
+            output = src[len(CORPUS_PREFIX):].replace("/", "_") + ".wav"
+        else:
+            output = os.path.splitext(src)[0] + ".wav"
+    protect = () if src.startswith(CORPUS_PREFIX) else (src,)
+    check_output(output, force=force, protect=protect, extensions=WRITE_EXTENSIONS)
+    sf_path = soundfont or default_soundfont()
+    if soundfont is not None and not os.path.isfile(soundfont):
+        raise InputError(f"{soundfont}: no such SoundFont file")
+    perf = read(src)
+    t0 = time.perf_counter()
+    y = render_performance(perf, sr=sr, soundfont=sf_path, normalize=normalize)
+    dt = time.perf_counter() - t0
+    write_audio(output, y, sr, force=force, protect=protect, subtype="FLOAT" if float_samples else "PCM_16")
+    return {"input": src, "output": output, "notes": int(len(perf.notes)), "seconds": len(y) / sr,
+            "sample_rate": sr, "render_seconds": dt, "soundfont": sf_path}

@@ -24,9 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import sf2
-
-#: Sample rate of rendered audio unless asked otherwise.
-DEFAULT_SR = 22050
+from .spectral import DEFAULT_SR
 #: Voices are cut once their envelope is this far below full level (dB).
 SILENCE_DB = 80.0
 #: Gain of notes struck under the soft pedal.
@@ -323,54 +321,3 @@ def render_midi(path: str, **kwargs) -> np.ndarray:
     from ..io import read
 
     return render_performance(read(path), **kwargs)
-
-
-def render_file(src: str, output: str | None = None, *, sr: int = DEFAULT_SR, soundfont: str | None = None,
-                force: bool = False, float_samples: bool = False, normalize: bool = True) -> dict:
-    """Render a MIDI file (or score) to a WAV / FLAC file, atomically.
-
-    Parameters
-    ----------
-    src : str
-        MIDI file, score or ``corpus:NAME``.
-    output : str, optional
-        ``.wav`` or ``.flac`` path; default the input's name with ``.wav`` beside it.
-    sr : int
-        Sample rate (Hz).
-    soundfont : str, optional
-        ``.sf2`` file; default the bundled ``TimGM6mb.sf2``.
-    force : bool
-        Replace an existing output (never the input).
-    float_samples : bool
-        Write 32-bit float WAV instead of 16-bit PCM.
-    normalize : bool
-        Peak-normalise to -1 dBFS.
-
-    Returns
-    -------
-    dict
-        input, output, notes, seconds, sample_rate, render_seconds, soundfont.
-    """
-    import time
-
-    from ..io import CORPUS_PREFIX, read
-    from .files import WRITE_EXTENSIONS, check_output, write_audio
-
-    src = os.fspath(src)
-    if output is None:
-        if src.startswith(CORPUS_PREFIX):
-            output = src[len(CORPUS_PREFIX):].replace("/", "_") + ".wav"
-        else:
-            output = os.path.splitext(src)[0] + ".wav"
-    protect = () if src.startswith(CORPUS_PREFIX) else (src,)
-    check_output(output, force=force, protect=protect, extensions=WRITE_EXTENSIONS)
-    sf_path = soundfont or default_soundfont()
-    if soundfont is not None and not os.path.isfile(soundfont):
-        raise InputError(f"{soundfont}: no such SoundFont file")
-    perf = read(src)
-    t0 = time.perf_counter()
-    y = render_performance(perf, sr=sr, soundfont=sf_path, normalize=normalize)
-    dt = time.perf_counter() - t0
-    write_audio(output, y, sr, force=force, protect=protect, subtype="FLOAT" if float_samples else "PCM_16")
-    return {"input": src, "output": output, "notes": int(len(perf.notes)), "seconds": len(y) / sr,
-            "sample_rate": sr, "render_seconds": dt, "soundfont": sf_path}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Sample rate of rendered and analysed audio unless asked otherwise.
+DEFAULT_SR = 22050
 #: Reference analysis settings of the Ulyanov method (22.05 kHz audio).
 N_FFT = 2048
 HOP = 512
