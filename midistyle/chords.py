@@ -462,7 +462,7 @@ def default_output(src: str, style: str) -> str:
     return _d(src, f"chords-{style}")
 
 
-def _velocity_model(style: str):
+def shipped_velocity_model(style: str):
     """The shipped velocity model of ``style``, or (None, reason)."""
     from .registry import velocity_model_path
     from .velocity import VelocityModel
@@ -557,7 +557,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         primer = roll_frames(encode(perf, cm.settings), cm.config.frame_steps)[:max(1, int(round(prime / cm.frame_seconds)))]
     vm, warning = (None, None)
     if velocity:
-        vm, why = _velocity_model(style)
+        vm, why = shipped_velocity_model(style)
         if vm is None:
             warning = f"no velocity model for {style!r}, notes get velocity 64 ({why})"
     midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm)

@@ -409,7 +409,7 @@ def cmd_chords(args):
 def cmd_evaluate_chords(args):
     from . import io as mio
     from .chordeval import TEXTURE_NAMES, evaluate_generation
-    from .chords import ChordModel, _velocity_model
+    from .chords import ChordModel, shipped_velocity_model
     from .classifier import GenreClassifier
     from .notefeatures import load_judge
     from .pianoroll import encode
@@ -422,7 +422,7 @@ def cmd_evaluate_chords(args):
     cm.check_classifier(clf)
     inspirations = [mio.read(p) for p in _collect_inputs(args.inspire)]
     real = [encode(p, cm.settings) for p in _collect_inputs(args.real)]
-    vm = None if args.constant_velocity else _velocity_model(cm.genre)[0]
+    vm = None if args.constant_velocity else shipped_velocity_model(cm.genre)[0]
     res = evaluate_generation(cm, clf, inspirations, real, load_judge(content_judge_path()), velocity_model=vm,
                               seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime)
     res["genre"] = cm.genre
