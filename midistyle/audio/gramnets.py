@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import MidistyleError
-from .transfer import SpectrogramLoss
+from .optimise import SpectrogramLoss
 
 #: Networks of ``--net``: "conv1d" is the Ulyanov reference (width from ``--kernel``).
 NETS = ("conv1d", "cnn", "rnn", "bilstm")

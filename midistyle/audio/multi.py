@@ -423,7 +423,7 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
 
     Returns
     -------
-    midistyle.audio.transfer.TransferResult
+    midistyle.audio.optimise.TransferResult
         ``griffin_lim_convergence`` is NaN (no phase reconstruction); ``extra`` holds the initial
         gradient norms, the weights, the final unweighted value of every term and the limiter's
         report. The waveform keeps the level it was optimised at (no normalisation; peaks beyond
@@ -434,7 +434,7 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
     from tqdm import tqdm
 
     from .files import limit_peaks
-    from .transfer import TransferResult, optimise_lbfgs, spectrogram_frames
+    from .optimise import TransferResult, optimise_lbfgs, spectrogram_frames
 
     s = (settings or MultiSettings()).validate()
     t0 = time.perf_counter()

@@ -35,12 +35,13 @@ import dataclasses
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import MidistyleError
 from . import spectral
+from .optimise import SpectrogramLoss, TransferResult, optimise_adam, optimise_lbfgs, spectrogram_frames
 
 ACTIVATIONS = ("relu", "selu", "elu", "leaky_relu")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -181,53 +182,6 @@ class TransferSettings:
         return f"{name} ({self.filters} filters x {self.kernel}, {self.activation}, alpha {self.content_weight:g})"
 
 
-@dataclass
-class TransferResult:
-    """What :func:`stylise` returns.
-
-    Attributes
-    ----------
-    waveform : array of float32
-        The result audio at the level of the optimised spectrogram: nothing is normalised; only
-        peaks beyond full scale are bent by :func:`midistyle.audio.files.limit_peaks` (reported in
-        ``extra["limiter"]``).
-    spectrogram : array (bins, frames)
-        Optimised ``log1p`` magnitude (the spectrogram stage's result, before phase reconstruction).
-    history : list of dict
-        Per iteration: iteration, evaluations, seconds, loss, style_loss, content_loss and the
-        ``phase`` ("warm", "full": the spectrogram; "waveform": the waveform stage). Entries with
-        ``point`` are measurements, not iterations: "spectrogram" (the spectrogram stage's end, in
-        float32), "griffin-lim" (the waveform Griffin-Lim made) and "output" (the returned
-        waveform, the last entry, also marked ``final``).
-    griffin_lim_convergence : float
-        Spectral convergence of Griffin-Lim's waveform against the optimised magnitude.
-    timings : dict
-        Seconds spent setting up, optimising, reconstructing the phase and refining the waveform.
-    settings : TransferSettings
-    objective : callable or None
-        ``objective(waveform) -> {"loss", "style_loss", "content_loss"}``: the loss the optimiser
-        minimised, measured on a waveform (e.g. the file written, read back).
-    """
-
-    waveform: np.ndarray
-    spectrogram: np.ndarray
-    history: list
-    griffin_lim_convergence: float
-    timings: dict
-    settings: TransferSettings
-    content_spectrogram: np.ndarray | None = None
-    style_spectrogram: np.ndarray | None = None
-    evaluations: int = 0
-    stop_reason: str = ""
-    extra: dict = field(default_factory=dict)
-    objective: object = field(default=None, repr=False)
-
-    @property
-    def final(self) -> dict:
-        """The last history entry: the losses of the returned waveform (loss, style_loss, content_loss ...)."""
-        return self.history[-1] if self.history else {}
-
-
 # ----------------------------------------------------------------------------- features
 def cpu_has_fast_bfloat16() -> bool:
     """True when the CPU advertises bfloat16 dot products (AVX512-BF16 or AMX-BF16; Linux only)."""
@@ -299,28 +253,7 @@ def features_np(X: np.ndarray, weights: np.ndarray, activation: str = "relu") ->
     return _activation_np(activation, cols @ weights.reshape(k * c, f))
 
 
-def spectrogram_frames(y: np.ndarray, settings: TransferSettings) -> np.ndarray:
-    """``log1p |STFT|`` of a waveform as (frames, bins), the layout the transfer optimises."""
-    return spectral.log_magnitude(y, settings.n_fft, settings.hop).T.copy()
-
-
 # ----------------------------------------------------------------------------- the loss
-class SpectrogramLoss:
-    """Base of the losses over a (frames, bins) spectrogram: subclasses set ``frames``, ``_vg`` (a
-    ``tf.function`` returning loss, style loss, content loss and gradient) and ``evaluations``."""
-
-    def __call__(self, x: np.ndarray) -> tuple:
-        """``(loss, style_loss, content_loss, gradient)`` at a (frames, bins) spectrogram (NumPy)."""
-        self.evaluations += 1
-        L, sl, cl, g = self._vg(np.asarray(x, np.float32).reshape(self.frames, -1))
-        return float(L), float(sl), float(cl), g.numpy()
-
-    def tensor_call(self, x):
-        """Same as calling, on a TensorFlow tensor, without leaving TensorFlow (for Adam)."""
-        self.evaluations += 1
-        return self._vg(x)
-
-
 class WaveformLoss:
     """A spectrogram loss seen from the waveform: ``loss(log1p |STFT(y)|)`` and its gradient in ``y``.
 
@@ -464,84 +397,6 @@ class UlyanovLoss(SpectrogramLoss):
 
 
 # ----------------------------------------------------------------------------- optimisers
-class _Stop(Exception):
-    pass
-
-
-def optimise_lbfgs(loss, x0: np.ndarray, s, on_iter, *, lower: float | None = None) -> tuple:
-    """Minimise ``loss`` from ``x0`` with SciPy's L-BFGS-B (shared by every audio method).
-
-    Parameters
-    ----------
-    loss : callable
-        ``loss(x) -> (loss, style_loss, content_loss, gradient)`` (e.g. :class:`UlyanovLoss`).
-    x0 : array
-        Start point (any shape; optimised flattened).
-    s : settings
-        ``iterations`` and ``lbfgs_memory`` are read.
-    on_iter : callable
-        Called after each iteration with ``{loss, style_loss, content_loss}`` at the accepted
-        point; a true return value stops the run.
-    lower : float, optional
-        Lower bound of every variable (0 for a log1p magnitude, which no waveform makes negative);
-        default unbounded.
-
-    Returns
-    -------
-    (x, message) : the last point (float32, shape of ``x0``) and SciPy's stop message.
-    """
-    from scipy.optimize import Bounds, minimize
-
-    last = {}
-
-    def fun(v):
-        L, sl, cl, g = loss(v)
-        last.update(loss=L, style_loss=sl, content_loss=cl)
-        return L, g.astype(np.float64).ravel()
-
-    def cb(intermediate_result=None):
-        # L-BFGS-B calls back after each iteration, at the accepted point (the last evaluation)
-        if on_iter(dict(last)):
-            raise StopIteration
-
-    bounds = None if lower is None else Bounds(np.full(x0.size, float(lower)), np.full(x0.size, np.inf))
-    res = minimize(fun, x0.astype(np.float64).ravel(), jac=True, method="L-BFGS-B", callback=cb, bounds=bounds,
-                   options={"maxiter": s.iterations, "maxcor": s.lbfgs_memory})
-    x = res.x.reshape(x0.shape).astype(np.float32)
-    return x, str(res.message)
-
-
-def _optimise_adam(loss: UlyanovLoss, x0: np.ndarray, s: TransferSettings, on_iter) -> tuple:
-    import tensorflow as tf
-
-    x = tf.Variable(x0.astype(np.float32))
-    m = tf.Variable(tf.zeros_like(x))
-    v = tf.Variable(tf.zeros_like(x))
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    lr = float(s.learning_rate)
-    vg = loss._vg
-
-    @tf.function
-    def step(t):
-        L, sl, cl, g = vg(x.read_value())
-        m.assign(b1 * m + (1 - b1) * g)
-        v.assign(b2 * v + (1 - b2) * tf.square(g))
-        mh = m / (1 - tf.pow(b1, t))
-        vh = v / (1 - tf.pow(b2, t))
-        x.assign(tf.maximum(x - lr * mh / (tf.sqrt(vh) + eps), 0.0))  # log1p magnitudes are >= 0
-        return L, sl, cl
-
-    reason = f"{s.iterations} Adam steps"
-    for i in range(s.iterations):
-        L, sl, cl = step(tf.constant(i + 1, tf.float32))
-        loss.evaluations += 1
-        # losses are those of the point before the step; good enough for a progress display
-        if on_iter(dict(loss=float(L), style_loss=float(sl), content_loss=float(cl))):
-            reason = "target style loss reached"
-            break
-    return x.numpy(), reason
-
-
 # ----------------------------------------------------------------------------- the method
 def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSettings | None = None, *,
             samples: int | None = None, progress: bool = False, desc: str = "transfer",
@@ -637,7 +492,7 @@ def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSet
         elif s.optimizer == "lbfgs":
             x, reason = optimise_lbfgs(loss, x0, s, on_iter, lower=0.0)
         else:
-            x, reason = _optimise_adam(loss, x0, s, on_iter)
+            x, reason = optimise_adam(loss, x0, s, on_iter)
     finally:
         bar.close()
     if (s.target_style_loss is not None and history and history[-1].get("phase") == "full"
