@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -290,9 +291,16 @@ def test_cli_convert_matches_library_and_refuses_overwrite(converted, tmp_path):
 def test_interrupted_convert_leaves_no_temp_file_and_no_output(tmp_path, tpd_required):
     src = tmp_path / "src"
     src.mkdir()
-    for g in ("classical", "jazz"):   # every file: about a second of work to interrupt
+    # every file four times, each copy made distinct (not a duplicate) by an extra track holding only
+    # a text event: several seconds of work to interrupt, even on a busy machine
+    for g in ("classical", "jazz"):
         for p in tpd_files(g):
-            shutil.copyfile(p, src / f"{g}-{p.name}")
+            data = p.read_bytes()
+            for k in range(4):
+                text = f"copy {k}".encode()
+                body = b"\x00\xff\x01" + bytes([len(text)]) + text + b"\x00\xff\x2f\x00"
+                header = data[:8] + struct.pack(">HH", 1, int.from_bytes(data[10:12], "big") + 1) + data[12:14]
+                (src / f"{g}-{k}-{p.name}").write_bytes(header + data[14:] + b"MTrk" + struct.pack(">I", len(body)) + body)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "x.h5"
@@ -304,7 +312,6 @@ def test_interrupted_convert_leaves_no_temp_file_and_no_output(tmp_path, tpd_req
         while not leftovers(out_dir) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.002)
         assert leftovers(out_dir), "the conversion never created its temporary file"
-        time.sleep(0.05)  # well inside the encoding loop
         assert proc.poll() is None, "conversion finished before it could be interrupted"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
