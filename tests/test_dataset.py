@@ -306,7 +306,9 @@ def test_interrupted_convert_leaves_no_temp_file_and_no_output(tmp_path, tpd_req
     out = out_dir / "x.h5"
     proc = subprocess.Popen([sys.executable, str(REPO / "cli.py"), "dataset", "convert", str(src), "--genre", "jazz",
                              "-o", str(out), "--workers", "1", "--quiet"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as at a terminal: a runner started in the background may have SIGINT ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         while not leftovers(out_dir) and proc.poll() is None and time.monotonic() < deadline:
