@@ -1,7 +1,6 @@
 """What the encoder sees in one input: a plain dict, for ``midistyle info``."""
 from __future__ import annotations
 
-import numpy as np
 
 from .io import SOFT_CC, SUSTAIN_CC, read
 from .pianoroll import EncoderSettings, encode
