@@ -279,6 +279,18 @@ def demo_melody(seconds: float = 3.0) -> np.ndarray:
     return np.array(rows, dtype=[("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8")])
 
 
+#: Network sizes and budget of the key-invariance experiment, where they differ from MultiSettings'.
+KEY_INVARIANCE_SETTINGS = {"stft_filters": 256, "cqt_filters": 16, "iterations": 40}
+
+
+def key_invariance_settings(**fields):
+    """The :class:`midistyle.audio.multi.MultiSettings` of :func:`key_invariance`: ``fields`` over
+    :data:`KEY_INVARIANCE_SETTINGS`, every other field at the class default."""
+    from .multi import MultiSettings
+
+    return MultiSettings(**{**KEY_INVARIANCE_SETTINGS, **fields})
+
+
 def key_invariance(notes: np.ndarray | None = None, offsets=range(-6, 7), *, settings=None,
                    seconds: float | None = None, soundfont: str | None = None, progress: bool = False) -> dict:
     """Seed 001's key-invariance experiment through the multi-representation method.
@@ -315,11 +327,11 @@ def key_invariance(notes: np.ndarray | None = None, offsets=range(-6, 7), *, set
     from tqdm import tqdm
 
     from ..errors import MidistyleError
-    from .multi import MultiSettings, stylise_multi
+    from .multi import stylise_multi
     from .render import render_notes
     from .transfer import spectrogram_frames
 
-    s = settings or MultiSettings(stft_filters=256, cqt_filters=16, iterations=40)
+    s = settings or key_invariance_settings()
     notes = demo_melody() if notes is None else np.asarray(notes)
     offsets = [int(o) for o in offsets]
     if not len(notes):

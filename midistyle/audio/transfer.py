@@ -211,6 +211,22 @@ def fast_settings(settings: TransferSettings, iterations: int = 150) -> Transfer
                                precision=precision)
 
 
+def ulyanov_settings(*, fast: bool = False, **fields) -> TransferSettings:
+    """:class:`TransferSettings` with ``fields``; every field not given keeps its default.
+
+    ``filters``, ``kernel`` and ``optimizer``, when not given, are those of the feature network
+    ``net`` (:func:`midistyle.audio.gramnets.net_defaults`: the reference's for "conv1d"), every
+    other field the class default. ``fast`` applies :func:`fast_settings`, with ``iterations``, when
+    given, as the budget of its full phase.
+    """
+    from .gramnets import net_defaults
+
+    s = TransferSettings(**{**net_defaults(fields.get("net", TransferSettings.net)), **fields})
+    if fast:
+        s = fast_settings(s, **{k: v for k, v in fields.items() if k == "iterations"})
+    return s
+
+
 def random_filters(n_bins: int, filters: int = 4096, kernel: int = 11, seed: int = 0) -> np.ndarray:
     """Fixed random Conv1D weights, shape (kernel, n_bins, filters), float32.
 

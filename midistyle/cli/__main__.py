@@ -1,0 +1,6 @@
+"""``python -m midistyle.cli`` == ``midistyle``."""
+import sys
+
+from . import main
+
+sys.exit(main())
