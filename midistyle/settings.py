@@ -12,7 +12,12 @@ import dataclasses
 
 from .errors import MidistyleError
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["Settings", "SettingsError", "is_number"]
+
+
+def is_number(value) -> bool:
+    """An int or float (not a bool, not a string)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class SettingsError(MidistyleError, ValueError):
@@ -45,8 +50,11 @@ class Settings:
         """Every field of ``names`` is a number >= ``minimum``."""
         for name in names:
             value = getattr(self, name)
-            self.require(name, isinstance(value, (int, float)) and not isinstance(value, bool) and value >= minimum,
-                         f"must be a number >= {minimum}")
+            self.require(name, is_number(value) and value >= minimum, f"must be a number >= {minimum}")
+
+    def require_one_of(self, field: str, choices) -> None:
+        """``field`` is one of ``choices``."""
+        self.require(field, getattr(self, field) in choices, f"must be one of {', '.join(map(str, choices))}")
 
     def to_dict(self) -> dict:
         """JSON-ready values of every field (tuples as lists)."""

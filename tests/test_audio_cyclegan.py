@@ -104,7 +104,7 @@ def test_train_save_translate_cli(domains, tmp_path):
 
 def test_bad_settings_and_folders(tmp_path):
     with pytest.raises(MidistyleError, match="multiple of 4"):
-        CycleGANConfig(n_fft=128).validate()
+        CycleGANConfig(n_fft=128)
     (tmp_path / "empty").mkdir()
     with pytest.raises(MidistyleError, match="no audio or MIDI files"):
         train(str(tmp_path / "empty"), str(tmp_path / "empty"), str(tmp_path / "m.keras"), CycleGANConfig(**TINY),

@@ -20,11 +20,12 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError, ModelError, MidistyleError, OutputError, SettingsMismatchError
+from ..settings import Settings, is_number
 from . import spectral
 
 KIND = "cyclegan"
@@ -34,7 +35,7 @@ LOG_SCALE = 3.0
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(Settings):
     """Settings of the CycleGAN and of its training (defaults sized for 2 CPU cores).
 
     Attributes
@@ -89,19 +90,19 @@ class CycleGANConfig:
     def bins(self) -> int:
         return self.n_fft // 2 + 1
 
-    def validate(self) -> "CycleGANConfig":
-        """Raise :class:`MidistyleError` on settings that cannot work; return self."""
-        if self.n_fft < 16 or self.hop < 1:
-            raise MidistyleError("need n_fft >= 16 and hop >= 1")
-        if self.bins % 4:
-            raise MidistyleError(f"n_fft // 2 + 1 must be a multiple of 4 (n_fft {self.n_fft} gives {self.bins} bins)")
-        if self.patch_frames < 8 or self.patch_frames % 4:
-            raise MidistyleError("--patch-frames must be a multiple of 4, at least 8")
-        if min(self.base_channels, self.disc_channels, self.batch_size, self.epochs, self.steps_per_epoch) < 1:
-            raise MidistyleError("channels, batch size, epochs and steps must be >= 1")
-        if self.res_blocks < 0 or self.seconds_per_file <= 0 or not 0 <= self.val_fraction < 1:
-            raise MidistyleError("bad --res-blocks, --seconds or validation fraction")
-        return self
+    def validate(self) -> None:
+        """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
+        self.require_min(16, "n_fft")
+        self.require_min(1, "hop", "base_channels", "disc_channels", "batch_size", "epochs", "steps_per_epoch")
+        self.require("n_fft", self.bins % 4 == 0,
+                     f"must give a number of bins (n_fft // 2 + 1) that is a multiple of 4, not {self.bins}")
+        self.require("patch_frames", is_number(self.patch_frames) and self.patch_frames >= 8
+                     and self.patch_frames % 4 == 0, "must be a multiple of 4, at least 8")
+        self.require_min(0, "res_blocks", "max_files", "max_val_files", "cycle_weight", "identity_weight", "seed")
+        self.require("sr", is_number(self.sr) and 1000 <= self.sr <= 192000, "must be in 1000..192000 Hz")
+        self.require("seconds_per_file", is_number(self.seconds_per_file) and self.seconds_per_file > 0, "must be > 0")
+        self.require("learning_rate", is_number(self.learning_rate) and self.learning_rate > 0, "must be > 0")
+        self.require("val_fraction", is_number(self.val_fraction) and 0 <= self.val_fraction < 1, "must be in [0, 1)")
 
 
 # ----------------------------------------------------------------------------- spectrogram images
@@ -289,7 +290,6 @@ def build_cyclegan(cfg: CycleGANConfig):
     """The :class:`CycleGAN` training model of ``cfg`` (compiled, Adam with beta_1 0.5)."""
     import keras
 
-    cfg.validate()
     s = cfg.seed * 100
     g_ab = build_generator(cfg.bins, cfg.base_channels, cfg.res_blocks, s + 1, "gen_ab")
     g_ba = build_generator(cfg.bins, cfg.base_channels, cfg.res_blocks, s + 21, "gen_ba")
@@ -449,7 +449,7 @@ def save(model, cfg: CycleGANConfig, output: str, names: tuple, meta: dict | Non
     a = keras.Input((None, cfg.bins, 1), name="a")
     b = keras.Input((None, cfg.bins, 1), name="b")
     both = keras.Model([a, b], [model.gen_ab(a), model.gen_ba(b)], name="cyclegan_generators")
-    info = {"kind": KIND, "format_version": FORMAT_VERSION, "domains": list(names), "config": asdict(cfg),
+    info = {"kind": KIND, "format_version": FORMAT_VERSION, "domains": list(names), "config": cfg.to_dict(),
             "log_scale": LOG_SCALE, **(meta or {})}
     atomic_write(f["keras"], lambda tmp: both.save(tmp), force=force, suffix=".keras")
     atomic_write(f["json"], lambda tmp: open(tmp, "w").write(json.dumps(info, indent=1)), force=force, suffix=".json")
@@ -481,7 +481,7 @@ def train(dir_a: str, dir_b: str, output: str, cfg: CycleGANConfig | None = None
     """
     from ..fsutil import check_output
 
-    cfg = (cfg or CycleGANConfig()).validate()
+    cfg = cfg or CycleGANConfig()
     f = _files(output)
     for p in f.values():
         check_output(p, force=force)
@@ -522,7 +522,7 @@ class Translator:
     def __init__(self, generators, info: dict, path: str):
         self.info = info
         self.path = path
-        self.config = CycleGANConfig(**info["config"])
+        self.config = CycleGANConfig.from_dict(info["config"])
         self.domains = list(info["domains"])
         self.gen = {self.domains[1]: generators.get_layer("gen_ab"), self.domains[0]: generators.get_layer("gen_ba")}
 
@@ -546,7 +546,7 @@ class Translator:
             gens = keras.saving.load_model(f["keras"], compile=False)
         except Exception as exc:
             raise ModelError(f"{f['keras']}: cannot load ({str(exc).splitlines()[0]})") from None
-        if gens.inputs[0].shape[2] != CycleGANConfig(**info["config"]).bins:
+        if gens.inputs[0].shape[2] != CycleGANConfig.from_dict(info["config"]).bins:
             raise SettingsMismatchError(f"{f['keras']}: the network's bins do not match its settings")
         return cls(gens, info, f["keras"])
 

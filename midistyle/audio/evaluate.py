@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -124,7 +125,7 @@ def judge_settings(transfer_seed: int = 0, *, seed: int | None = None, filters: 
         raise MidistyleError("--judge-filters and --judge-kernel must be at least 1")
     return TransferSettings(sr=sr, filters=int(filters), kernel=int(kernel), activation="relu",
                             content_weight=content_weight,
-                            seed=int(transfer_seed) + JUDGE_SEED_OFFSET if seed is None else int(seed)).validate()
+                            seed=int(transfer_seed) + JUDGE_SEED_OFFSET if seed is None else int(seed))
 
 
 def style_verdict(result: np.ndarray, style: np.ndarray, content: np.ndarray, *, judge: TransferSettings,
@@ -199,7 +200,7 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
     clf = AudioGenreClassifier.load(classifier)
     sr = clf.features.sr
     if sr != s.sr:
-        s = TransferSettings(**{**s.to_dict(), "sr": sr})
+        s = dataclasses.replace(s, sr=sr)
     ys = {k: load_input(p, sr, soundfont) for k, p in (("content", content), ("style", style), ("result", result))}
     probs = {k: clf.predict(y) for k, y in ys.items()}
     judge = judge_settings(s.seed, seed=judge_seed, filters=judge_filters, kernel=judge_kernel, sr=sr,
@@ -322,8 +323,6 @@ def key_invariance(notes: np.ndarray | None = None, offsets=range(-6, 7), *, set
         ``mean_nonzero`` per representation and ``wins``: at how many non-zero offsets the
         key-invariant representation has the lower error.
     """
-    import dataclasses
-
     from tqdm import tqdm
 
     from ..errors import MidistyleError

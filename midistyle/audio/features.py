@@ -10,15 +10,16 @@ with librosa (imported lazily).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..settings import Settings, is_number
 from . import spectral
 
 
 @dataclass(frozen=True)
-class FeatureSettings:
+class FeatureSettings(Settings):
     """How features are computed (stored with the classifier, checked when it is used).
 
     Attributes
@@ -40,12 +41,13 @@ class FeatureSettings:
     n_mels: int = 128
     rolloff: float = 0.85
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "FeatureSettings":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+    def validate(self) -> None:
+        """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
+        self.require("sr", is_number(self.sr) and 1000 <= self.sr <= 192000, "must be in 1000..192000 Hz")
+        self.require_min(16, "n_fft")
+        self.require("hop", is_number(self.hop) and 1 <= self.hop <= self.n_fft, "must be in 1..n_fft")
+        self.require_min(1, "n_mfcc", "n_mels")
+        self.require("rolloff", is_number(self.rolloff) and 0 < self.rolloff < 1, "must be in (0, 1)")
 
 
 def feature_names(settings: FeatureSettings = FeatureSettings()) -> list:

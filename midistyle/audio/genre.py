@@ -25,12 +25,13 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError, ModelError
 from ..modelfiles import check_model_output, read_sidecar
+from ..settings import Settings, is_number
 from .features import FeatureSettings, clip_features, feature_names
 
 KIND = "audio-genre"
@@ -116,7 +117,7 @@ class AudioGenreClassifier:
 
 # ----------------------------------------------------------------------------- training data
 @dataclass
-class AudioGenreConfig:
+class AudioGenreConfig(Settings):
     """Training settings.
 
     Attributes
@@ -147,6 +148,20 @@ class AudioGenreConfig:
     hidden: tuple = (64, 32)
     seed: int = 0
     workers: int | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
+        self.require("excerpt_seconds", is_number(self.excerpt_seconds) and self.excerpt_seconds > 0, "must be > 0")
+        self.require_min(1, "excerpts_per_piece", "epochs", "batch_size")
+        self.require_min(0, "patience", "seed")
+        self.require("learning_rate", is_number(self.learning_rate) and self.learning_rate > 0, "must be > 0")
+        self.require("dropout", is_number(self.dropout) and 0 <= self.dropout < 1, "must be in [0, 1)")
+        self.require("monitor_fraction", is_number(self.monitor_fraction) and 0 < self.monitor_fraction < 1,
+                     "must be in (0, 1)")
+        self.require("hidden", isinstance(self.hidden, tuple)
+                     and all(isinstance(w, int) and w >= 1 for w in self.hidden), "must be a list of layer widths >= 1")
+        self.require("workers", self.workers is None or (isinstance(self.workers, int) and self.workers >= 1),
+                     "must be None (all cores) or >= 1")
 
 
 def excerpt_starts(duration: float, seconds: float, k: int) -> list:
@@ -340,7 +355,7 @@ def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = 
         "kind": KIND, "genres": genres, "features": fs.to_dict(), "feature_names": feature_names(fs),
         "standardise": {"mean": mean.tolist(), "std": std.tolist()}, "layers": layers,
         "excerpt_seconds": cfg.excerpt_seconds,
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "config": cfg.to_dict(),
         "data": {"dataset": os.path.basename(data), "train_excerpts": int(fit.sum()),
                  "monitor_excerpts": int(mon.sum()), "val_excerpts": int(va.sum()),
                  "train_pieces": int(len(set(d["piece"][fit].tolist()))), "monitor_pieces": len(mon_pieces),

@@ -25,7 +25,6 @@ TensorFlow, SciPy and librosa are imported inside the functions that need them.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import MidistyleError
+from ..settings import Settings, is_number
 from . import spectral
 
 NETWORKS = ("stft", "mel", "cqt")
@@ -52,7 +52,7 @@ ACTIVATIONS = ("selu", "relu")
 
 
 @dataclass
-class MultiSettings:
+class MultiSettings(Settings):
     """Settings of the multi-representation method (defaults sized for 2 CPU cores).
 
     Attributes
@@ -134,42 +134,31 @@ class MultiSettings:
                 out[t] = f
         return out
 
-    def validate(self) -> "MultiSettings":
-        """Raise :class:`MidistyleError` on settings that cannot work; return self."""
-        def bad(msg):
-            raise MidistyleError(f"bad multi-representation settings: {msg}")
-
-        if self.preset not in PRESETS:
-            bad(f"preset must be one of {', '.join(PRESETS)}, not {self.preset!r}")
+    def validate(self) -> None:
+        """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
+        self.require_one_of("preset", PRESETS)
+        self.require("terms", isinstance(self.terms, dict), "must be a mapping of loss term to factor")
         unknown = sorted(set(self.terms) - set(TERMS))
-        if unknown:
-            bad(f"unknown loss term(s) {', '.join(unknown)} (terms: {', '.join(TERMS)})")
-        if any(not math.isfinite(float(v)) or float(v) < 0 for v in self.terms.values()):
-            bad("term factors must be finite numbers >= 0")
-        if self.activation not in ACTIVATIONS:
-            bad(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}")
-        if self.content_weight < 0 or not math.isfinite(self.content_weight):
-            bad("--content-weight must be a finite number >= 0")
-        if self.sparsity < 0 or not math.isfinite(self.sparsity):
-            bad("--sparsity must be a finite number >= 0")
-        if min(self.stft_filters, self.stft_kernel, self.mel_filters, self.mel_kernel, self.cqt_filters,
-               self.cqt_kernel, self.cqt_time_stride, self.n_mels, self.cqt_bins) < 1 or self.mel_blocks < 0:
-            bad("filter counts, kernel sizes and band counts must be at least 1")
-        if self.iterations < 0 or self.lbfgs_memory < 1:
-            bad("iterations must be >= 0 and L-BFGS memory >= 1")
-        if self.init not in ("noise", "content"):
-            bad("init must be noise or content")
-        if self.n_fft < 16 or not 1 <= self.hop <= self.n_fft or not 1000 <= self.sr <= 192000:
-            bad("need n_fft >= 16, 1 <= hop <= n_fft and a sample rate in 1000..192000")
+        self.require("terms", not unknown, f"names unknown loss term(s) {', '.join(map(str, unknown))} "
+                                           f"(terms: {', '.join(TERMS)})")
+        self.require("terms", all(is_number(v) and math.isfinite(v) and v >= 0 for v in self.terms.values()),
+                     "must map each term to a finite number >= 0")
+        self.require_one_of("activation", ACTIVATIONS)
+        for name in ("content_weight", "sparsity"):
+            value = getattr(self, name)
+            self.require(name, is_number(value) and math.isfinite(value) and value >= 0, "must be a finite number >= 0")
+        self.require_min(1, "stft_filters", "stft_kernel", "mel_filters", "mel_kernel", "cqt_filters", "cqt_kernel",
+                         "cqt_time_stride", "n_mels", "cqt_bins", "cqt_bins_per_octave", "lbfgs_memory")
+        self.require_min(0, "mel_blocks", "iterations", "seed")
+        self.require_one_of("init", ("noise", "content"))
+        self.require_min(16, "n_fft")
+        self.require("hop", is_number(self.hop) and 1 <= self.hop <= self.n_fft, "must be in 1..n_fft")
+        self.require("sr", is_number(self.sr) and 1000 <= self.sr <= 192000, "must be in 1000..192000 Hz")
+        self.require("cqt_fmin", is_number(self.cqt_fmin) and self.cqt_fmin > 0, "must be a frequency > 0 Hz")
         top = self.cqt_fmin * 2 ** ((self.cqt_bins - 1) / self.cqt_bins_per_octave)
-        if top >= self.sr / 2:
-            bad(f"the highest CQT band ({top:.0f} Hz) must lie below the Nyquist frequency ({self.sr / 2:.0f} Hz)")
-        if not self.factors(True):
-            bad("every loss term is off")
-        return self
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        self.require("cqt_bins", top < self.sr / 2, f"put the highest CQT band at {top:.0f} Hz, not below the "
+                                                    f"Nyquist frequency ({self.sr / 2:.0f} Hz)")
+        self.require("terms", bool(self.factors(True)), f"switch every loss term off with preset {self.preset!r}")
 
     def describe(self) -> str:
         """One line for plots and logs."""
@@ -436,7 +425,7 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
     from .files import limit_peaks
     from .optimise import TransferResult, optimise_lbfgs, spectrogram_frames
 
-    s = (settings or MultiSettings()).validate()
+    s = settings or MultiSettings()
     t0 = time.perf_counter()
     style = np.asarray(style, np.float32)
     if content is not None:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MidistyleError
+from ..settings import Settings, is_number
 from . import spectral
 from .optimise import SpectrogramLoss, TransferResult, optimise_adam, optimise_lbfgs, spectrogram_frames
 
@@ -52,7 +53,7 @@ PRECISIONS = ("float32", "bfloat16-grad", "bfloat16")
 
 
 @dataclass
-class TransferSettings:
+class TransferSettings(Settings):
     """Settings of the Ulyanov method (defaults: the reference settings).
 
     Attributes
@@ -129,50 +130,32 @@ class TransferSettings:
     waveform_iterations: int = 50
     target_style_loss: float | None = None
 
-    def validate(self) -> "TransferSettings":
-        """Raise :class:`MidistyleError` on settings that cannot work; return self."""
-        def bad(msg):
-            raise MidistyleError(f"bad transfer settings: {msg}")
-
-        if self.activation not in ACTIVATIONS:
-            bad(f"activation must be one of {', '.join(ACTIVATIONS)}, not {self.activation!r}")
-        if self.optimizer not in OPTIMIZERS:
-            bad(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.gram_form not in GRAM_FORMS:
-            bad(f"gram form must be one of {', '.join(GRAM_FORMS)}")
-        if self.init not in INITS:
-            bad(f"init must be one of {', '.join(INITS)}")
-        if self.precision not in PRECISIONS:
-            bad(f"precision must be one of {', '.join(PRECISIONS)}")
+    def validate(self) -> None:
+        """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
         from .gramnets import NETS
 
-        if self.net not in NETS:
-            bad(f"--net must be one of {', '.join(NETS)}, not {self.net!r}")
-        if self.net in ("rnn", "bilstm") and (self.warm_iterations or self.precision != "float32"):
-            bad("the warm start and bfloat16 work with the convolutional networks only")
-        if self.filters < 1 or self.kernel < 1:
-            bad("--filters and --kernel must be at least 1")
-        if self.iterations < 0 or self.griffin_lim_iterations < 0:
-            bad("iterations must be >= 0")
-        if self.waveform_iterations < 0:
-            bad("--waveform-iterations must be >= 0")
-        if self.content_weight < 0 or not math.isfinite(self.content_weight):
-            bad("--content-weight must be a finite number >= 0")
-        if self.n_fft < 16 or self.hop < 1 or self.hop > self.n_fft:
-            bad("need n_fft >= 16 and 1 <= hop <= n_fft")
-        if not (1000 <= self.sr <= 192000):
-            bad(f"sample rate {self.sr} out of range")
-        if self.learning_rate <= 0:
-            bad("learning rate must be > 0")
-        if self.lbfgs_memory < 1:
-            bad("L-BFGS memory must be >= 1")
-        if self.warm_iterations < 0 or self.warm_filters < 0 or (self.warm_iterations and not
-                                                                 0 < self.warm_filters < self.filters):
-            bad("a warm start needs 0 < warm filters < filters and warm iterations >= 0")
-        return self
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        for name, choices in (("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS), ("gram_form", GRAM_FORMS),
+                              ("init", INITS), ("precision", PRECISIONS), ("net", NETS)):
+            self.require_one_of(name, choices)
+        self.require_min(1, "filters", "kernel", "lbfgs_memory")
+        self.require_min(0, "iterations", "griffin_lim_iterations", "waveform_iterations", "warm_filters",
+                         "warm_iterations", "seed")
+        self.require("content_weight", is_number(self.content_weight) and math.isfinite(self.content_weight)
+                     and self.content_weight >= 0, "must be a finite number >= 0")
+        self.require("learning_rate", is_number(self.learning_rate) and self.learning_rate > 0, "must be > 0")
+        self.require_min(16, "n_fft")
+        self.require("hop", is_number(self.hop) and 1 <= self.hop <= self.n_fft, "must be in 1..n_fft")
+        self.require("sr", is_number(self.sr) and 1000 <= self.sr <= 192000, "must be in 1000..192000 Hz")
+        if self.net in ("rnn", "bilstm"):
+            self.require("warm_iterations", not self.warm_iterations,
+                         "must be 0: the warm start works with the convolutional networks only")
+            self.require("precision", self.precision == "float32",
+                         "must be float32: bfloat16 works with the convolutional networks only")
+        if self.warm_iterations:
+            self.require("warm_filters", 0 < self.warm_filters < self.filters,
+                         f"must be between 1 and filters - 1 ({self.filters - 1}) for a warm start")
+        self.require("target_style_loss", self.target_style_loss is None or is_number(self.target_style_loss),
+                     "must be a number or None")
 
     def describe(self) -> str:
         """One line for plots and logs."""
@@ -447,7 +430,7 @@ def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSet
     """
     from tqdm import tqdm
 
-    s = (settings or TransferSettings()).validate()
+    s = settings or TransferSettings()
     t0 = time.perf_counter()
     style = np.asarray(style, np.float32)
     if content is not None:
@@ -757,7 +740,7 @@ def transfer_files(content: str | None, style: str, output: str, settings=None, 
     """
     from .files import WRITE_EXTENSIONS, check_output, load_input, read_audio, write_audio
 
-    s = (settings or TransferSettings()).validate()
+    s = settings or TransferSettings()
     inputs = tuple(p for p in (content, style) if p is not None)
     check_output(output, force=force, protect=inputs, extensions=WRITE_EXTENSIONS)
     if plot:
