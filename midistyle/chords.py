@@ -563,13 +563,13 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm)
     tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
     if not notes:
-        warning = "the generator drew only silence (try another --seed or a higher --temperature)"
+        warning = "the generator drew only silence (try another seed or a higher temperature)"
     else:
         off = [f"{k} {tex[k]:.2f} outside [{lo:g}, {hi:g}]" for k, (lo, hi) in cm.meta.get("typical_texture", {}).items()
                if not lo <= tex[k] <= hi]
         if off:
             warning = (f"untypical for {style} (5th-95th percentile of the training pieces): {'; '.join(off)} "
-                       f"(try another --seed or --temperature)")
+                       f"(try another seed or temperature)")
     vm_path = vm.path if vm is not None and notes else None
     mio.save_midi(midi, out, force=force, protect=protect)
     return {"input": inspire, "output": out, "style": style, "seconds": float(seconds), "seed": int(seed),

@@ -5,7 +5,7 @@ import contextlib
 import os
 import tempfile
 
-from .errors import OutputError
+from .errors import OutputError, OutputExistsError
 
 
 def check_output(path: str, *, force: bool = False, protect: tuple = (), extensions: tuple = (),
@@ -27,7 +27,7 @@ def check_output(path: str, *, force: bool = False, protect: tuple = (), extensi
     if os.path.isdir(path) and not folder_output:
         raise OutputError(f"{path}: is a directory")
     if os.path.exists(path) and not force:
-        raise OutputError(f"{path}: exists (use --force to overwrite)")
+        raise OutputExistsError(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise OutputError(f"{path}: folder {folder} does not exist")
@@ -57,7 +57,7 @@ def atomic_output(path: str, *, force: bool = False, protect: tuple = (), suffix
     try:
         yield tmp
         if os.path.exists(path) and not force:
-            raise OutputError(f"{path}: exists (use --force to overwrite)")
+            raise OutputExistsError(path)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)

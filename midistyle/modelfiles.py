@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from .errors import ModelError, OutputError
+from .errors import ModelError, OutputError, OutputExistsError
 
 __all__ = ["bundle_files", "read_sidecar", "check_model_output", "save_without_optimizer", "commit_bundle",
            "plot_history"]
@@ -51,7 +51,7 @@ def check_model_output(output: str, *, force: bool = False) -> dict:
     if not os.fspath(output).endswith(".keras"):
         raise OutputError(f"{output}: model path must end with .keras")
     if os.path.exists(files["keras"]) and not force:
-        raise OutputError(f"{files['keras']}: exists (use --force to overwrite)")
+        raise OutputExistsError(files["keras"])
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise OutputError(f"{output}: folder does not exist")
     return files

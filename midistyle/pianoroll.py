@@ -192,7 +192,7 @@ def check_duration(perf: Performance, max_seconds: float | None = MAX_SECONDS) -
     """Raise :class:`InputError` when ``perf`` lasts longer than ``max_seconds`` (None: no limit)."""
     if max_seconds is not None and perf.duration > max_seconds:
         raise InputError(f"{perf.source}: lasts {perf.duration / 3600:.1f} h, longer than the limit of "
-                         f"{max_seconds / 3600:g} h (max_seconds, --max-seconds)")
+                         f"{max_seconds / 3600:g} h set by max_seconds", field="max_seconds")
 
 
 def grid_length(notes: np.ndarray, duration: float, step: float) -> int:

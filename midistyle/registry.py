@@ -31,10 +31,10 @@ def velocity_model_path(genre: str | None) -> str:
     """Path of the shipped velocity model for ``genre``; a clear error lists the genres available."""
     genres = velocity_genres()
     if not genre:
-        raise ModelError("name a genre with --to GENRE (available: " + (", ".join(genres) or "none") + ")")
+        raise ModelError("name a genre (available: " + (", ".join(genres) or "none") + ")", field="genre")
     if genre not in genres:
         raise ModelError(f"no velocity model for genre {genre!r} (available: {', '.join(genres) or 'none'}; "
-                         f"looked in {models_dir()})")
+                         f"looked in {models_dir()})", field="genre")
     return os.path.join(models_dir(), f"velocity-{genre}.keras")
 
 
@@ -54,8 +54,7 @@ def classifier_path() -> str:
     """Path of the shipped genre classifier (``models/classifier.keras``); ModelError if missing."""
     path = os.path.join(models_dir(), "classifier.keras")
     if not os.path.exists(path[: -len(".keras")] + ".json"):
-        raise ModelError(f"no genre classifier in {models_dir()} (train one with "
-                         f"`midistyle train classifier DATA.h5 -o {path}`)")
+        raise ModelError(f"no genre classifier in {models_dir()} (train one and save it as {path})")
     return path
 
 
@@ -71,8 +70,8 @@ def chords_model_path(genre: str | None) -> str:
     """Path of the shipped chord generator for ``genre``; a clear error lists the genres available."""
     genres = chords_genres()
     if not genre:
-        raise ModelError("name a genre with --style GENRE (available: " + (", ".join(genres) or "none") + ")")
+        raise ModelError("name a genre (available: " + (", ".join(genres) or "none") + ")", field="genre")
     if genre not in genres:
         raise ModelError(f"no chord model for genre {genre!r} (available: {', '.join(genres) or 'none'}; "
-                         f"looked in {models_dir()})")
+                         f"looked in {models_dir()})", field="genre")
     return os.path.join(models_dir(), f"chords-{genre}.keras")

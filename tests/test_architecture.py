@@ -82,3 +82,55 @@ def test_no_import_cycle():
 def test_no_private_name_is_imported_across_modules():
     bad = [(a, b, n) for a, b, n in imports(modules()) if n and n.startswith("_") and not n.startswith("__")]
     assert bad == []
+
+
+# ----------------------------------------------------------------------------- library text names no flag
+#: Flags belong to the command line (midistyle/cli/): a library message names the parameter or
+#: settings field at fault (``MidistyleError.field``) and the command line adds the flag that sets
+#: it, so the library reads the same from Python and the two cannot drift apart. Allowed, and
+#: nothing else:
+#: * beamconvert.py hands Apache Beam its own pipeline options, which are written as flags;
+#: * a ``python -m`` entry point of a library module may show its usage and parse its own flags
+#:   (its module docstring and its ``main``);
+#: * chords.py's module docstring (``--style GENRE``): the file is being changed by another hand;
+#:   to be rephrased there, then dropped from here.
+BEAM_OPTIONS = {"--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=",
+                "--default_sdk_harness_log_level=ERROR"}
+ENTRY_POINTS = {"midistyle.audio.genre"}
+DOCSTRING_ONLY = {"midistyle.chords"}
+
+
+def flag_literals(name: str, path: Path) -> list:
+    """(line, text) of the string literals of a module that name a command-line flag (``--x``),
+    less the allowed ones."""
+    import re
+
+    tree = ast.parse(path.read_text())
+    allowed = set()
+    module_doc = ast.get_docstring(tree, clean=False) is not None and tree.body[0].value
+    if name in ENTRY_POINTS or name in DOCSTRING_ONLY:
+        allowed.add(id(module_doc))
+    if name in ENTRY_POINTS:
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == "main":
+                allowed.update(id(n) for n in ast.walk(node))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"--[A-Za-z]", node.value):
+            if id(node) in allowed or (name == "midistyle.beamconvert" and node.value in BEAM_OPTIONS):
+                continue
+            out.append((node.lineno, node.value))
+    return out
+
+
+def test_library_strings_name_no_command_line_flag():
+    bad = {name: flag_literals(name, path) for name, path in modules().items()
+           if name != "midistyle.cli" and not name.startswith("midistyle.cli.")}
+    assert {name: found for name, found in bad.items() if found} == {}
+
+
+def test_the_flag_check_sees_a_flag(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text('"""Usage: --fine here? no, not an entry point."""\nX = f"{1}: use --force to overwrite"\n')
+    assert [line for line, _ in flag_literals("midistyle.probe", probe)] == [1, 2]
+    assert flag_literals("midistyle.beamconvert", probe)[1:] == [(2, ": use --force to overwrite")]

@@ -134,7 +134,8 @@ def test_render_cli_writes_wav_and_protects_outputs(tmp_path, rich_midi):
     assert sr == 16000 and y.dtype == np.int16 and np.abs(y).max() > 1000
     assert info["seconds"] == pytest.approx(len(y) / sr)
     r = midistyle_cli("render", rich_midi, "-o", out)
-    assert r.returncode == 2 and r.stderr.strip().endswith("exists (use --force to overwrite)")
+    assert r.returncode == 2 and r.stderr.strip().endswith("exists; choose another output or allow overwriting "
+                                                           "(use --force to overwrite)")
     r = midistyle_cli("render", rich_midi, "-o", out, "--force", "--float", "--quiet")
     assert r.returncode == 0 and r.stdout == ""
     assert sf.info(out).subtype == "FLOAT"
@@ -224,7 +225,7 @@ def test_fast_recipe_settings():
     f = fast_settings(TransferSettings())
     assert (f.warm_filters, f.warm_iterations, f.iterations, f.filters) == (512, 150, 150, 4096)
     assert f.precision == ("bfloat16-grad" if cpu_has_fast_bfloat16() else "float32")
-    with pytest.raises(MidistyleError, match="--fast"):
+    with pytest.raises(MidistyleError, match="fast recipe"):
         fast_settings(TransferSettings(net="rnn", filters=16, kernel=1, optimizer="adam"))
 
 

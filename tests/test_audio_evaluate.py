@@ -35,8 +35,9 @@ def test_judge_is_another_draw_of_the_reference_network():
     assert (j.filters, j.kernel, j.activation, j.seed) == (4096, 11, "relu", JUDGE_SEED_OFFSET)
     assert judge_settings(7).seed == 7 + JUDGE_SEED_OFFSET
     assert judge_settings(7, seed=3).seed == 3
-    with pytest.raises(MidistyleError, match="--judge-filters"):
+    with pytest.raises(MidistyleError, match="judge network: filters") as err:
         judge_settings(0, filters=0)
+    assert err.value.field == "judge_filters"       # the command line names --judge-filters
 
 
 def test_verdict_ratio_and_flag(clips):  # noqa: F811

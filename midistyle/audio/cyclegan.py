@@ -468,7 +468,7 @@ def train(dir_a: str, dir_b: str, output: str, cfg: CycleGANConfig | None = None
         ``.keras`` path; ``.json`` and ``.log.csv`` go beside it.
     cfg : CycleGANConfig, optional
     names : (str, str)
-        Names of the domains (e.g. ("jazz", "classical")), usable with ``translate --to``.
+        Names of the domains (e.g. ("jazz", "classical")), usable as ``to`` of :func:`translate_file`.
     force : bool
         Replace an existing model.
     progress : bool

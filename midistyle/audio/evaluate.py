@@ -117,12 +117,14 @@ def judge_settings(transfer_seed: int = 0, *, seed: int | None = None, filters: 
     Raises
     ------
     MidistyleError
-        ``filters`` or ``kernel`` below 1 (named as the options ``--judge-filters``, ``--judge-kernel``).
+        ``filters`` or ``kernel`` below 1 (the error's ``field``: ``judge_filters`` or ``judge_kernel``,
+        the parameters of :func:`evaluate_audio`).
     """
     from ..errors import MidistyleError
 
-    if filters < 1 or kernel < 1:
-        raise MidistyleError("--judge-filters and --judge-kernel must be at least 1")
+    for name, value in (("filters", filters), ("kernel", kernel)):
+        if value < 1:
+            raise MidistyleError(f"judge network: {name} must be at least 1, got {value}", field=f"judge_{name}")
     return TransferSettings(sr=sr, filters=int(filters), kernel=int(kernel), activation="relu",
                             content_weight=content_weight,
                             seed=int(transfer_seed) + JUDGE_SEED_OFFSET if seed is None else int(seed))

@@ -1,4 +1,4 @@
-"""Seed 000's Gram-style networks beside the single Conv1D: ``--net cnn | rnn | bilstm``.
+"""Seed 000's Gram-style networks beside the single Conv1D (``TransferSettings.net``: cnn, rnn, bilstm).
 
 Seed 000 compares several random-weight feature networks on the log-magnitude STFT, each giving
 a style loss on the Gram matrix of its output and a content loss on the output itself, optimised
@@ -22,11 +22,11 @@ import numpy as np
 from ..errors import MidistyleError
 from .optimise import SpectrogramLoss
 
-#: Networks of ``--net``: "conv1d" is the Ulyanov reference (width from ``--kernel``).
+#: Feature networks (``TransferSettings.net``): "conv1d" is the Ulyanov reference (width ``kernel``).
 NETS = ("conv1d", "cnn", "rnn", "bilstm")
 #: Width of the ``cnn`` network's filters (seed 000).
 CNN_KERNEL = 3
-#: Output features of the recurrent networks when ``--filters`` is not given.
+#: Output features of the recurrent networks when ``filters`` is not given.
 RECURRENT_UNITS = 256
 
 
@@ -129,7 +129,7 @@ def net_defaults(net: str) -> dict:
     of width 3, Adam; ``rnn`` / ``bilstm``: :data:`RECURRENT_UNITS` units, Adam.
     """
     if net not in NETS:
-        raise MidistyleError(f"--net must be one of {', '.join(NETS)}, not {net!r}")
+        raise MidistyleError(f"net must be one of {', '.join(NETS)}, not {net!r}", field="net")
     if net == "conv1d":
         return {"filters": 4096, "kernel": 11, "optimizer": "lbfgs"}
     if net == "cnn":

@@ -177,7 +177,7 @@ def cpu_has_fast_bfloat16() -> bool:
 
 
 def fast_settings(settings: TransferSettings, iterations: int = 150) -> TransferSettings:
-    """The benchmark's fast recipe (``--fast``) applied to ``settings``.
+    """The benchmark's fast recipe applied to ``settings``.
 
     A warm start of 150 L-BFGS-B iterations on the first eighth of the filters, then ``iterations``
     full ones, with the convolution's input gradient in bfloat16 when the CPU has fast bfloat16
@@ -186,8 +186,9 @@ def fast_settings(settings: TransferSettings, iterations: int = 150) -> Transfer
     the independent judge (``benchmarks/bench_audio_transfer.py``).
     """
     s = settings
-    if s.net in ("rnn", "bilstm") or s.optimizer != "lbfgs" or s.filters < 16:
-        raise MidistyleError("--fast works with the convolutional networks, L-BFGS-B and at least 16 filters")
+    s.require("net", s.net not in ("rnn", "bilstm"), "must be a convolutional network for the fast recipe")
+    s.require("optimizer", s.optimizer == "lbfgs", "must be lbfgs for the fast recipe")
+    s.require("filters", s.filters >= 16, "must be at least 16 for the fast recipe")
     precision = "bfloat16-grad" if s.precision == "float32" and cpu_has_fast_bfloat16() else s.precision
     return dataclasses.replace(s, warm_filters=s.warm_filters or s.filters // 8,
                                warm_iterations=s.warm_iterations or 150, iterations=iterations,
@@ -748,7 +749,7 @@ def transfer_files(content: str | None, style: str, output: str, settings=None, 
         if os.path.abspath(plot) == os.path.abspath(output):
             raise MidistyleError(f"{plot}: the plot and the audio output must differ")
     if seconds is not None and seconds <= 0:
-        raise MidistyleError("--seconds must be > 0")
+        raise MidistyleError(f"seconds must be > 0, got {seconds}", field="seconds")
     ys = load_input(style, s.sr, soundfont)
     yc = load_input(content, s.sr, soundfont) if content is not None else None
     samples = int(round(seconds * s.sr)) if seconds is not None and content is None else None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 
 from .. import __version__
-from ..errors import MidistyleError
+from ..errors import MidistyleError, OutputExistsError
 from . import audio, data, symbolic, velocity
 from .common import PROG, Parser
 
@@ -57,14 +57,22 @@ def build_parser() -> Parser:
     return p
 
 
+def flag_hint(args, exc: MidistyleError) -> str:
+    """What the command line adds to a library error: how to overwrite an existing output, or the
+    flag that sets the parameter or settings field the error names (``config_flags`` of the command)."""
+    if isinstance(exc, OutputExistsError):
+        return " (use --force to overwrite)"
+    flag = getattr(args, "config_flags", {}).get(exc.field)
+    return f" (flag {flag})" if flag else ""
+
+
 def main(argv=None) -> int:
     """Entry point of the ``midistyle`` console script."""
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
     except MidistyleError as exc:
-        flag = getattr(args, "config_flags", {}).get(getattr(exc, "field", None))
-        print(f"{PROG}: error: {exc}" + (f" (flag {flag})" if flag else ""), file=sys.stderr)
+        print(f"{PROG}: error: {exc}{flag_hint(args, exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

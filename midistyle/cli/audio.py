@@ -322,6 +322,7 @@ def add_commands(sub, train, evaluate) -> None:
     x.add_argument("--seconds", type=float, default=None, help="length of the texture (default: the style's)")
     x.set_defaults(content_weight=0.0)
     add_spectral_args(x)
+    name_flags(x, {"seconds": "--seconds"})
     x.set_defaults(func=cmd_audio_texture)
 
     tr = asub.add_parser(
@@ -402,6 +403,7 @@ def add_commands(sub, train, evaluate) -> None:
     ea.add_argument("--model", help="audio genre classifier instead of models/audio-genre.keras")
     ea.add_argument("--json", action="store_true", help="print every figure as one JSON object")
     add_spectral_args(ea, iterations=False)
+    name_flags(ea, {"judge_filters": "--judge-filters", "judge_kernel": "--judge-kernel"})
     ea.set_defaults(func=cmd_evaluate_audio)
 
     k = evaluate.add_parser(

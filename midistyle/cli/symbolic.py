@@ -7,7 +7,8 @@ import os
 import sys
 
 from ..errors import MidistyleError
-from .common import RAW, add_config_flags, collect_inputs, config_flag, nonneg_int, pos_float, settings_from_args
+from .common import (RAW, add_config_flags, collect_inputs, config_flag, name_flags, nonneg_int, pos_float,
+                     settings_from_args)
 
 __all__ = ["add_commands"]
 
@@ -68,15 +69,14 @@ def cmd_embed(args):
     import numpy as np
 
     from ..classifier import load_default, save_npy
-    from ..errors import OutputError
+    from ..fsutil import check_output
     from ..io import CORPUS_PREFIX
     from ..pianoroll import encode
 
     clf = load_default(args.model)
-    if os.path.exists(args.output) and not args.force:
-        raise OutputError(f"{args.output}: exists (use --force to overwrite)")
-    emb = clf.embed(encode(args.input, clf.settings), per_segment=args.segments)
     protect = () if args.input.startswith(CORPUS_PREFIX) else (args.input,)
+    check_output(args.output, force=args.force, protect=protect)      # before the work, as save_npy will
+    emb = clf.embed(encode(args.input, clf.settings), per_segment=args.segments)
     save_npy(emb, args.output, force=args.force, protect=protect)
     if args.json:
         print(json.dumps({"file": args.input, "output": args.output, "shape": list(emb.shape),
@@ -252,6 +252,7 @@ def add_commands(sub, train, evaluate) -> None:
     g.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     g.add_argument("--json", action="store_true", help="print the result as one JSON object")
     g.add_argument("--quiet", action="store_true", help="print nothing on success (warnings still go to stderr)")
+    name_flags(g, {"genre": "--style"})
     g.set_defaults(func=cmd_chords)
 
     ec = evaluate.add_parser(
@@ -275,4 +276,5 @@ def add_commands(sub, train, evaluate) -> None:
     ec.add_argument("--temperature", type=pos_float, default=1.0)
     ec.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
     ec.add_argument("--json", action="store_true")
+    name_flags(ec, {"genre": "--style"})
     ec.set_defaults(func=cmd_evaluate_chords)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from .common import RAW, add_config_flags, collect_inputs, config_flag, nonneg_int, pos_float, settings_from_args
+from .common import (RAW, add_config_flags, collect_inputs, config_flag, name_flags, nonneg_int, pos_float,
+                     settings_from_args)
 
 __all__ = ["add_commands"]
 
@@ -93,6 +94,7 @@ def add_commands(sub, train, evaluate) -> None:
                    help="refuse inputs longer than this, before allocating anything (default: 7200 = 2 h)")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--quiet", action="store_true", help="print nothing on success")
+    name_flags(v, {"genre": "--to", "max_seconds": "--max-seconds"})
     v.set_defaults(func=cmd_velocity)
 
     tv = train.add_parser("velocity", help="train a genre's velocity model on an HDF5 dataset",
@@ -134,4 +136,5 @@ def add_commands(sub, train, evaluate) -> None:
     ev.add_argument("--seed", type=nonneg_int, default=0, help="seed of the drawn performances (default: 0)")
     ev.add_argument("--temperature", type=pos_float, default=1.0)
     ev.add_argument("--json", action="store_true")
+    name_flags(ev, {"genre": "--genre"})
     ev.set_defaults(func=cmd_evaluate_velocity)
