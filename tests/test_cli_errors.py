@@ -205,3 +205,21 @@ def test_bad_training_setting_names_field_and_flag(tmp_path):
                 "--window", "0")
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert "VelocityConfig: window must be" in r.stderr and "(flag --window)" in r.stderr
+
+
+@pytest.mark.parametrize("argv,words,flag", [
+    (["audio", "transfer", "--content", "c.wav", "--style", "s.wav", "-o", "o.wav", "--filters", "0"],
+     "TransferSettings: filters must be", "--filters"),
+    (["audio", "transfer", "--content", "c.wav", "--style", "s.wav", "-o", "o.wav", "--method", "multi",
+      "--kernel", "0"], "MultiSettings: stft_kernel must be", "--kernel"),
+    (["audio", "texture", "--style", "s.wav", "-o", "o.wav", "--net", "rnn", "--fast"],
+     "net must be a convolutional network for the fast recipe", "--net"),
+    (["evaluate", "key-invariance", "--cqt-filters", "0"], "MultiSettings: cqt_filters must be", "--cqt-filters"),
+    (["train", "cyclegan", "--a", "A", "--b", "B", "-o", "m.keras", "--seconds", "0"],
+     "CycleGANConfig: seconds_per_file must be", "--seconds"),
+    (["velocity", "examples/anthropology.mid"], "name a genre (available:", "--to"),
+])
+def test_library_error_names_field_and_cli_adds_flag(argv, words, flag, tmp_path):
+    r = run_cli(*argv)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert words in r.stderr and r.stderr.rstrip().endswith(f"(flag {flag})"), r.stderr

@@ -13,9 +13,9 @@ import os
 
 from ..errors import MidistyleError
 
-__all__ = ["PROG", "Parser", "nonneg_int", "pos_int", "pos_float", "config_flag", "add_config_flags",
-           "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args", "encoder_settings",
-           "collect_inputs", "RAW"]
+__all__ = ["PROG", "RAW", "Parser", "nonneg_int", "pos_int", "pos_float", "config_flag", "add_config_flags",
+           "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args",
+           "encoder_settings", "collect_inputs"]
 
 PROG = "midistyle"
 

@@ -161,7 +161,8 @@ def add_commands(sub, train, evaluate) -> None:
     config_flag(tc, "--pool", type=int, help="25 ms steps max-pooled per frame (default: 4 = 100 ms)")
     config_flag(tc, "--channels", type=int, help="channels of the dilated stack (default: 32)")
     config_flag(tc, "--embedding-dim", type=int, help="size of the style embedding (default: 48)")
-    config_flag(tc, "--use-velocity", action="store_const", const=True, help="also feed onset velocities (default: off)")
+    config_flag(tc, "--use-velocity", action="store_const", const=True,
+                help="also feed onset velocities (default: off)")
     config_flag(tc, "--learning-rate", type=float)
     config_flag(tc, "--patience", type=int, help="epochs without improvement before stopping (default: 6)")
     config_flag(tc, "--seed", type=int)
