@@ -23,8 +23,9 @@ GENRES = ("classical", "jazz")
 #: Test modules that read ../shared/data (directly, through the validation split, or through a
 #: fixture built from it); their tests carry the ``data`` marker, so `pytest -m "not data"` runs
 #: anywhere.
-DATA_MODULES = {"test_audio", "test_audio_evaluate", "test_audio_multi", "test_beamconvert", "test_chords", "test_classifier",
-                "test_cli_errors", "test_dataset", "test_io", "test_pianoroll", "test_training", "test_velocity"}
+DATA_MODULES = {"test_audio_evaluate", "test_audio_judged", "test_audio_multi", "test_beamconvert", "test_chords",
+                "test_classifier", "test_cli_errors", "test_dataset", "test_io", "test_pianoroll", "test_training",
+                "test_velocity"}
 
 
 def pytest_configure(config):
@@ -245,3 +246,73 @@ def run_module(*args, cwd=REPO, timeout=300):
     """Run ``python -m midistyle ARGS``; returns the CompletedProcess."""
     return subprocess.run([sys.executable, "-m", "midistyle", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
+
+
+# ----------------------------------------------------------------------------- audio clips
+#: Sample rate of the audio tests' clips.
+SR = 22050
+NOTE_DT = [("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8")]
+
+
+#: ``python -m midistyle ARGS`` in the repository root (the audio tests' name for :func:`run_module`).
+midistyle_cli = run_module
+
+
+def notes(rows):
+    """A note table (pitch, velocity, start, end in seconds) from rows."""
+    import numpy as np
+
+    return np.array(rows, dtype=NOTE_DT)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    """A 2 s content clip and a 3 s style clip rendered from generated MIDI (different lengths)."""
+    from midistyle.audio.render import render_notes
+
+    c = notes([(60 + (i % 5) * 2, 90, 0.25 * i, 0.25 * i + 0.4) for i in range(8)])
+    s = notes([(48 + (i * 7) % 24, 70 + (i % 3) * 15, 0.15 * i, 0.15 * i + 0.12) for i in range(19)])
+    return (render_notes(c, sr=SR, duration=2.0), render_notes(s, sr=SR, duration=3.0))
+
+
+@pytest.fixture(scope="module")
+def clip_files(tmp_path_factory, clips):
+    """The clips as files: content.wav, style.flac."""
+    import soundfile as sf
+
+    d = tmp_path_factory.mktemp("clips")
+    sf.write(d / "content.wav", clips[0], SR)
+    sf.write(d / "style.flac", clips[1], SR)
+    return d
+
+
+#: The issue's kind of clips, shorter: rendered jazz as content, rendered classical as style (shared TPD).
+TPD_CONTENT = ("jazz", "A Sleepin' Bee.mid", 20.0, 2.0)
+TPD_STYLE = ("classical", "ADIG01.mid", 20.0, 2.5)
+
+
+def render_tpd(genre: str, name: str, start: float, seconds: float):
+    """``seconds`` of a shared TPD piece from ``start``, rendered through the SoundFont path."""
+    import midistyle
+    from midistyle.audio.render import render_performance
+
+    path = TPD / genre / name
+    if not path.is_file():
+        pytest.skip(f"shared TPD file missing: {path}")
+    return render_performance(midistyle.read(path), start=start, duration=seconds, sr=SR)
+
+
+@pytest.fixture(scope="module")
+def tpd_wavs(tmp_path_factory):
+    """(content path, style path, content waveform, style waveform): 2 s of rendered jazz and 2.5 s
+    of rendered classical from the shared TPD, written as 16-bit WAV and read back."""
+    import soundfile as sf
+
+    from midistyle.audio.files import read_audio
+
+    d = tmp_path_factory.mktemp("tpd")
+    out = []
+    for spec, name in ((TPD_CONTENT, "content.wav"), (TPD_STYLE, "style.wav")):
+        sf.write(d / name, render_tpd(*spec), SR, subtype="PCM_16")
+        out.append(d / name)
+    return (*out, *(read_audio(p, SR) for p in out))

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from test_audio import clip_files, clips, midistyle_cli  # noqa: F401  (fixtures)
+from conftest import midistyle_cli
 
 from midistyle.audio.evaluate import (JUDGE_SEED_OFFSET, judge_settings, style_verdict, transfer_losses)
 from midistyle.audio.transfer import TransferSettings
 from midistyle.errors import MidistyleError
 
 
-def test_metrics_copy_detection_and_ioi_kl(clips):  # noqa: F811
+def test_metrics_copy_detection_and_ioi_kl(clips):
     from midistyle.audio.evaluate import ioi_histogram, kl_divergence, max_normalised_xcorr
 
     c, s = clips
@@ -40,7 +40,7 @@ def test_judge_is_another_draw_of_the_reference_network():
     assert err.value.field == "judge_filters"       # the command line names --judge-filters
 
 
-def test_verdict_ratio_and_flag(clips):  # noqa: F811
+def test_verdict_ratio_and_flag(clips):
     content, style = clips
     judge = judge_settings(0, filters=512)
     same = style_verdict(content, style, content, judge=judge, transfer_seed=0)
@@ -54,7 +54,7 @@ def test_verdict_ratio_and_flag(clips):  # noqa: F811
                              transfer_seed=0)["network"]["independent"]
 
 
-def test_evaluate_audio_cli_reports_the_judge_and_its_seed(clip_files, tmp_path):  # noqa: F811
+def test_evaluate_audio_cli_reports_the_judge_and_its_seed(clip_files, tmp_path):
     from midistyle.audio.genre import model_path
 
     model_path()  # the shipped classifier must exist

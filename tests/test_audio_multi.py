@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from test_audio import SR, midistyle_cli, notes, tpd_wavs  # noqa: F401  (fixture)
+from conftest import SR, midistyle_cli, notes
 
 from midistyle.audio.multi import PRESETS, MultiLoss, MultiSettings, cqt_frequencies, cqt_matrix, stylise_multi
 from midistyle.audio.render import render_notes
@@ -145,7 +145,7 @@ def test_key_invariance_command_produces_its_table_and_plot(tmp_path):
 JUDGED = dict(iterations=60)
 
 
-def test_written_result_carries_its_loss_and_is_closer_to_the_style(tpd_wavs, tmp_path):  # noqa: F811
+def test_written_result_carries_its_loss_and_is_closer_to_the_style(tpd_wavs, tmp_path):
     from midistyle.audio.evaluate import judge_settings, style_verdict
     from midistyle.audio.files import read_audio
     from midistyle.audio.transfer import transfer_files
