@@ -6,6 +6,9 @@ own modules. Importing the package is light: TensorFlow is only imported by trai
 """
 __version__ = "0.1.0"
 
-from .errors import InputError, MidistyleError, ModelError, OutputError, SettingsMismatchError  # noqa: F401
-from .pianoroll import EncoderSettings, PianoRoll, decode, encode  # noqa: F401
-from .io import read, write_velocities  # noqa: F401
+from .errors import InputError, MidistyleError, ModelError, OutputError, SettingsMismatchError
+from .pianoroll import EncoderSettings, PianoRoll, decode, encode
+from .io import read, write_velocities
+
+__all__ = ["__version__", "InputError", "MidistyleError", "ModelError", "OutputError", "SettingsMismatchError",
+           "EncoderSettings", "PianoRoll", "decode", "encode", "read", "write_velocities"]

@@ -13,11 +13,14 @@ from midistyle.beamconvert import convert_beam, shard_of  # noqa: E402
 from midistyle.dataset import Dataset, ShardedDataset, open_dataset  # noqa: E402
 from midistyle.errors import InputError, OutputError  # noqa: E402
 
-from test_dataset import BAD, SETTINGS, VAL, build_tree, converted  # noqa: E402,F401
+import test_dataset  # noqa: E402
+from test_dataset import BAD, SETTINGS, VAL  # noqa: E402
+
+converted = test_dataset.converted        # the fixture: the same small tree, converted locally
 
 
 @pytest.fixture(scope="module")
-def sharded(tmp_path_factory, converted):  # noqa: F811
+def sharded(tmp_path_factory, converted):
     tree, local, report = converted
     out = tmp_path_factory.mktemp("beam") / "tpd small shards"
     beam_report = convert_beam([("classical", tree["classical"]), ("jazz", tree["jazz"])], str(out),

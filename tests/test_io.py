@@ -16,7 +16,7 @@ from midistyle.errors import InputError, OutputError
 
 from conftest import (RICH_DRUM_NOTES, RICH_DURATION, RICH_NOTES, RICH_PEDALS, RICH_TEMPI, SAMPLE,
                       absolute_messages, build_rich_midi, is_sounding_note_on, rich_seconds, sample_id,
-                      save_tracks, simple_notes_midi, tpd_sample)
+                      save_tracks, tpd_sample)
 
 
 def tmp_leftovers(folder) -> list:
