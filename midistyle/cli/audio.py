@@ -268,6 +268,14 @@ def add_commands(sub, train, evaluate) -> None:
     """Waveform path and audio style transfer: ``render`` and ``audio transfer / texture / translate``
     on the top-level subparsers ``sub``, ``cyclegan`` on the ``train`` group, ``audio`` and
     ``key-invariance`` on the ``evaluate`` group."""
+    _add_render(sub)
+    _add_audio(sub)
+    _add_train_cyclegan(train)
+    _add_evaluate(evaluate)
+
+
+def _add_render(sub) -> None:
+    """``render``."""
     r = sub.add_parser("render", help="synthesise MIDI to a WAV / FLAC file (SoundFont piano)",
                        description="Render a MIDI file (or score) with the piano of a SoundFont, in pure NumPy: "
                                    "sustain pedal held notes ring until the pedal is up, soft pedal plays softer. "
@@ -285,6 +293,9 @@ def add_commands(sub, train, evaluate) -> None:
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.set_defaults(func=cmd_render)
 
+
+def _add_audio(sub) -> None:
+    """``audio transfer``, ``audio texture``, ``audio translate``."""
     a = sub.add_parser("audio", help="audio style transfer and texture synthesis (Ulyanov method)")
     asub = a.add_subparsers(dest="audio_command", metavar="ACTION")
     asub.required = True
@@ -344,6 +355,9 @@ def add_commands(sub, train, evaluate) -> None:
     tr.add_argument("--quiet", action="store_true", help="print nothing on success")
     tr.set_defaults(func=cmd_audio_translate)
 
+
+def _add_train_cyclegan(train) -> None:
+    """``train cyclegan``."""
     tg = train.add_parser(
         "cyclegan", help="train a CycleGAN between two folders of audio / MIDI (STFT magnitude)",
         description="Unpaired translation between two genres on log1p |STFT| (16 kHz, 256 bins, 16 ms hop): "
@@ -377,6 +391,9 @@ def add_commands(sub, train, evaluate) -> None:
     tg.add_argument("--json", action="store_true", help="print the figures as JSON")
     tg.set_defaults(func=cmd_train_cyclegan)
 
+
+def _add_evaluate(evaluate) -> None:
+    """``evaluate audio``, ``evaluate key-invariance``."""
     ea = evaluate.add_parser(
         "audio", help="genre probabilities, losses, rhythm and copy checks of an audio transfer",
         description="For content C, style S and result R (WAV/FLAC or MIDI): the style loss of R and of C "
@@ -429,5 +446,3 @@ def add_commands(sub, train, evaluate) -> None:
     k.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
     k.set_defaults(func=cmd_evaluate_key_invariance)
-
-

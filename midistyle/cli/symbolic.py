@@ -143,6 +143,13 @@ def add_commands(sub, train, evaluate) -> None:
     """Genre classifier, style embedding and chord generation: ``classify``, ``embed`` and ``chords`` on
     the top-level subparsers ``sub``, ``classifier`` and ``chords`` on the ``train`` group, ``chords``
     on the ``evaluate`` group."""
+    _add_training(train)
+    _add_pieces(sub)
+    _add_evaluate(evaluate)
+
+
+def _add_training(train) -> None:
+    """``train classifier``, ``train chords``."""
     tc = train.add_parser(
         "classifier", help="train the genre classifier / style embedding on an HDF5 dataset",
         description="Train a dilated 1-D CNN on piano-roll segments (held notes and onsets, max-pooled to "
@@ -202,6 +209,9 @@ def add_commands(sub, train, evaluate) -> None:
     th.add_argument("--json", action="store_true", help="print the validation figures as JSON")
     th.set_defaults(func=cmd_train_chords)
 
+
+def _add_pieces(sub) -> None:
+    """``classify``, ``embed``, ``chords``."""
     c = sub.add_parser("classify", help="predict the genre of MIDI files",
                        description="Predict each input's genre with the genre classifier: segments of 25.6 s are "
                                    "classified and their probabilities averaged over the piece.",
@@ -256,6 +266,9 @@ def add_commands(sub, train, evaluate) -> None:
     name_flags(g, {"genre": "--style"})
     g.set_defaults(func=cmd_chords)
 
+
+def _add_evaluate(evaluate) -> None:
+    """``evaluate chords``."""
     ec = evaluate.add_parser(
         "chords", help="judge generated music with judges the generator was not trained against",
         description="Generate SECONDS of music in the chord model's genre from each inspiration, then judge it: "
