@@ -22,7 +22,7 @@ starts the model in its own genre. Training transposes each window by up to +-``
 semitones.
 
 Why one model per genre rather than one genre-conditioned model: the rest of midistyle is
-organised per genre (velocity models, registry, ``--style GENRE``), a genre can be added or
+organised per genre (velocity models, the registry's genre names), a genre can be added or
 retrained without touching the others, and each model keeps its whole capacity for its genre.
 
 Output: each struck key becomes a note that lasts while it is held; the sustain pedal becomes

@@ -92,12 +92,9 @@ def test_no_private_name_is_imported_across_modules():
 #: * beamconvert.py hands Apache Beam its own pipeline options, which are written as flags;
 #: * a ``python -m`` entry point of a library module may show its usage and parse its own flags
 #:   (its module docstring and its ``main``);
-#: * chords.py's module docstring (``--style GENRE``): the file is being changed by another hand;
-#:   to be rephrased there, then dropped from here.
 BEAM_OPTIONS = {"--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=",
                 "--default_sdk_harness_log_level=ERROR"}
 ENTRY_POINTS = {"midistyle.audio.genre"}
-DOCSTRING_ONLY = {"midistyle.chords"}
 
 
 def flag_literals(name: str, path: Path) -> list:
@@ -108,7 +105,7 @@ def flag_literals(name: str, path: Path) -> list:
     tree = ast.parse(path.read_text())
     allowed = set()
     module_doc = ast.get_docstring(tree, clean=False) is not None and tree.body[0].value
-    if name in ENTRY_POINTS or name in DOCSTRING_ONLY:
+    if name in ENTRY_POINTS:
         allowed.add(id(module_doc))
     if name in ENTRY_POINTS:
         for node in tree.body:
