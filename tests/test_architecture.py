@@ -91,7 +91,7 @@ def test_no_private_name_is_imported_across_modules():
 #: nothing else:
 #: * beamconvert.py hands Apache Beam its own pipeline options, which are written as flags;
 #: * a ``python -m`` entry point of a library module may show its usage and parse its own flags
-#:   (its module docstring and its ``main``);
+#:   (its module docstring and its ``main``).
 BEAM_OPTIONS = {"--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=",
                 "--default_sdk_harness_log_level=ERROR"}
 ENTRY_POINTS = {"midistyle.audio.genre"}
