@@ -43,6 +43,7 @@ NOTE_INPUT_NAMES = (
      "density_4s", "pitch_vs_local", "sustain", "soft", "phrase_pos", "phrase_len", "since_phrase",
      "to_phrase_end", "piece_pos", "grid", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "on_beat",
      "downbeat"] + [f"ctx_{n}" for n in CONTEXT_NAMES])
+_CHORD_RANK = NOTE_INPUT_NAMES.index("chord_rank")
 
 
 @dataclass
@@ -229,9 +230,14 @@ class VelocityModel:
         self.path = path
         self.settings = EncoderSettings.from_dict(meta["encoder"])
         self.genre = meta["genre"]
-        #: The model's own sampling temperature (chosen on validation, :func:`calibrate_sampling`);
-        #: the ``temperature`` users give multiplies it, so 1 means "as calibrated".
+        #: The model's own sampling temperature (chosen on validation, :func:`calibrate_sampling`)
+        #: for the first (top) note struck at an onset; the ``temperature`` users give multiplies
+        #: it, so 1 means "as calibrated".
         self.sampling_temperature = float(meta.get("sampling_temperature", 1.0))
+        #: Its temperature for the other notes of a chord (struck in the same step as the note
+        #: above them): a chord is one motion of the hand, its notes share their loudness more
+        #: tightly than the teacher-forced distribution says (calibrated with the one above).
+        self.chord_temperature = float(meta.get("chord_temperature", self.sampling_temperature))
 
     @classmethod
     def load(cls, path: str) -> "VelocityModel":
@@ -273,14 +279,16 @@ class VelocityModel:
         """A performance: velocity of every note of ``roll.notes``, drawn note by note.
 
         Same ``seed``, same velocities. Notes outside the pitch range keep theirs. The draw uses
-        ``temperature`` times the model's :attr:`sampling_temperature`.
+        ``temperature`` times the model's :attr:`sampling_temperature` for the top note struck at
+        each onset and times its :attr:`chord_temperature` for the other notes of the chord.
         """
         if not temperature > 0:
             raise InputError(f"temperature must be > 0, got {temperature!r}")
         X, order = self._inputs(roll, beats)
         out = roll.notes["velocity"].astype(np.float64).copy()
-        drawn = self.runtime.sample(X, np.random.default_rng(seed),
-                                    temperature=temperature * self.sampling_temperature)
+        first = X[:, _CHORD_RANK] == 0
+        drawn = self.runtime.sample(X, np.random.default_rng(seed), temperature=temperature * np.where(
+            first, self.sampling_temperature, self.chord_temperature))
         out[order] = np.clip(drawn, 1, 127)
         return out
 
@@ -445,65 +453,84 @@ def discriminator_accuracy(real: np.ndarray, fake: np.ndarray, folds: int = 10) 
     return correct / (2 * n)
 
 
-def calibrate_sampling(model: VelocityModel, rolls, *, temperatures=(0.8, 0.85, 0.9, 0.95, 1.0),
-                       seeds: int = 3, beats=None, spread=(0.85, 1.15)) -> dict:
-    """Choose the model's sampling temperature on validation performances.
+def calibrate_sampling(model: VelocityModel, rolls, *, temperatures=(0.95, 1.1, 1.2),
+                       chord_temperatures=(0.4, 0.55, 0.75, 0.95), seeds: int = 3, beats=None,
+                       spread=(0.85, 1.15)) -> dict:
+    """Choose the model's sampling temperatures on validation performances.
 
-    For each temperature (relative to the trained distribution), draw every piece with ``seeds``
-    seeds and measure the real-vs-sampled :func:`discriminator_accuracy` (mean over seeds) and the
-    spread ratio (median std(sampled) / std(real)); the temperature is then chosen by
-    :func:`choose_temperature`.
+    For each pair of a temperature (top note of each onset) and a chord temperature (the other
+    notes of a chord), both relative to the trained distribution (``chord_temperatures=(None,)``:
+    the same as the first), draw every piece with ``seeds`` seeds and measure the real-vs-sampled
+    :func:`discriminator_accuracy` (mean over seeds) and the spread ratio (median std(sampled) /
+    std(real)); the pair is then chosen by :func:`choose_sampling`.
 
     Returns
     -------
     dict
-        ``{"table": [{temperature, discriminator, discriminator_per_seed, spread_ratio}], "chosen": T}``
+        ``{"table": [{temperature, chord_temperature, discriminator, discriminator_per_seed,
+        spread_ratio}], "chosen": T, "chosen_chord": Tc, ...}``
     """
     from .notefeatures import velocity_profile
 
-    keep = model.sampling_temperature
-    model.sampling_temperature = 1.0
+    keep = model.sampling_temperature, model.chord_temperature
     try:
         rolls = [r for r in rolls if r.in_range().sum() >= 2]
         b = beats if beats is not None else [note_beats(r) for r in rolls]
         real = np.array([velocity_profile(r) for r in rolls])
         table = []
         for t in temperatures:
-            accs, ratios = [], []
-            for s in range(seeds):
-                fake, rat = [], []
-                for k, r in enumerate(rolls):
-                    v = model.sample(r, beats=b[k], seed=1000 * s + k, temperature=t)
-                    fake.append(velocity_profile(r, v))
-                    m = r.in_range()
-                    sd = r.notes["velocity"][m].std()
-                    if sd > 0:
-                        rat.append(v[m].std() / sd)
-                accs.append(discriminator_accuracy(real, np.array(fake)))
-                ratios.append(float(np.median(rat)))
-            table.append({"temperature": t, "discriminator": float(np.mean(accs)),
-                          "discriminator_per_seed": [round(a, 3) for a in accs],
-                          "spread_ratio": float(np.mean(ratios))})
+            for tc in chord_temperatures:
+                tc = t if tc is None else tc
+                model.sampling_temperature, model.chord_temperature = t, tc
+                accs, ratios = [], []
+                for s in range(seeds):
+                    fake, rat = [], []
+                    for k, r in enumerate(rolls):
+                        v = model.sample(r, beats=b[k], seed=1000 * s + k)
+                        fake.append(velocity_profile(r, v))
+                        m = r.in_range()
+                        sd = r.notes["velocity"][m].std()
+                        if sd > 0:
+                            rat.append(v[m].std() / sd)
+                    accs.append(discriminator_accuracy(real, np.array(fake)))
+                    ratios.append(float(np.median(rat)))
+                table.append({"temperature": t, "chord_temperature": tc, "discriminator": float(np.mean(accs)),
+                              "discriminator_per_seed": [round(a, 3) for a in accs],
+                              "spread_ratio": float(np.mean(ratios))})
     finally:
-        model.sampling_temperature = keep
-    return {"table": table, "chosen": choose_temperature(table, spread=spread), "seeds": seeds,
-            "rule": f"one-standard-error rule on the discriminator, spread ratio in {list(spread)}"}
+        model.sampling_temperature, model.chord_temperature = keep
+    best = choose_sampling(table, spread=spread)
+    return {"table": table, "chosen": best["temperature"], "chosen_chord": best["chord_temperature"],
+            "seeds": seeds, "rule": f"one-standard-error rule on the discriminator, spread ratio in {list(spread)}"}
 
 
-def choose_temperature(table: list, *, spread=(0.85, 1.15)) -> float:
-    """The sampling temperature a :func:`calibrate_sampling` table supports (one-standard-error rule).
+def choose_sampling(table: list, *, spread=(0.85, 1.15)) -> dict:
+    """The row of a :func:`calibrate_sampling` table its figures support (one-standard-error rule).
 
     Among rows whose spread ratio lies within ``spread``, find the lowest mean discriminator
-    accuracy and its standard error over seeds; of the temperatures within one standard error
-    of it (indistinguishable given the seeds' noise), take the one closest to 1 (the least
-    change to the trained distribution).
+    accuracy and its standard error over seeds; of the rows within one standard error of it
+    (indistinguishable given the seeds' noise), take the one closest to the trained distribution
+    (smallest ``|1 - temperature| + |1 - chord_temperature|``; a row without a chord temperature
+    uses its temperature for both).
     """
     ok = [row for row in table if spread[0] <= row["spread_ratio"] <= spread[1]] or table
     best = min(ok, key=lambda row: row["discriminator"])
     per = np.asarray(best["discriminator_per_seed"], np.float64)
     se = float(per.std(ddof=1) / np.sqrt(len(per))) if len(per) > 1 else 0.0
     near = [row for row in ok if row["discriminator"] <= best["discriminator"] + se]
-    return min(near, key=lambda row: abs(1.0 - row["temperature"]))["temperature"]
+
+    def change(row):
+        t = row["temperature"]
+        return abs(1.0 - t) + abs(1.0 - row.get("chord_temperature", t))
+
+    chosen = dict(min(near, key=change))
+    chosen.setdefault("chord_temperature", chosen["temperature"])
+    return chosen
+
+
+def choose_temperature(table: list, *, spread=(0.85, 1.15)) -> float:
+    """The temperature of the row :func:`choose_sampling` picks."""
+    return choose_sampling(table, spread=spread)["temperature"]
 
 
 def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int = 0,

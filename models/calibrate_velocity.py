@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Choose each shipped velocity model's sampling temperature on the validation split.
 
-For T in 0.8..1.0, draws every validation piece with 3 seeds, measures the real-vs-sampled
-discriminator accuracy and the spread ratio, and keeps a T by the one-standard-error rule
-(:func:`midistyle.velocity.calibrate_sampling`, :func:`~midistyle.velocity.choose_temperature`); writes it, with the whole table, into the
-model's sidecar (``sampling_temperature``, ``sampling_calibration``). Run by
+For each pair of a temperature T (the top note struck at each onset) and a chord temperature Tc
+(the other notes of a chord) on a small grid, draws every validation piece with 3 seeds, measures
+the real-vs-sampled discriminator accuracy and the spread ratio, and keeps a pair by the
+one-standard-error rule (:func:`midistyle.velocity.calibrate_sampling`,
+:func:`~midistyle.velocity.choose_sampling`); writes it, with the whole table, into the model's
+sidecar (``sampling_temperature``, ``chord_temperature``, ``sampling_calibration``). Run by
 models/train_velocity.sh after training, before models/evaluate_velocity.py.
 
-Usage: python models/calibrate_velocity.py [DATA.h5]
+Usage: python models/calibrate_velocity.py [DATA.h5 [GENRE ...]]
 """
 import json
 import os
@@ -22,9 +24,9 @@ from midistyle.modelfiles import bundle_files  # noqa: E402
 from midistyle.velocity import VelocityModel, calibrate_sampling  # noqa: E402
 
 
-def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
+def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
     ds = Dataset(data)
-    for genre in ("classical", "jazz"):
+    for genre in genres or ("classical", "jazz"):
         path = os.path.join(ROOT, "models", f"velocity-{genre}.keras")
         vm = VelocityModel.load(path)
         t0 = time.time()
@@ -33,6 +35,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
         files = bundle_files(path)
         meta = json.load(open(files["json"]))
         meta["sampling_temperature"] = cal["chosen"]
+        meta["chord_temperature"] = cal["chosen_chord"]
         meta["sampling_calibration"] = cal
         with open(files["json"] + ".tmp", "w") as fh:
             json.dump(meta, fh, indent=1)

@@ -247,31 +247,59 @@ def test_temperature_narrows_the_draw(tmp_path):
 
 
 def test_sampling_temperature_is_the_models_own_and_scales_the_users(val_rolls):
-    """`--temperature 1` draws at the model's calibrated temperature; the user's multiplies it."""
+    """`--temperature 1` draws at the model's calibrated temperatures; the user's multiplies them."""
     from midistyle.velocity import calibrate_sampling
 
     vm = VelocityModel.load(velocity_model_path("jazz"))
-    assert 0.5 < vm.sampling_temperature <= 1.0
-    assert vm.meta["sampling_calibration"]["chosen"] == vm.sampling_temperature
+    cal = vm.meta["sampling_calibration"]
+    assert 0.5 < vm.sampling_temperature <= 1.5 and 0.1 < vm.chord_temperature <= 1.5
+    assert (cal["chosen"], cal["chosen_chord"]) == (vm.sampling_temperature, vm.chord_temperature)
     roll, beats = val_rolls["jazz"][0]
     calibrated = vm.sample(roll, beats=beats, seed=4)
-    t = vm.sampling_temperature
-    vm.sampling_temperature = 1.0
+    t, tc = vm.sampling_temperature, vm.chord_temperature
+    vm.sampling_temperature, vm.chord_temperature = 1.0, tc / t
     np.testing.assert_array_equal(vm.sample(roll, beats=beats, seed=4, temperature=t), calibrated)
     assert not np.array_equal(vm.sample(roll, beats=beats, seed=4), calibrated)
-    # the calibration itself: one row per temperature, the chosen one among them, model restored
-    cal = calibrate_sampling(vm, [r for r, _ in val_rolls["jazz"][:4]], temperatures=(0.9, 1.0), seeds=1)
-    assert [row["temperature"] for row in cal["table"]] == [0.9, 1.0] and cal["chosen"] in (0.9, 1.0)
+    # the calibration itself: one row per pair, the chosen one among them, model restored
+    cal = calibrate_sampling(vm, [r for r, _ in val_rolls["jazz"][:4]], temperatures=(0.9, 1.0),
+                             chord_temperatures=(None, 0.5), seeds=1)
+    assert [(row["temperature"], row["chord_temperature"]) for row in cal["table"]] == [
+        (0.9, 0.9), (0.9, 0.5), (1.0, 1.0), (1.0, 0.5)]
+    assert (cal["chosen"], cal["chosen_chord"]) in [(0.9, 0.9), (0.9, 0.5), (1.0, 1.0), (1.0, 0.5)]
     assert all(0.0 <= row["discriminator"] <= 1.0 and row["spread_ratio"] > 0 for row in cal["table"])
-    assert vm.sampling_temperature == 1.0
+    assert (vm.sampling_temperature, vm.chord_temperature) == (1.0, tc / t)
+
+
+def test_chord_temperature_sets_how_tightly_a_chord_shares_its_loudness(val_rolls):
+    """Notes struck in the same step as the note above them are drawn at the chord temperature:
+    the lower it is, the closer the loudness of a chord's notes."""
+    vm = VelocityModel.load(velocity_model_path("classical"))
+    roll, beats = val_rolls["classical"][0]
+    st = roll.note_steps
+    in_chord = np.zeros(len(st), bool)
+    order = np.lexsort((-roll.notes["pitch"], st))
+    same = np.r_[False, st[order][1:] == st[order][:-1]]
+    in_chord[order[same]] = True
+    assert in_chord.sum() > 50
+
+    def chord_spread(tc):
+        vm.sampling_temperature, vm.chord_temperature = 1.0, tc
+        spreads = []
+        for seed in range(3):
+            v = vm.sample(roll, beats=beats, seed=seed)[order]
+            spreads.append(np.mean(np.abs(np.diff(v))[same[1:]]))
+        return float(np.mean(spreads))
+
+    assert chord_spread(0.2) < 0.8 * chord_spread(1.0)
 
 
 def test_choose_temperature_one_standard_error_rule():
-    from midistyle.velocity import choose_temperature
+    from midistyle.velocity import choose_sampling, choose_temperature
 
-    def row(t, per, spread=1.0):
-        return {"temperature": t, "discriminator": float(np.mean(per)), "discriminator_per_seed": per,
-                "spread_ratio": spread}
+    def row(t, per, spread=1.0, tc=None):
+        out = {"temperature": t, "discriminator": float(np.mean(per)), "discriminator_per_seed": per,
+               "spread_ratio": spread}
+        return out if tc is None else {**out, "chord_temperature": tc}
 
     noisy = [row(0.85, [0.74, 0.69, 0.72]), row(0.95, [0.74, 0.74, 0.70]), row(1.0, [0.76, 0.76, 0.74])]
     assert choose_temperature(noisy) == 0.95           # within one standard error of the best: closest to 1
@@ -279,6 +307,11 @@ def test_choose_temperature_one_standard_error_rule():
     assert choose_temperature(tight) == 0.85
     narrow = [row(0.8, [0.60, 0.60, 0.60], spread=0.7), row(1.0, [0.76, 0.76, 0.76])]
     assert choose_temperature(narrow) == 1.0           # a draw with too little spread is never chosen
+    pairs = [row(1.2, [0.64, 0.63, 0.66], tc=0.4), row(1.1, [0.66, 0.64, 0.65], tc=0.55),
+             row(0.95, [0.73, 0.73, 0.70], tc=0.95)]
+    chosen = choose_sampling(pairs)                    # 1.1/0.55 is within one SE and nearer to (1, 1)
+    assert (chosen["temperature"], chosen["chord_temperature"]) == (1.1, 0.55)
+    assert choose_sampling(noisy)["chord_temperature"] == 0.95   # no chord temperature: the same as T
 
 
 def test_mean_writes_the_regression_output(tmp_path):

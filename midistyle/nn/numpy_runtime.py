@@ -292,7 +292,7 @@ class ARWaveNetRuntime:
         c = self.condition(feats)
         n_cls = w["logits/kernel"].shape[1]
         gumbel = -np.log(-np.log(rng.random((N, n_cls)) + 1e-20) + 1e-20)
-        inv_t = 1.0 / max(float(temperature), 1e-6)
+        inv_t = 1.0 / np.maximum(np.broadcast_to(np.asarray(temperature, np.float64), (N,)), 1e-6)
         C, L = self.channels, self.n_ar
         pad = max(self.dil)
         hist = [np.zeros((N + pad, C), np.float32) for _ in range(L)]   # input of each layer
@@ -316,7 +316,7 @@ class ARWaveNetRuntime:
                 if k + 1 < L:
                     hist[k + 1][pad + i] = h[pad + i] + rs[S:]
             lg = np.maximum(np.maximum(skip, 0) @ Wh + bh, 0) @ Wl + bl
-            v = int(np.argmax(lg * inv_t + gumbel[i]))
+            v = int(np.argmax(lg * inv_t[i] + gumbel[i]))
             out[i] = v
             if i + 1 < N:
                 hist[0][pad + i + 1] = k_in[0] * (v / scale) + k_in[1] + b_in
