@@ -459,3 +459,22 @@ def open_dataset(path: str, settings: EncoderSettings | None = None):
     if path.endswith(".json") or os.path.isdir(path):
         return ShardedDataset(path, settings)
     return Dataset(path, settings)
+
+
+def genre_splits(ds, genre: str, source: str, *, skip_constant: bool = False) -> tuple:
+    """``(train, val)``: the indices of the pieces of ``genre`` in each split of ``ds`` (a
+    :class:`Dataset` or :class:`ShardedDataset`), for a model trained on one genre.
+
+    Raises
+    ------
+    InputError
+        Naming ``source`` (the dataset's path as given), when ``ds`` has no such genre or no piece
+        of it in one of the two splits.
+    """
+    if genre not in ds.genre_names:
+        raise InputError(f"{source}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
+    train = ds.select(genre, "train", skip_constant=skip_constant)
+    val = ds.select(genre, "val", skip_constant=skip_constant)
+    if not train or not val:
+        raise InputError(f"{source}: genre {genre!r} needs pieces in both splits")
+    return train, val

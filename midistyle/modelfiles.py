@@ -1,27 +1,38 @@
 """Model bundles on disk: ``STEM.keras`` (Keras model), ``STEM.json`` (sidecar: kind, versions,
 encoder settings, config, figures) and ``STEM.npz`` (weights for the NumPy runtime).
 
-Written once for every symbolic model kind (velocity, classifier, chords): paths, sidecar
-reading with the kind check, output checks before training, the atomic commit of a trained
-bundle, and the training-curve plot beside it.
+Written once for every model kind with such a bundle (velocity, classifier, chords, audio genre):
+paths, sidecar reading with the kind check, output checks before training, the trained model
+staged to temporary files and committed atomically with its sidecar, the sidecar's training
+summary, and the training-curve plot beside it. A ``train()`` reads as: check the output
+(:func:`check_model_output`), load its data, fit, then :func:`stage_bundle` (the model, ready to
+be evaluated from its ``.npz``), :func:`commit_bundle` and :func:`plot_history`.
 """
 from __future__ import annotations
 
 import json
 import os
+import time
 
 from .errors import ModelError, OutputError, OutputExistsError
 
-__all__ = ["bundle_files", "read_sidecar", "check_model_output", "save_without_optimizer", "commit_bundle",
-           "plot_history"]
+__all__ = ["bundle_stem", "bundle_files", "read_sidecar", "check_model_output", "save_without_optimizer",
+           "stage_bundle", "commit_bundle", "training_summary", "float_history", "timed", "plot_history"]
 
 
-def bundle_files(path: str) -> dict:
-    """Paths of the three files of a model (``keras``, ``json``, ``npz``), from any one of them or the stem."""
+def bundle_stem(path: str) -> str:
+    """A model's path without ``.keras``, ``.json`` or ``.npz``: the stem that all its files
+    share (``STEM.log.csv`` and ``STEM.loss.png`` of the training included)."""
     stem = os.fspath(path)
     for ext in (".keras", ".json", ".npz"):
         if stem.endswith(ext):
             stem = stem[: -len(ext)]
+    return stem
+
+
+def bundle_files(path: str) -> dict:
+    """Paths of the three files of a model (``keras``, ``json``, ``npz``), from any one of them or the stem."""
+    stem = bundle_stem(path)
     return {"keras": stem + ".keras", "json": stem + ".json", "npz": stem + ".npz"}
 
 
@@ -64,6 +75,29 @@ def save_without_optimizer(model, path: str) -> None:
     clone.save(path)
 
 
+def stage_bundle(model, files: dict, *, optimizer: bool = False) -> tuple:
+    """Write a trained Keras model to temporary files beside its bundle ``files``: the ``.keras``
+    (with the optimizer state only if ``optimizer``, see :func:`save_without_optimizer`) and the
+    NumPy runtime's ``.npz`` (:func:`midistyle.nn.numpy_runtime.export_weights`).
+
+    Returns
+    -------
+    (str, str)
+        The temporary ``.keras`` and ``.npz`` paths: evaluate the model from the ``.npz``, then
+        hand both to :func:`commit_bundle`.
+    """
+    from .nn.numpy_runtime import export_weights
+
+    stem = bundle_stem(files["keras"])
+    tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
+    if optimizer:
+        model.save(tmp_keras)
+    else:
+        save_without_optimizer(model, tmp_keras)
+    export_weights(model, tmp_npz)
+    return tmp_keras, tmp_npz
+
+
 def commit_bundle(files: dict, tmp_keras: str, tmp_npz: str, meta: dict) -> None:
     """Move a trained model's temporary ``.keras`` and ``.npz`` into place and write its sidecar
     (through a temporary file), so no bundle is ever half-written under its name."""
@@ -72,6 +106,58 @@ def commit_bundle(files: dict, tmp_keras: str, tmp_npz: str, meta: dict) -> None
     with open(files["json"] + ".tmp", "w") as fh:
         json.dump(meta, fh, indent=1)
     os.replace(files["json"] + ".tmp", files["json"])
+
+
+def float_history(history: dict) -> dict:
+    """A Keras ``History.history`` as plain JSON: every value a list of Python floats."""
+    return {k: [float(x) for x in v] for k, v in history.items()}
+
+
+def training_summary(history: dict, seconds: float, *, steps_per_epoch: int | None, batch_size: int,
+                     load_seconds: float | None = None, sequence: tuple | None = None) -> dict:
+    """The ``training`` entry of a sidecar, for a model fitted epoch by epoch.
+
+    Parameters
+    ----------
+    history : dict
+        ``History.history`` of the fit (its ``loss`` has one value per epoch run).
+    seconds : float
+        Wall time of the fit.
+    steps_per_epoch, batch_size : int
+        As given to the fit.
+    load_seconds : float, optional
+        Time spent loading the training data, stored when given.
+    sequence : (str, int, str), optional
+        For models trained on sequences: the name and length of one example and the unit it
+        counts, e.g. ``("window", 512, "notes")``, which adds ``window: 512`` and ``notes_per_s``
+        (units fitted per second).
+
+    Returns
+    -------
+    dict
+        ``seconds`` (and ``load_seconds``), rounded to 0.1 s, ``epochs_run``, ``steps_per_epoch``,
+        ``batch_size`` (and the sequence's entries), ``history`` (:func:`float_history`).
+    """
+    epochs = len(history["loss"])
+    out = {"seconds": round(seconds, 1)}
+    if load_seconds is not None:
+        out["load_seconds"] = round(load_seconds, 1)
+    out.update(epochs_run=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size)
+    if sequence is not None:
+        name, length, unit = sequence
+        out[name] = length
+        out[f"{unit}_per_s"] = round(epochs * steps_per_epoch * batch_size * length / seconds, 1)
+    out["history"] = float_history(history)
+    return out
+
+
+def timed(figures, *args, **kwargs) -> dict:
+    """``figures(*args, **kwargs)``, a function that returns a dict (a trained model's validation
+    figures), with ``seconds`` added: the time it took, rounded to 0.1 s."""
+    t0 = time.time()
+    out = figures(*args, **kwargs)
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
 
 
 def plot_history(history: dict, path: str, title: str, panels=(("loss", "loss"),)) -> None:

@@ -1,4 +1,5 @@
-"""Training loop shared by the Keras models: ``fit()`` with the same callbacks everywhere."""
+"""Training loop shared by the Keras models: ``fit()`` with the same callbacks everywhere, the
+``tf.data`` input pipelines built the same way, and the ``tf.distribute`` strategies."""
 from __future__ import annotations
 
 import os
@@ -44,6 +45,47 @@ def shard_by_data(ds):
     opts = tf.data.Options()
     opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(opts)
+
+
+def generator_dataset(generate, signature, batch_size: int, *, shuffle: int = 0, seed: int | None = None,
+                      shard: bool = False):
+    """``tf.data`` of the examples that ``generate()`` yields (typically endless), in full batches.
+
+    Parameters
+    ----------
+    generate : callable
+        Called with no argument, returns an iterator of examples.
+    signature
+        ``tf.TensorSpec`` structure of one example (``output_signature``).
+    batch_size : int
+        Examples per batch; the last, incomplete batch is dropped.
+    shuffle, seed
+        With ``shuffle`` > 0, examples are shuffled in a buffer of that many, with ``seed``.
+    shard : bool
+        Set the auto-shard policy DATA (:func:`shard_by_data`), for distributed training.
+
+    Returns
+    -------
+    tf.data.Dataset
+        ``from_generator`` -> ``shuffle`` -> ``batch`` -> ``prefetch(2)``.
+    """
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    if shuffle:
+        ds = ds.shuffle(shuffle, seed=seed)
+    ds = ds.batch(batch_size, drop_remainder=True).prefetch(2)
+    return shard_by_data(ds) if shard else ds
+
+
+def array_dataset(arrays, batch_size: int, *, shard: bool = False):
+    """``tf.data`` of fixed examples (a structure of arrays, one row per example) in batches of
+    ``batch_size`` (the last one may be smaller), in order: validation data. ``shard`` as in
+    :func:`generator_dataset`."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices(arrays).batch(batch_size)
+    return shard_by_data(ds) if shard else ds
 
 
 def fit_with_checkpoints(model, train_ds, val_ds, stem: str, *, epochs: int, steps_per_epoch: int | None,
