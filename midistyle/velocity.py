@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
-from .modelfiles import check_model_output, commit_bundle, plot_history, read_sidecar
+from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle,
+                         training_summary)
 from .notefeatures import CONTEXT_NAMES, RidgeBaseline, piece_context
 from .pianoroll import EncoderSettings, PianoRoll, encode
 from .settings import Settings
@@ -656,6 +657,124 @@ def build_model(cfg: VelocityConfig, n_in: int):
                                         name="velocity_ar_wavenet")
 
 
+@dataclass
+class _TrainingData:
+    """What a velocity model is fitted and validated on (:func:`_training_data`)."""
+
+    train_pieces: int
+    train_seqs: list           # (note inputs, velocities) per training piece
+    genre_mean: float          # mean velocity of the training notes
+    ridge: RidgeBaseline       # local regressor fitted on the training pieces
+    val_rolls: list
+    val_seqs: list
+    val_names: list
+    steps: int                 # steps per epoch
+
+
+def _constant_velocity_pieces(ds, genre: str) -> list:
+    """Names of the constant-velocity pieces of ``genre``, each reported on stderr as left out."""
+    import sys
+
+    const = [ds.names[i] for i in ds.select(genre) if ds.constant_velocity[i]]
+    for name in const:
+        print(f"warning: {name}: constant velocity, left out of velocity training", file=sys.stderr)
+    return const
+
+
+def _training_data(ds, tr_idx: list, va_idx: list, cfg: VelocityConfig) -> _TrainingData:
+    """The note sequences of the training and validation pieces, the baselines fitted on the
+    training notes and the steps per epoch (one pass over the training windows, capped)."""
+    train_rolls = [ds.piece(i) for i in tr_idx]
+    train_seqs = [piece_sequence(r) for r in train_rolls]
+    genre_mean = float(np.mean(np.concatenate([v for _, v in train_seqs])))
+    ridge = RidgeBaseline().fit(train_rolls)
+    del train_rolls
+    val_rolls = [ds.piece(i) for i in va_idx]
+    val_seqs = [piece_sequence(r) for r in val_rolls]
+    n_windows = sum(max(1, -(-len(v) // cfg.window)) for _, v in train_seqs)
+    steps = max(1, n_windows // cfg.batch_size)
+    if cfg.max_steps_per_epoch:
+        steps = min(steps, cfg.max_steps_per_epoch)
+    return _TrainingData(len(tr_idx), train_seqs, genre_mean, ridge, val_rolls, val_seqs,
+                         [ds.names[i] for i in va_idx], steps)
+
+
+def _datasets(data: _TrainingData, cfg: VelocityConfig, replicas: int) -> tuple:
+    """``tf.data`` of the training windows (endless: pieces in a seeded random order, random
+    offsets, noisy previous velocities, shuffled) and of the validation windows (fixed; with
+    several replicas, repeated to full batches of the same count on every replica)."""
+    import tensorflow as tf
+
+    from .nn.training import array_dataset, generator_dataset
+
+    W = cfg.window
+    sig = ({"features": tf.TensorSpec((W, len(NOTE_INPUT_NAMES)), tf.float32),
+            "previous": tf.TensorSpec((W, 2), tf.float32)},
+           {"logits": tf.TensorSpec((W,), tf.int64), "mean": tf.TensorSpec((W, 1), tf.float32)},
+           {"logits": tf.TensorSpec((W,), tf.float32), "mean": tf.TensorSpec((W,), tf.float32)})
+
+    def stream():
+        rng = np.random.default_rng(cfg.seed)
+        while True:
+            order = rng.permutation(len(data.train_seqs))
+            yield from _windows([data.train_seqs[i] for i in order], W, rng, noise=cfg.input_noise)
+
+    train_ds = generator_dataset(stream, sig, cfg.batch_size, shuffle=256, seed=cfg.seed, shard=True)
+    val = list(_windows(data.val_seqs, W, None, cfg.val_windows_per_piece))
+    if replicas > 1:  # distributed: full batches only, the same count on every replica
+        full = cfg.batch_size * replicas
+        val = (val * full)[: max(full, len(val) - len(val) % full)]
+    val_ds = array_dataset(tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3)),
+                           cfg.batch_size, shard=True)
+    return train_ds, val_ds
+
+
+def _fit(data: _TrainingData, cfg: VelocityConfig, dist, stem: str, progress: bool) -> tuple:
+    """Build and compile the model under strategy ``dist`` and fit it by likelihood plus the
+    regression head's MSE: ``(model, history, seconds)``."""
+    import keras
+
+    from .nn.training import fit_with_checkpoints
+
+    train_ds, val_ds = _datasets(data, cfg, dist.num_replicas_in_sync)
+    with dist.scope():
+        model = build_model(cfg, len(NOTE_INPUT_NAMES))
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                      loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                            "mean": keras.losses.MeanSquaredError()},
+                      loss_weights={"logits": 1.0, "mean": cfg.mean_weight})
+    hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
+                                         steps_per_epoch=data.steps, patience=cfg.patience,
+                                         lr_patience=1, min_lr=1e-4, progress=progress)
+    return model, hist.history, seconds
+
+
+def _sidecar(genre: str, encoder: EncoderSettings, cfg: VelocityConfig, strategy: str, data: _TrainingData,
+             history: dict, seconds: float, *, dataset: str, left_out: list) -> dict:
+    """The sidecar of a model trained on ``data`` from ``dataset`` (its file name) with the
+    constant-velocity pieces ``left_out``, before its validation figures."""
+    n_notes = sum(len(v) for _, v in data.train_seqs)
+    return {
+        "kind": KIND, "genre": genre, "feature_version": FEATURE_VERSION,
+        "encoder": encoder.to_dict(), "n_features": len(NOTE_INPUT_NAMES), "note_inputs": list(NOTE_INPUT_NAMES),
+        "config": cfg.to_dict(), "strategy": strategy,
+        "genre_mean_velocity": data.genre_mean, "local_regressor": data.ridge.coef.tolist(),
+        "data": {"dataset": dataset, "train_pieces": data.train_pieces, "val_pieces": len(data.val_rolls),
+                 "train_notes": int(n_notes), "constant_velocity_left_out": left_out},
+        "training": training_summary(history, seconds, steps_per_epoch=data.steps, batch_size=cfg.batch_size,
+                                     sequence=("window", cfg.window, "notes")),
+    }
+
+
+def _validation(meta: dict, npz: str, keras_path: str, data: _TrainingData) -> dict:
+    """:func:`evaluate` of the model in ``npz`` (NumPy runtime) on the validation pieces, without
+    the per-piece rows."""
+    from .nn.numpy_runtime import ARWaveNetRuntime
+
+    ev = evaluate(VelocityModel(meta, ARWaveNetRuntime(npz), keras_path), data.val_rolls, data.val_names)
+    return {k: v for k, v in ev.items() if k != "per_piece"}
+
+
 def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None = None,
           strategy: str = "default", progress: bool = True, force: bool = False) -> dict:
     """Train a velocity model for ``genre`` on an HDF5 dataset from :mod:`midistyle.dataset`.
@@ -670,97 +789,28 @@ def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None
     dict
         The sidecar written (settings, figures, timings).
     """
-    import sys
-
-    from .dataset import open_dataset
+    from .dataset import genre_splits, open_dataset
 
     cfg = cfg or VelocityConfig()
     files = check_model_output(output, force=force)
-    ds = open_dataset(dataset_path)
-    if genre not in ds.genre_names:
-        raise InputError(f"{dataset_path}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
-    const = [ds.names[i] for i in ds.select(genre) if ds.constant_velocity[i]]
-    for name in const:
-        print(f"warning: {name}: constant velocity, left out of velocity training", file=sys.stderr)
-    tr_idx = ds.select(genre, "train", skip_constant=True)
-    va_idx = ds.select(genre, "val", skip_constant=True)
-    if not tr_idx or not va_idx:
-        raise InputError(f"{dataset_path}: genre {genre!r} needs pieces in both splits")
+    with open_dataset(dataset_path) as ds:
+        const = _constant_velocity_pieces(ds, genre)
+        tr_idx, va_idx = genre_splits(ds, genre, dataset_path, skip_constant=True)
+        import keras                         # TensorFlow loads once the input is checked
 
-    import keras
-    import tensorflow as tf
+        from .nn.training import get_strategy
 
-    from .nn.numpy_runtime import export_weights
-    from .nn.training import fit_with_checkpoints, get_strategy, shard_by_data
-
-    dist = get_strategy(strategy)        # before any other TensorFlow work
-    keras.utils.set_random_seed(cfg.seed)
-    n_in = len(NOTE_INPUT_NAMES)
-    train_rolls = [ds.piece(i) for i in tr_idx]
-    train_seqs = [piece_sequence(r) for r in train_rolls]
-    genre_mean = float(np.mean(np.concatenate([v for _, v in train_seqs])))
-    ridge = RidgeBaseline().fit(train_rolls)
-    del train_rolls
-    val_rolls = [ds.piece(i) for i in va_idx]
-    val_seqs = [piece_sequence(r) for r in val_rolls]
-    n_windows = sum(max(1, -(-len(v) // cfg.window)) for _, v in train_seqs)
-    steps = max(1, n_windows // cfg.batch_size)
-    if cfg.max_steps_per_epoch:
-        steps = min(steps, cfg.max_steps_per_epoch)
-    W = cfg.window
-    sig = ({"features": tf.TensorSpec((W, n_in), tf.float32), "previous": tf.TensorSpec((W, 2), tf.float32)},
-           {"logits": tf.TensorSpec((W,), tf.int64), "mean": tf.TensorSpec((W, 1), tf.float32)},
-           {"logits": tf.TensorSpec((W,), tf.float32), "mean": tf.TensorSpec((W,), tf.float32)})
-
-    def stream():
-        rng = np.random.default_rng(cfg.seed)
-        while True:
-            order = rng.permutation(len(train_seqs))
-            yield from _windows([train_seqs[i] for i in order], W, rng, noise=cfg.input_noise)
-
-    train_ds = shard_by_data(tf.data.Dataset.from_generator(stream, output_signature=sig)
-                             .shuffle(256, seed=cfg.seed).batch(cfg.batch_size, drop_remainder=True).prefetch(2))
-    val = list(_windows(val_seqs, W, None, cfg.val_windows_per_piece))
-    if dist.num_replicas_in_sync > 1:  # distributed: full batches only, the same count on every replica
-        full = cfg.batch_size * dist.num_replicas_in_sync
-        val = (val * full)[: max(full, len(val) - len(val) % full)]
-    val_ds = shard_by_data(tf.data.Dataset.from_tensor_slices(
-        tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3))).batch(cfg.batch_size))
-
-    with dist.scope():
-        model = build_model(cfg, n_in)
-        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                      loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                            "mean": keras.losses.MeanSquaredError()},
-                      loss_weights={"logits": 1.0, "mean": cfg.mean_weight})
-    stem = files["keras"][: -len(".keras")]
-    hist, train_s = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
-                                         steps_per_epoch=steps, patience=cfg.patience,
-                                         lr_patience=1, min_lr=1e-4, progress=progress)
-    n_notes = sum(len(v) for _, v in train_seqs)
-    meta = {
-        "kind": KIND, "genre": genre, "feature_version": FEATURE_VERSION,
-        "encoder": ds.settings.to_dict(), "n_features": n_in, "note_inputs": list(NOTE_INPUT_NAMES),
-        "config": cfg.to_dict(), "strategy": strategy,
-        "genre_mean_velocity": genre_mean, "local_regressor": ridge.coef.tolist(),
-        "data": {"dataset": os.path.basename(dataset_path), "train_pieces": len(tr_idx),
-                 "val_pieces": len(va_idx), "train_notes": int(n_notes),
-                 "constant_velocity_left_out": const},
-        "training": {"seconds": round(train_s, 1), "epochs_run": len(hist.history["loss"]),
-                     "steps_per_epoch": steps, "batch_size": cfg.batch_size, "window": cfg.window,
-                     "notes_per_s": round(len(hist.history["loss"]) * steps * cfg.batch_size * W / train_s, 1),
-                     "history": {k: [float(x) for x in vv] for k, vv in hist.history.items()}},
-    }
-    tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
-    model.save(tmp_keras)
-    export_weights(model, tmp_npz)
-    from .nn.numpy_runtime import ARWaveNetRuntime
-
-    vm = VelocityModel(meta, ARWaveNetRuntime(tmp_npz), files["keras"])
-    ev = evaluate(vm, val_rolls, [ds.names[i] for i in va_idx])
-    meta["validation"] = {k: v for k, v in ev.items() if k != "per_piece"}
-    commit_bundle(files, tmp_keras, tmp_npz, meta)
-    plot_history(hist.history, stem + ".loss.png", f"velocity model, {genre}",
+        dist = get_strategy(strategy)        # before any other TensorFlow work
+        keras.utils.set_random_seed(cfg.seed)
+        data = _training_data(ds, tr_idx, va_idx, cfg)
+        encoder = ds.settings
+    stem = bundle_stem(output)
+    model, history, seconds = _fit(data, cfg, dist, stem, progress)
+    meta = _sidecar(genre, encoder, cfg, strategy, data, history, seconds,
+                    dataset=os.path.basename(dataset_path), left_out=const)
+    staged = stage_bundle(model, files, optimizer=True)
+    meta["validation"] = _validation(meta, staged[1], files["keras"], data)
+    commit_bundle(files, *staged, meta)
+    plot_history(history, stem + ".loss.png", f"velocity model, {genre}",
                  panels=(("logits_loss", "NLL per note (nats)"), ("mean_loss", "regression MSE (velocity/127)")))
-    ds.close()
     return meta
