@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
-from .modelfiles import check_model_output, commit_bundle, plot_history, read_sidecar, save_without_optimizer
+from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle, timed,
+                         training_summary)
 from .pianoroll import EncoderSettings, PianoRoll, encode
 from .settings import Settings
 
@@ -469,6 +470,93 @@ def _segment_stream(feats_by_class: list, cfg: ClassifierConfig, settings: Encod
             yield _as_float(x, cfg, settings), np.int32(c)
 
 
+@dataclass
+class _TrainingData:
+    """What a classifier is fitted and validated on (:func:`_training_data`)."""
+
+    genres: list
+    settings: EncoderSettings
+    train_pieces: dict         # genre -> pieces in the train split
+    val_pieces: dict
+    train_feats: list          # per genre, the compact features of its training pieces
+    val_feats: list            # model inputs of the validation pieces, genre by genre
+    val_labels: list
+    val_names: list
+    load_seconds: float
+
+
+def _training_data(ds, splits: dict, cfg: ClassifierConfig) -> _TrainingData:
+    """Features of the pieces of ``splits`` (genre -> (train, val) indices), timed."""
+    genres = list(splits)
+    t0 = time.time()
+    tr_feats = [load_features(ds, splits[g][0], cfg, compact=True) for g in genres]
+    va_idx = [i for g in genres for i in splits[g][1]]
+    va_feats = load_features(ds, va_idx, cfg)
+    va_labels = [ds.genres[i] for i in va_idx]
+    return _TrainingData(genres, ds.settings, {g: len(splits[g][0]) for g in genres},
+                         {g: len(splits[g][1]) for g in genres}, tr_feats, va_feats, va_labels,
+                         [ds.names[i] for i in va_idx], time.time() - t0)
+
+
+def _datasets(data: _TrainingData, cfg: ClassifierConfig, n_in: int) -> tuple:
+    """``tf.data`` of the training segments (:func:`_segment_stream`, endless) and of every
+    segment of the validation pieces (the last one zero-padded)."""
+    import tensorflow as tf
+
+    from .nn.training import array_dataset, generator_dataset
+
+    sig = (tf.TensorSpec((cfg.segment, n_in), tf.float32), tf.TensorSpec((), tf.int32))
+    train_ds = generator_dataset(lambda: _segment_stream(data.train_feats, cfg, data.settings, cfg.seed), sig,
+                                 cfg.batch_size)
+    vX, vY = [], []
+    for f, lab in zip(data.val_feats, data.val_labels):
+        for a in segment_starts(len(f), cfg.segment):
+            x = f[a:a + cfg.segment]
+            if len(x) < cfg.segment:
+                x = np.concatenate([x, np.zeros((cfg.segment - len(x), n_in), np.float32)])
+            vX.append(x)
+            vY.append(data.genres.index(lab))
+    return train_ds, array_dataset((np.stack(vX), np.array(vY, np.int32)), 64)
+
+
+def _fit(data: _TrainingData, cfg: ClassifierConfig, stem: str, progress: bool) -> tuple:
+    """Build and compile the classifier and fit it on segments: ``(model, history, seconds)``."""
+    import keras
+
+    from .nn.layers import build_segment_classifier
+    from .nn.training import fit_with_checkpoints
+
+    n_in = n_features(data.settings, cfg.use_velocity, cfg.harmony)
+    train_ds, val_ds = _datasets(data, cfg, n_in)
+    model = build_segment_classifier(n_in, len(data.genres), channels=cfg.channels, stacks=cfg.stacks,
+                                     layers_per_stack=cfg.layers_per_stack, kernel=cfg.kernel,
+                                     embedding_dim=cfg.embedding_dim, dropout=cfg.dropout, name="genre_classifier")
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
+                                         steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
+                                         lr_patience=2, min_lr=1e-4, progress=progress)
+    return model, hist.history, seconds
+
+
+def _sidecar(data: _TrainingData, cfg: ClassifierConfig, fingerprint: str, history: dict, seconds: float, *,
+             dataset: str) -> dict:
+    """The sidecar of a classifier trained on ``data`` from ``dataset`` (its file name), before
+    its validation figures."""
+    settings = data.settings
+    return {
+        "kind": KIND, "feature_version": FEATURE_VERSION, "genres": data.genres,
+        "encoder": settings.to_dict(), "n_features": n_features(settings, cfg.use_velocity, cfg.harmony),
+        "inputs": ["held", "onsets"] + (["velocity"] if cfg.use_velocity else []) + (HARMONY_NAMES if cfg.harmony else []),
+        "frame_seconds": settings.step * cfg.pool, "segment_seconds": settings.step * cfg.pool * cfg.segment,
+        "config": cfg.to_dict(), "fingerprint": fingerprint,
+        "data": {"dataset": dataset, "train_pieces": data.train_pieces, "val_pieces": data.val_pieces,
+                 "split": "by piece, as stored in the dataset (pieces/split)"},
+        "training": training_summary(history, seconds, steps_per_epoch=cfg.steps_per_epoch,
+                                     batch_size=cfg.batch_size, load_seconds=data.load_seconds),
+    }
+
+
 def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, progress: bool = True,
           force: bool = False) -> dict:
     """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.dataset`.
@@ -497,84 +585,27 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
         The sidecar written: settings, training time, validation figures (segment and piece
         accuracy, confusion matrices).
     """
-    from .dataset import open_dataset
+    from .dataset import genre_splits, open_dataset
+    from .nn.numpy_runtime import load_weights, segment_classifier_forward
 
     cfg = cfg or ClassifierConfig()
     files = check_model_output(output, force=force)
-    ds = open_dataset(dataset_path)
-    genres = ds.genre_names
-    if len(genres) < 2:
-        raise InputError(f"{dataset_path}: a classifier needs at least two genres (has: {', '.join(genres) or 'none'})")
-    tr = {g: ds.select(g, "train") for g in genres}
-    va = {g: ds.select(g, "val") for g in genres}
-    for g in genres:
-        if not tr[g] or not va[g]:
-            raise InputError(f"{dataset_path}: genre {g!r} needs pieces in both splits")
+    with open_dataset(dataset_path) as ds:
+        genres = ds.genre_names
+        if len(genres) < 2:
+            raise InputError(f"{dataset_path}: a classifier needs at least two genres (has: {', '.join(genres) or 'none'})")
+        splits = {g: genre_splits(ds, g, dataset_path) for g in genres}
+        import keras                         # TensorFlow loads once the input is checked
 
-    import keras
-    import tensorflow as tf
-
-    from .nn.layers import build_segment_classifier
-    from .nn.numpy_runtime import export_weights, load_weights, segment_classifier_forward
-
-    keras.utils.set_random_seed(cfg.seed)
-    settings = ds.settings
-    n_in = n_features(settings, cfg.use_velocity, cfg.harmony)
-    t_load = time.time()
-    tr_feats = [load_features(ds, tr[g], cfg, compact=True) for g in genres]
-    va_idx = [i for g in genres for i in va[g]]
-    va_feats = load_features(ds, va_idx, cfg)
-    va_labels = [ds.genres[i] for i in va_idx]
-    load_s = time.time() - t_load
-
-    sig = (tf.TensorSpec((cfg.segment, n_in), tf.float32), tf.TensorSpec((), tf.int32))
-    train_ds = (tf.data.Dataset.from_generator(lambda: _segment_stream(tr_feats, cfg, settings, cfg.seed), output_signature=sig)
-                .batch(cfg.batch_size, drop_remainder=True).prefetch(2))
-    vX, vY = [], []
-    for f, lab in zip(va_feats, va_labels):
-        for a in segment_starts(len(f), cfg.segment):
-            x = f[a:a + cfg.segment]
-            if len(x) < cfg.segment:
-                x = np.concatenate([x, np.zeros((cfg.segment - len(x), n_in), np.float32)])
-            vX.append(x)
-            vY.append(genres.index(lab))
-    val_ds = tf.data.Dataset.from_tensor_slices((np.stack(vX), np.array(vY, np.int32))).batch(64)
-
-    model = build_segment_classifier(n_in, len(genres), channels=cfg.channels, stacks=cfg.stacks,
-                                     layers_per_stack=cfg.layers_per_stack, kernel=cfg.kernel,
-                                     embedding_dim=cfg.embedding_dim, dropout=cfg.dropout, name="genre_classifier")
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    from .nn.training import fit_with_checkpoints
-
-    stem = files["keras"][: -len(".keras")]
-    hist, train_s = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
-                                         steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
-                                         lr_patience=2, min_lr=1e-4, progress=progress)
-
-    tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
-    save_without_optimizer(model, tmp_keras)
-    export_weights(model, tmp_npz)
-    w = load_weights(tmp_npz)
-    meta = {
-        "kind": KIND, "feature_version": FEATURE_VERSION, "genres": genres,
-        "encoder": settings.to_dict(), "n_features": n_in,
-        "inputs": ["held", "onsets"] + (["velocity"] if cfg.use_velocity else []) + (HARMONY_NAMES if cfg.harmony else []),
-        "frame_seconds": settings.step * cfg.pool, "segment_seconds": settings.step * cfg.pool * cfg.segment,
-        "config": cfg.to_dict(), "fingerprint": weights_fingerprint(w),
-        "data": {"dataset": os.path.basename(dataset_path),
-                 "train_pieces": {g: len(tr[g]) for g in genres}, "val_pieces": {g: len(va[g]) for g in genres},
-                 "split": "by piece, as stored in the dataset (pieces/split)"},
-        "training": {"seconds": round(train_s, 1), "load_seconds": round(load_s, 1),
-                     "epochs_run": len(hist.history["loss"]), "steps_per_epoch": cfg.steps_per_epoch,
-                     "batch_size": cfg.batch_size,
-                     "history": {k: [float(x) for x in v] for k, v in hist.history.items()}},
-    }
+        keras.utils.set_random_seed(cfg.seed)
+        data = _training_data(ds, splits, cfg)
+    stem = bundle_stem(output)
+    model, history, seconds = _fit(data, cfg, stem, progress)
+    staged = stage_bundle(model, files)
+    w = load_weights(staged[1])
+    meta = _sidecar(data, cfg, weights_fingerprint(w), history, seconds, dataset=os.path.basename(dataset_path))
     clf = GenreClassifier(meta, lambda x: segment_classifier_forward(w, x), files["keras"], meta["fingerprint"])
-    t0 = time.time()
-    meta["validation"] = evaluate(clf, va_feats, va_labels, [ds.names[i] for i in va_idx])
-    meta["validation"]["seconds"] = round(time.time() - t0, 1)
-    commit_bundle(files, tmp_keras, tmp_npz, meta)
-    plot_history(hist.history, stem + ".loss.png", "genre classifier", panels=(("loss", "cross-entropy (segments)"),))
-    ds.close()
+    meta["validation"] = timed(evaluate, clf, data.val_feats, data.val_labels, data.val_names)
+    commit_bundle(files, *staged, meta)
+    plot_history(history, stem + ".loss.png", "genre classifier", panels=(("loss", "cross-entropy (segments)"),))
     return meta
