@@ -44,6 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
+from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, timed,
+                         training_summary)
 from .pianoroll import EncoderSettings, PianoRoll, encode
 from .settings import Settings
 from .velocity import note_beats_of
@@ -757,6 +759,100 @@ def _init_as_markov(model, markov: np.ndarray, units: int) -> None:
     out.set_weights([k.astype(np.float32), b.astype(np.float32)])
 
 
+@dataclass
+class _TrainingData:
+    """What a chord generator is fitted and validated on (:func:`_training_data`)."""
+
+    encoder: EncoderSettings
+    train_pieces: int
+    train_frames: list
+    train_embs: list           # classifier embedding of each training piece
+    val_frames: list
+    val_embs: list
+    foreign: list | None       # embeddings of the other genres' training pieces
+    load_seconds: float
+    markov: np.ndarray         # per-key Markov rates of the training frames
+    typical: dict              # typical texture of the training pieces
+
+
+def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsConfig) -> _TrainingData:
+    """Frames and embeddings of the pieces (timed), with the other genres' embeddings when
+    ``cfg.foreign_cond``, then the Markov baseline and the typical texture of the training pieces."""
+    t0 = time.time()
+    tr_frames, tr_embs = load_pieces(ds, tr_idx, clf, cfg.frame_steps)
+    va_frames, va_embs = load_pieces(ds, va_idx, clf, cfg.frame_steps)
+    other_idx = [i for i in ds.select(None, "train") if ds.genres[i] != genre]
+    foreign = load_pieces(ds, other_idx, clf, None)[1] if cfg.foreign_cond > 0 and other_idx else None
+    load_s = time.time() - t0
+    markov = markov_rates(tr_frames)
+    typical = typical_texture(tr_frames, ds.settings.step * cfg.frame_steps, ds.settings.pitch_low)
+    return _TrainingData(ds.settings, len(tr_idx), tr_frames, tr_embs, va_frames, va_embs, foreign, load_s,
+                         markov, typical)
+
+
+def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int) -> tuple:
+    """``tf.data`` of the training windows (:func:`_window_stream`, endless) and of the first
+    four full windows of each validation piece."""
+    import tensorflow as tf
+
+    from .nn.training import array_dataset, generator_dataset
+
+    P, L, low = data.encoder.n_pitches, cfg.seq_len, data.encoder.pitch_low
+    sig = ((tf.TensorSpec((L, input_size(P)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32)),
+           tf.TensorSpec((L, 3 * P + 2), tf.float32))
+    train_ds = generator_dataset(lambda: _window_stream(data.train_frames, data.train_embs, cfg, cfg.seed,
+                                                        data.foreign, low), sig, cfg.batch_size)
+    vX, vC, vY = [], [], []
+    for f, e in zip(data.val_frames, data.val_embs):
+        for w in windows(f, L)[:4]:
+            if len(w) == L:
+                vX.append(previous_frames(w, low))
+                vC.append(e)
+                vY.append(frame_targets(w))
+    return train_ds, array_dataset(((np.stack(vX), np.stack(vC).astype(np.float32)), np.stack(vY)), 64)
+
+
+def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, stem: str, progress: bool) -> tuple:
+    """Build the LSTM, start it as the Markov baseline, compile and fit it: ``(model, history, seconds)``."""
+    import keras
+
+    from .nn.layers import build_conditioned_lstm
+    from .nn.training import fit_with_checkpoints
+
+    P = data.encoder.n_pitches
+    train_ds, val_ds = _datasets(data, cfg, emb_dim)
+    model = build_conditioned_lstm(input_size(P), emb_dim, units=cfg.units, n_out=n_outputs(P),
+                                   cond_dropout=cfg.cond_dropout, name=f"chords_{genre}")
+    _init_as_markov(model, data.markov, cfg.units)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)
+    hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
+                                         steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
+                                         lr_patience=1, min_lr=2e-4, progress=progress)
+    return model, hist.history, seconds
+
+
+def _sidecar(data: _TrainingData, clf, cfg: ChordsConfig, genre: str, history: dict, seconds: float, *,
+             dataset: str) -> dict:
+    """The sidecar of a chord generator trained on ``data`` from ``dataset`` (its file name) with
+    the embeddings of classifier ``clf``, before its validation figures."""
+    return {
+        "kind": KIND, "format_version": FORMAT_VERSION, "genre": genre, "encoder": data.encoder.to_dict(),
+        "frame_seconds": data.encoder.step * cfg.frame_steps, "config": cfg.to_dict(),
+        "classifier": {"path": os.path.basename(clf.path), "fingerprint": clf.fingerprint,
+                       "embedding_dim": clf.embedding_dim},
+        "markov": [[round(float(x), 6) for x in row] for row in data.markov],
+        "typical_texture": data.typical,
+        "data": {"dataset": dataset, "train_pieces": data.train_pieces, "val_pieces": len(data.val_frames),
+                 "train_frames": int(sum(len(f) for f in data.train_frames)),
+                 "val_frames": int(sum(len(f) for f in data.val_frames)),
+                 "foreign_embeddings": len(data.foreign or []),
+                 "split": "by piece, as stored in the dataset (pieces/split)"},
+        "training": training_summary(history, seconds, steps_per_epoch=cfg.steps_per_epoch,
+                                     batch_size=cfg.batch_size, load_seconds=data.load_seconds,
+                                     sequence=("seq_len", cfg.seq_len, "frames")),
+    }
+
+
 def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: ChordsConfig | None = None,
           progress: bool = True, force: bool = False) -> dict:
     """Train the chord generator of ``genre`` on the onsets, held notes and pedal of its pieces.
@@ -785,89 +881,25 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         The sidecar written (settings, timings, validation NLL / onset F1 against the baseline).
     """
     from .classifier import GenreClassifier
-    from .dataset import open_dataset
-    from .modelfiles import check_model_output, commit_bundle, plot_history, save_without_optimizer
+    from .dataset import genre_splits, open_dataset
+    from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 
     cfg = cfg or ChordsConfig()
     files = check_model_output(output, force=force)
-    ds = open_dataset(dataset_path)
-    if genre not in ds.genre_names:
-        raise InputError(f"{dataset_path}: no genre {genre!r} (has: {', '.join(ds.genre_names)})")
-    clf = GenreClassifier.load(classifier)
-    clf.settings.check(ds.settings, what=f"dataset {dataset_path} (classifier {clf.path})")
-    tr_idx, va_idx = ds.select(genre, "train"), ds.select(genre, "val")
-    if not tr_idx or not va_idx:
-        raise InputError(f"{dataset_path}: genre {genre!r} needs pieces in both splits")
+    with open_dataset(dataset_path) as ds:
+        tr_idx, va_idx = genre_splits(ds, genre, dataset_path)
+        clf = GenreClassifier.load(classifier)
+        clf.settings.check(ds.settings, what=f"dataset {dataset_path} (classifier {clf.path})")
+        import keras                         # TensorFlow loads once the input is checked
 
-    import keras
-    import tensorflow as tf
-
-    from .nn.layers import build_conditioned_lstm
-    from .nn.numpy_runtime import ConditionedLSTMRuntime, export_weights, load_weights
-
-    keras.utils.set_random_seed(cfg.seed)
-    P, D, L = ds.settings.n_pitches, clf.embedding_dim, cfg.seq_len
-    t0 = time.time()
-    tr_frames, tr_embs = load_pieces(ds, tr_idx, clf, cfg.frame_steps)
-    va_frames, va_embs = load_pieces(ds, va_idx, clf, cfg.frame_steps)
-    other_idx = [i for i in ds.select(None, "train") if ds.genres[i] != genre]
-    foreign = load_pieces(ds, other_idx, clf, None)[1] if cfg.foreign_cond > 0 and other_idx else None
-    load_s = time.time() - t0
-    markov = markov_rates(tr_frames)
-    typical = typical_texture(tr_frames, ds.settings.step * cfg.frame_steps, ds.settings.pitch_low)
-
-    n_in = input_size(P)
-    sig = ((tf.TensorSpec((L, n_in), tf.float32), tf.TensorSpec((D,), tf.float32)),
-           tf.TensorSpec((L, 3 * P + 2), tf.float32))
-    train_ds = (tf.data.Dataset.from_generator(lambda: _window_stream(tr_frames, tr_embs, cfg, cfg.seed, foreign,
-                                                                              ds.settings.pitch_low),
-                                               output_signature=sig)
-                .batch(cfg.batch_size, drop_remainder=True).prefetch(2))
-    vX, vC, vY = [], [], []
-    for f, e in zip(va_frames, va_embs):
-        for w in windows(f, L)[:4]:
-            if len(w) == L:
-                vX.append(previous_frames(w, ds.settings.pitch_low))
-                vC.append(e)
-                vY.append(frame_targets(w))
-    val_ds = tf.data.Dataset.from_tensor_slices(((np.stack(vX), np.stack(vC).astype(np.float32)),
-                                                 np.stack(vY))).batch(64)
-
-    model = build_conditioned_lstm(n_in, D, units=cfg.units, n_out=n_outputs(P), cond_dropout=cfg.cond_dropout,
-                                   name=f"chords_{genre}")
-    _init_as_markov(model, markov, cfg.units)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)
-    from .nn.training import fit_with_checkpoints
-
-    stem = files["keras"][: -len(".keras")]
-    hist, train_s = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
-                                         steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
-                                         lr_patience=1, min_lr=2e-4, progress=progress)
-
-    tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
-    save_without_optimizer(model, tmp_keras)
-    export_weights(model, tmp_npz)
-    meta = {
-        "kind": KIND, "format_version": FORMAT_VERSION, "genre": genre, "encoder": ds.settings.to_dict(),
-        "frame_seconds": ds.settings.step * cfg.frame_steps, "config": cfg.to_dict(),
-        "classifier": {"path": os.path.basename(clf.path), "fingerprint": clf.fingerprint, "embedding_dim": D},
-        "markov": [[round(float(x), 6) for x in row] for row in markov],
-        "typical_texture": typical,
-        "data": {"dataset": os.path.basename(dataset_path), "train_pieces": len(tr_idx), "val_pieces": len(va_idx),
-                 "train_frames": int(sum(len(f) for f in tr_frames)), "val_frames": int(sum(len(f) for f in va_frames)),
-                 "foreign_embeddings": len(foreign or []),
-                 "split": "by piece, as stored in the dataset (pieces/split)"},
-        "training": {"seconds": round(train_s, 1), "load_seconds": round(load_s, 1),
-                     "epochs_run": len(hist.history["loss"]), "steps_per_epoch": cfg.steps_per_epoch,
-                     "batch_size": cfg.batch_size, "seq_len": L,
-                     "frames_per_s": round(len(hist.history["loss"]) * cfg.steps_per_epoch * cfg.batch_size * L / train_s, 1),
-                     "history": {k: [float(x) for x in v] for k, v in hist.history.items()}},
-    }
-    cm = ChordModel(meta, ConditionedLSTMRuntime(load_weights(tmp_npz)), files["keras"])
-    t0 = time.time()
-    meta["validation"] = evaluate(cm, va_frames, va_embs, markov)
-    meta["validation"]["seconds"] = round(time.time() - t0, 1)
-    commit_bundle(files, tmp_keras, tmp_npz, meta)
-    plot_history(hist.history, stem + ".loss.png", f"chord generator, {genre}", panels=(("loss", "NLL per frame (nats)"),))
-    ds.close()
+        keras.utils.set_random_seed(cfg.seed)
+        data = _training_data(ds, genre, tr_idx, va_idx, clf, cfg)
+    stem = bundle_stem(output)
+    model, history, seconds = _fit(data, cfg, clf.embedding_dim, genre, stem, progress)
+    staged = stage_bundle(model, files)
+    meta = _sidecar(data, clf, cfg, genre, history, seconds, dataset=os.path.basename(dataset_path))
+    cm = ChordModel(meta, ConditionedLSTMRuntime(load_weights(staged[1])), files["keras"])
+    meta["validation"] = timed(evaluate, cm, data.val_frames, data.val_embs, data.markov)
+    commit_bundle(files, *staged, meta)
+    plot_history(history, stem + ".loss.png", f"chord generator, {genre}", panels=(("loss", "NLL per frame (nats)"),))
     return meta
