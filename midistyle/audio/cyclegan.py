@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, ModelError, MidistyleError, OutputError, SettingsMismatchError
+from ..modelfiles import float_history
 from ..settings import Settings, is_number
 from . import spectral
 
@@ -435,7 +436,7 @@ def fit(model, train_a: np.ndarray, train_b: np.ndarray, val_a: np.ndarray, val_
     steps = cfg.epochs * cfg.steps_per_epoch
     return {"val_before": before, "val_after": after, "seconds": seconds, "steps": steps,
             "steps_per_second": steps / seconds, "examples_per_second": steps * cfg.batch_size / seconds,
-            "history": {k: [float(x) for x in v] for k, v in hist.history.items()}}
+            "history": float_history(hist.history)}
 
 
 def save(model, cfg: CycleGANConfig, output: str, names: tuple, meta: dict | None = None, *,
@@ -454,6 +455,33 @@ def save(model, cfg: CycleGANConfig, output: str, names: tuple, meta: dict | Non
     atomic_write(f["keras"], lambda tmp: both.save(tmp), force=force, suffix=".keras")
     atomic_write(f["json"], lambda tmp: open(tmp, "w").write(json.dumps(info, indent=1)), force=force, suffix=".json")
     return f
+
+
+def _domain_data(folder: str, key: str, cfg: CycleGANConfig, progress: bool) -> dict:
+    """The clips of one domain's folder, split by piece, cut into patches (training patches
+    overlap by half), with the files counted and the ones skipped."""
+    tr, va = split_domain(list_domain(folder), cfg)
+    if not va:
+        raise InputError(f"{folder}: too few files for a validation split (need at least 2)")
+    ctr, s1 = load_clips(tr, cfg, progress, f"render {key} train")
+    cva, s2 = load_clips(va, cfg, progress, f"render {key} val")
+    if not ctr or not cva:
+        raise InputError(f"{folder}: no usable clips")
+    return {"train": domain_patches(ctr, cfg, cfg.patch_frames // 2), "val": domain_patches(cva, cfg),
+            "train_files": len(ctr), "val_files": len(cva), "skipped": s1 + s2}
+
+
+def _sidecar(data: dict, folders: dict, res: dict, data_seconds: float) -> dict:
+    """What :func:`save` adds to the JSON: the data of each domain, the validation losses before
+    and after :func:`fit` (its result ``res``) and the timings."""
+    return {"data": {k: {"folder": os.path.abspath(d), "train_files": data[k]["train_files"],
+                         "val_files": data[k]["val_files"], "train_patches": int(len(data[k]["train"])),
+                         "val_patches": int(len(data[k]["val"])), "skipped": data[k]["skipped"]}
+                     for k, d in folders.items()},
+            "validation": {"before": res["val_before"], "after": res["val_after"]},
+            "training": {"seconds": res["seconds"], "data_seconds": data_seconds, "steps": res["steps"],
+                         "steps_per_second": res["steps_per_second"],
+                         "examples_per_second": res["examples_per_second"], "history": res["history"]}}
 
 
 def train(dir_a: str, dir_b: str, output: str, cfg: CycleGANConfig | None = None, *, names: tuple = ("a", "b"),
@@ -487,30 +515,14 @@ def train(dir_a: str, dir_b: str, output: str, cfg: CycleGANConfig | None = None
         check_output(p, force=force)
     if len(set(names)) != 2:
         raise MidistyleError("the two domains need different names")
+    folders = {"a": dir_a, "b": dir_b}
     t0 = time.time()
-    data = {}
-    for key, folder in (("a", dir_a), ("b", dir_b)):
-        tr, va = split_domain(list_domain(folder), cfg)
-        if not va:
-            raise InputError(f"{folder}: too few files for a validation split (need at least 2)")
-        ctr, s1 = load_clips(tr, cfg, progress, f"render {key} train")
-        cva, s2 = load_clips(va, cfg, progress, f"render {key} val")
-        if not ctr or not cva:
-            raise InputError(f"{folder}: no usable clips")
-        data[key] = {"train": domain_patches(ctr, cfg, cfg.patch_frames // 2), "val": domain_patches(cva, cfg),
-                     "train_files": len(ctr), "val_files": len(cva), "skipped": s1 + s2}
+    data = {key: _domain_data(folder, key, cfg, progress) for key, folder in folders.items()}
     t_data = time.time() - t0
     model = build_cyclegan(cfg)
     res = fit(model, data["a"]["train"], data["b"]["train"], data["a"]["val"], data["b"]["val"], cfg,
               log=f["log"], progress=progress)
-    meta = {"data": {k: {"folder": os.path.abspath(d), "train_files": data[k]["train_files"],
-                         "val_files": data[k]["val_files"], "train_patches": int(len(data[k]["train"])),
-                         "val_patches": int(len(data[k]["val"])), "skipped": data[k]["skipped"]}
-                     for k, d in (("a", dir_a), ("b", dir_b))},
-            "validation": {"before": res["val_before"], "after": res["val_after"]},
-            "training": {"seconds": res["seconds"], "data_seconds": t_data, "steps": res["steps"],
-                         "steps_per_second": res["steps_per_second"],
-                         "examples_per_second": res["examples_per_second"], "history": res["history"]}}
+    meta = _sidecar(data, folders, res, t_data)
     save(model, cfg, output, names, meta, force=force)
     return meta
 
