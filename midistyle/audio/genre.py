@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, ModelError
-from ..modelfiles import check_model_output, read_sidecar
+from ..modelfiles import check_model_output, commit_bundle, read_sidecar, stage_bundle
 from ..settings import Settings, is_number
 from .features import FeatureSettings, clip_features, feature_names
 
@@ -265,6 +265,114 @@ def _metrics(y_true: np.ndarray, y_pred: np.ndarray, genres: list) -> dict:
             "f1": {g: float(v) for g, v in zip(genres, f1)}, "confusion": cm.tolist(), "n": int(cm.sum())}
 
 
+@dataclass
+class _Split:
+    """The excerpts of a training run (:func:`_split`): labels, the split as boolean masks, and the
+    standardisation fitted on the excerpts the network is fitted on."""
+
+    genres: list
+    y: np.ndarray
+    fit: np.ndarray            # training excerpts the network is fitted on
+    monitor: np.ndarray        # training excerpts of the held-out pieces that early stopping watches
+    val: np.ndarray            # validation excerpts: only measured
+    monitor_pieces: set
+    mean: np.ndarray
+    std: np.ndarray
+
+
+def _split(d: dict, cfg: AudioGenreConfig, data: str) -> _Split:
+    """Labels and masks of the excerpts ``d`` (:func:`build_features`) of dataset ``data``: early
+    stopping watches a held-out share of the *training* pieces, so the validation figures stay
+    untouched by model selection."""
+    genres = sorted(set(d["genre"].tolist()))
+    y = np.array([genres.index(g) for g in d["genre"]])
+    tr, va = d["split"] == "train", d["split"] == "val"
+    if not tr.any() or not va.any():
+        raise InputError(f"{data}: needs pieces in both the train and the val split")
+    mon_pieces = {p for p in set(d["piece"][tr].tolist())
+                  if int(hashlib.md5(f"{cfg.seed}:{p}".encode()).hexdigest(), 16) % 100 < 100 * cfg.monitor_fraction}
+    mon = tr & np.isin(d["piece"], sorted(mon_pieces))
+    fit = tr & ~mon
+    return _Split(genres, y, fit, mon, va, mon_pieces, d["X"][fit].mean(axis=0), d["X"][fit].std(axis=0) + 1e-6)
+
+
+def _build(cfg: AudioGenreConfig, n_in: int, n_genres: int) -> tuple:
+    """The compiled network and the description of its layers stored in the sidecar."""
+    import keras
+
+    inp = keras.Input((n_in,), name="features")
+    h = inp
+    layers = []
+    for i, width in enumerate(cfg.hidden):
+        h = keras.layers.Dense(width, activation="relu", name=f"d{i}")(h)
+        h = keras.layers.Dropout(cfg.dropout, name=f"drop{i}")(h)
+        layers.append({"name": f"d{i}", "activation": "relu"})
+    out = keras.layers.Dense(n_genres, activation="softmax", name="out")(h)
+    layers.append({"name": "out", "activation": "softmax"})
+    model = keras.Model(inp, out, name="audio_genre")
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model, layers
+
+
+def _fit(model, Xn: np.ndarray, s: _Split, cfg: AudioGenreConfig) -> tuple:
+    """Fit on the fitting excerpts with early stopping on the monitored ones: ``(history, seconds)``."""
+    import keras
+
+    t0 = time.time()
+    hist = model.fit(Xn[s.fit], s.y[s.fit], validation_data=(Xn[s.monitor], s.y[s.monitor]), epochs=cfg.epochs,
+                     batch_size=cfg.batch_size, verbose=0, shuffle=True,
+                     callbacks=[keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True)])
+    return hist.history, time.time() - t0
+
+
+def _validation(model, Xn: np.ndarray, pieces: np.ndarray, s: _Split) -> tuple:
+    """``(figures, probabilities of the validation excerpts)``: excerpt and piece level (mean of
+    a piece's excerpt probabilities) figures of the validation split, and the accuracies on the
+    fitted and the monitored excerpts."""
+    p = model.predict(Xn[s.val], verbose=0)
+    clip_m = _metrics(s.y[s.val], p.argmax(axis=1), s.genres)
+    val_pieces = pieces[s.val]
+    pt, pp = [], []
+    for name in sorted(set(val_pieces.tolist())):
+        m = val_pieces == name
+        pt.append(int(s.y[s.val][m][0]))
+        pp.append(int(p[m].mean(axis=0).argmax()))
+    piece_m = _metrics(np.array(pt), np.array(pp), s.genres)
+    ptr = model.predict(Xn[s.fit], verbose=0)
+    train_acc = float((ptr.argmax(axis=1) == s.y[s.fit]).mean())
+    pmon = model.predict(Xn[s.monitor], verbose=0)
+    monitor_acc = float((pmon.argmax(axis=1) == s.y[s.monitor]).mean())
+    return {"excerpts": clip_m, "pieces": piece_m, "train_accuracy": train_acc, "monitor_accuracy": monitor_acc}, p
+
+
+def _sidecar(d: dict, s: _Split, cfg: AudioGenreConfig, fs: FeatureSettings, layers: list, validation: dict,
+             training: dict, *, dataset: str) -> dict:
+    """The sidecar of a classifier trained on the excerpts ``d`` of ``dataset`` (its file name)."""
+    return {
+        "kind": KIND, "genres": s.genres, "features": fs.to_dict(), "feature_names": feature_names(fs),
+        "standardise": {"mean": s.mean.tolist(), "std": s.std.tolist()}, "layers": layers,
+        "excerpt_seconds": cfg.excerpt_seconds,
+        "config": cfg.to_dict(),
+        "data": {"dataset": dataset, "train_excerpts": int(s.fit.sum()),
+                 "monitor_excerpts": int(s.monitor.sum()), "val_excerpts": int(s.val.sum()),
+                 "train_pieces": int(len(set(d["piece"][s.fit].tolist()))), "monitor_pieces": len(s.monitor_pieces),
+                 "val_pieces": len(set(d["piece"][s.val].tolist())),
+                 "skipped": d["skipped"], "render": "midistyle.audio.render, TimGM6mb.sf2 piano, 22050 Hz"},
+        "validation": validation,
+        "training": training,
+    }
+
+
+def _check_runtime(path: str, X_val: np.ndarray, p: np.ndarray) -> None:
+    """The NumPy runtime of the model written at ``path`` must agree with Keras (probabilities
+    ``p`` of the validation features ``X_val``); :class:`ModelError` otherwise."""
+    clf = AudioGenreClassifier.load(path)
+    diff = float(np.abs(clf.probabilities_from_features(X_val) - p).max())
+    if diff > 1e-4:
+        raise ModelError(f"NumPy runtime disagrees with Keras by {diff:.2g}")
+
+
 def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = None, *,
           cache: str | None = None, force: bool = False, progress: bool = True) -> dict:
     """Train the audio genre classifier and write ``.keras``, ``.json`` and ``.npz``.
@@ -297,88 +405,22 @@ def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = 
     t0 = time.time()
     d = build_features(data, tpd_root, cfg, fs, cache=cache, progress=progress)
     t_feat = time.time() - t0
-    genres = sorted(set(d["genre"].tolist()))
-    y = np.array([genres.index(g) for g in d["genre"]])
-    tr, va = d["split"] == "train", d["split"] == "val"
-    if not tr.any() or not va.any():
-        raise InputError(f"{data}: needs pieces in both the train and the val split")
-    # early stopping watches a held-out share of the *training* pieces, so the validation
-    # figures stay untouched by model selection
-    mon_pieces = {p for p in set(d["piece"][tr].tolist())
-                  if int(hashlib.md5(f"{cfg.seed}:{p}".encode()).hexdigest(), 16) % 100 < 100 * cfg.monitor_fraction}
-    mon = tr & np.isin(d["piece"], sorted(mon_pieces))
-    fit = tr & ~mon
-    mean = d["X"][fit].mean(axis=0)
-    std = d["X"][fit].std(axis=0) + 1e-6
-
-    import keras
+    s = _split(d, cfg, data)
+    import keras                         # TensorFlow loads once the input is checked
     import tensorflow as tf
-
-    from ..nn.numpy_runtime import export_weights
 
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
-    Xn = ((d["X"] - mean) / std).astype(np.float32)
-    inp = keras.Input((Xn.shape[1],), name="features")
-    h = inp
-    layers = []
-    for i, width in enumerate(cfg.hidden):
-        h = keras.layers.Dense(width, activation="relu", name=f"d{i}")(h)
-        h = keras.layers.Dropout(cfg.dropout, name=f"drop{i}")(h)
-        layers.append({"name": f"d{i}", "activation": "relu"})
-    out = keras.layers.Dense(len(genres), activation="softmax", name="out")(h)
-    layers.append({"name": "out", "activation": "softmax"})
-    model = keras.Model(inp, out, name="audio_genre")
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    t1 = time.time()
-    hist = model.fit(Xn[fit], y[fit], validation_data=(Xn[mon], y[mon]), epochs=cfg.epochs,
-                     batch_size=cfg.batch_size, verbose=0, shuffle=True,
-                     callbacks=[keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True)])
-    t_fit = time.time() - t1
-    p = model.predict(Xn[va], verbose=0)
-    clip_m = _metrics(y[va], p.argmax(axis=1), genres)
-    # piece level: mean of the excerpt probabilities
-    pieces = d["piece"][va]
-    names = sorted(set(pieces.tolist()))
-    pt, pp = [], []
-    for nme in names:
-        m = pieces == nme
-        pt.append(int(y[va][m][0]))
-        pp.append(int(p[m].mean(axis=0).argmax()))
-    piece_m = _metrics(np.array(pt), np.array(pp), genres)
-    ptr = model.predict(Xn[fit], verbose=0)
-    train_acc = float((ptr.argmax(axis=1) == y[fit]).mean())
-    pmon = model.predict(Xn[mon], verbose=0)
-    monitor_acc = float((pmon.argmax(axis=1) == y[mon]).mean())
-    meta = {
-        "kind": KIND, "genres": genres, "features": fs.to_dict(), "feature_names": feature_names(fs),
-        "standardise": {"mean": mean.tolist(), "std": std.tolist()}, "layers": layers,
-        "excerpt_seconds": cfg.excerpt_seconds,
-        "config": cfg.to_dict(),
-        "data": {"dataset": os.path.basename(data), "train_excerpts": int(fit.sum()),
-                 "monitor_excerpts": int(mon.sum()), "val_excerpts": int(va.sum()),
-                 "train_pieces": int(len(set(d["piece"][fit].tolist()))), "monitor_pieces": len(mon_pieces),
-                 "val_pieces": len(names),
-                 "skipped": d["skipped"], "render": "midistyle.audio.render, TimGM6mb.sf2 piano, 22050 Hz"},
-        "validation": {"excerpts": clip_m, "pieces": piece_m, "train_accuracy": train_acc,
-                       "monitor_accuracy": monitor_acc},
-        "training": {"seconds": time.time() - t0, "feature_seconds": t_feat, "fit_seconds": t_fit,
-                     "epochs_run": len(hist.history["loss"]), "seed": cfg.seed,
-                     "best_monitor_loss": float(min(hist.history["val_loss"]))},
-    }
-    os.makedirs(os.path.dirname(os.path.abspath(f["keras"])) or ".", exist_ok=True)
-    from ..fsutil import atomic_write
-
-    atomic_write(f["keras"], lambda tmp: model.save(tmp), force=force, suffix=".keras")
-    atomic_write(f["npz"], lambda tmp: export_weights(model, tmp), force=force, suffix=".npz")
-    atomic_write(f["json"], lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=1)), force=force,
-                 suffix=".json")
-    # the NumPy runtime must agree with Keras
-    clf = AudioGenreClassifier.load(f["keras"])
-    diff = float(np.abs(clf.probabilities_from_features(d["X"][va]) - p).max())
-    if diff > 1e-4:
-        raise ModelError(f"NumPy runtime disagrees with Keras by {diff:.2g}")
+    Xn = ((d["X"] - s.mean) / s.std).astype(np.float32)
+    model, layers = _build(cfg, Xn.shape[1], len(s.genres))
+    history, t_fit = _fit(model, Xn, s, cfg)
+    validation, p = _validation(model, Xn, d["piece"], s)
+    training = {"seconds": time.time() - t0, "feature_seconds": t_feat, "fit_seconds": t_fit,
+                "epochs_run": len(history["loss"]), "seed": cfg.seed,
+                "best_monitor_loss": float(min(history["val_loss"]))}
+    meta = _sidecar(d, s, cfg, fs, layers, validation, training, dataset=os.path.basename(data))
+    commit_bundle(f, *stage_bundle(model, f, optimizer=True), meta)
+    _check_runtime(f["keras"], d["X"][s.val], p)
     return meta
 
 
