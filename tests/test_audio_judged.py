@@ -9,6 +9,7 @@ import pytest
 from conftest import SR
 
 from midistyle.audio import spectral
+from midistyle.audio.gramnets import RECURRENT_ENVELOPE_WEIGHT
 from midistyle.audio.transfer import TransferSettings, UlyanovLoss, spectrogram_frames
 
 
@@ -20,8 +21,10 @@ JUDGED = {
     "cnn": dict(net="cnn", filters=1024, kernel=3, optimizer="lbfgs", iterations=30),
     "texture": dict(filters=1024, kernel=11, iterations=30, content_weight=0.0),
 }
-RECURRENT = {"rnn": dict(net="rnn", filters=256, kernel=1, optimizer="adam", iterations=150),
-             "bilstm": dict(net="bilstm", filters=32, kernel=1, optimizer="adam", iterations=30)}
+RECURRENT = {"rnn": dict(net="rnn", filters=256, kernel=1, optimizer="adam", iterations=150,
+                         envelope_weight=RECURRENT_ENVELOPE_WEIGHT),
+             "bilstm": dict(net="bilstm", filters=32, kernel=1, optimizer="adam", iterations=30,
+                            envelope_weight=RECURRENT_ENVELOPE_WEIGHT)}
 
 
 def judged_transfer(tpd_wavs, tmp_path, settings: TransferSettings) -> tuple:
@@ -64,11 +67,6 @@ def judged(tpd_wavs, tmp_path_factory):
             done[method] = (s, *judged_transfer(tpd_wavs, tmp_path_factory.mktemp(method), s))
         return done[method]
     return run
-RECURRENT_FAILS = pytest.mark.xfail(
-    strict=True, reason="seed 000's random recurrent Gram networks are matched by quiet spectrograms that an "
-                        "independent Conv1D judge does not find closer to the style (issue 16)")
-
-
 @pytest.mark.parametrize("method", [*sorted(JUDGED), *sorted(RECURRENT)])
 def test_written_file_carries_the_loss_the_optimiser_reached(tpd_wavs, judged, method):
     s, info, y, _ = judged(method)
@@ -78,9 +76,16 @@ def test_written_file_carries_the_loss_the_optimiser_reached(tpd_wavs, judged, m
     assert info["loss"] < info["griffin_lim_loss"]["loss"]  # the waveform stage improved on Griffin-Lim
 
 
-@pytest.mark.parametrize("method", [*sorted(JUDGED),
-                                    *(pytest.param(n, marks=RECURRENT_FAILS) for n in sorted(RECURRENT))])
+@pytest.mark.parametrize("method", [*sorted(JUDGED), *sorted(RECURRENT)])
 def test_written_result_is_closer_to_the_style_under_an_independent_judge(judged, method):
     _, _, _, verdict = judged(method)
     assert verdict["network"]["independent"] and verdict["network"]["filters"] == 4096
     assert verdict["ratio"] <= 1 / 3, verdict
+
+
+def test_recurrent_gram_alone_is_matched_by_a_result_no_closer_to_the_style(tpd_wavs, tmp_path):
+    """Why the recurrent networks carry an envelope term: without it (seed 000's loss) the result
+    is not clearly closer to the style (the judged ratio stays above 1/3)."""
+    s = TransferSettings(griffin_lim_iterations=30, waveform_iterations=15, **{**RECURRENT["rnn"], "envelope_weight": 0.0})
+    _, _, verdict = judged_transfer(tpd_wavs, tmp_path, s)
+    assert verdict["ratio"] > 1 / 3, verdict

@@ -106,6 +106,12 @@ class TransferSettings(Settings):
         any waveform; Griffin-Lim alone lands at about twice its loss).
     target_style_loss : float or None
         Stop as soon as the style loss is at or below this level.
+    envelope_weight : float
+        Weight of a spectral-envelope term of the style loss, for the recurrent networks (0: off;
+        their default is :data:`midistyle.audio.gramnets.RECURRENT_ENVELOPE_WEIGHT`, see
+        :func:`~midistyle.audio.gramnets.net_defaults`): the squared difference between the
+        result's and the style's mean log-magnitude in every frequency bin. A random recurrent
+        network's Gram alone is matched by quiet spectrograms that are no closer to the style.
     """
 
     sr: int = 22050
@@ -129,6 +135,7 @@ class TransferSettings(Settings):
     griffin_lim_iterations: int = 300
     waveform_iterations: int = 50
     target_style_loss: float | None = None
+    envelope_weight: float = 0.0
 
     def validate(self) -> None:
         """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
@@ -146,6 +153,10 @@ class TransferSettings(Settings):
         self.require_min(16, "n_fft")
         self.require("hop", is_number(self.hop) and 1 <= self.hop <= self.n_fft, "must be in 1..n_fft")
         self.require("sr", is_number(self.sr) and 1000 <= self.sr <= 192000, "must be in 1000..192000 Hz")
+        self.require("envelope_weight", is_number(self.envelope_weight) and math.isfinite(self.envelope_weight)
+                     and self.envelope_weight >= 0, "must be a finite number >= 0")
+        self.require("envelope_weight", self.net in ("rnn", "bilstm") or not self.envelope_weight,
+                     "must be 0: the envelope term belongs to the recurrent networks (net rnn or bilstm)")
         if self.net in ("rnn", "bilstm"):
             self.require("warm_iterations", not self.warm_iterations,
                          "must be 0: the warm start works with the convolutional networks only")
@@ -160,7 +171,8 @@ class TransferSettings(Settings):
     def describe(self) -> str:
         """One line for plots and logs."""
         if self.net in ("rnn", "bilstm"):
-            return f"{self.net} ({self.filters} units + dense, {self.activation}, alpha {self.content_weight:g}, {self.optimizer})"
+            return (f"{self.net} ({self.filters} units + dense, {self.activation}, alpha {self.content_weight:g}, "
+                    f"envelope {self.envelope_weight:g}, {self.optimizer})")
         name = "ulyanov" if self.net == "conv1d" else self.net
         return f"{name} ({self.filters} filters x {self.kernel}, {self.activation}, alpha {self.content_weight:g})"
 

@@ -15,7 +15,7 @@ __all__ = ["add_commands", "transfer_settings"]
 METHOD_FIELDS = {
     "ulyanov": {d: d for d in ("sr", "filters", "kernel", "activation", "seed", "content_weight", "iterations",
                                "optimizer", "learning_rate", "init", "griffin_lim_iterations", "waveform_iterations",
-                               "warm_filters", "warm_iterations", "precision", "net")},
+                               "warm_filters", "warm_iterations", "precision", "net", "envelope_weight")},
     "multi": {**{d: d for d in ("sr", "activation", "seed", "content_weight", "iterations", "init", "preset",
                                 "mel_filters", "cqt_filters", "sparsity")},
               "filters": "stft_filters", "kernel": "stft_kernel"},
@@ -52,8 +52,8 @@ def transfer_settings(args):
     method = getattr(args, "method", None) or "ulyanov"
     if method == "multi":
         if getattr(args, "fast", False) or any(set_away(args, TransferSettings, d)
-                                               for d in ("net", "warm_iterations", "precision")):
-            raise MidistyleError("--net, --fast, --warm-* and --precision belong to --method ulyanov")
+                                               for d in ("net", "warm_iterations", "precision", "envelope_weight")):
+            raise MidistyleError("--net, --fast, --warm-*, --precision and --envelope-weight belong to --method ulyanov")
         terms = {} if getattr(args, "terms", None) is None else {"terms": parse_terms(args.terms)}
         return settings_from_args(MultiSettings, args, METHOD_FIELDS["multi"], **terms)
     if getattr(args, "preset", None) or getattr(args, "terms", None) or set_away(args, MultiSettings, "sparsity"):
@@ -244,6 +244,10 @@ def add_spectral_args(p, iterations=True):
         opt(u, "--net", choices=("conv1d", "cnn", "rnn", "bilstm"),
             help="feature network: conv1d (the reference, default); seed 000's cnn (Conv1D k=3), "
                  "rnn or bilstm (random recurrent layer + dense layer; Gram of its output)")
+        opt(u, "--envelope-weight", type=float,
+            help="--net rnn/bilstm: weight of the spectral-envelope term of the style loss (mean "
+                 "log-magnitude per frequency bin against the style's; default: 10; 0: seed 000's "
+                 "plain Gram)")
         m = p.add_argument_group("--method multi")
         opt(m, "--preset", choices=("stft", "mel", "cqt", "stft+mel", "stft+cqt", "mel+cqt", "full"),
             help="networks that take part (default: full)")
