@@ -1,4 +1,5 @@
-"""midistyle.nn.training: distribution strategies (mirrored over two logical CPUs, multiworker refused)."""
+"""midistyle.nn.training: distribution strategies (mirrored over two logical CPUs; multiworker needs TF_CONFIG,
+its training: test_multiworker.py)."""
 from __future__ import annotations
 
 import shutil
@@ -57,8 +58,12 @@ def test_mirrored_training_over_two_logical_cpus(tiny_data):
     assert 1 <= v.min() and v.max() <= 127 and np.isfinite(v).all()
 
 
-def test_multiworker_is_refused_with_the_reason():
-    with pytest.raises(InputError, match="MultiWorkerMirroredStrategy.*mirrored"):
+def test_multiworker_needs_tf_config_and_unknown_names_are_refused(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(InputError, match="multiworker: TF_CONFIG is not set"):
+        get_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker"}}')
+    with pytest.raises(InputError, match="multiworker: TF_CONFIG's task"):
         get_strategy("multiworker")
     with pytest.raises(InputError, match="unknown strategy"):
         get_strategy("tpu")

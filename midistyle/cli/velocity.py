@@ -25,10 +25,20 @@ def cmd_velocity(args):
 
 
 def cmd_train_velocity(args):
+    from contextlib import nullcontext
+
+    from ..nn.distributed import worker_path
     from ..velocity import VelocityConfig, train
 
-    meta = train(args.data, args.genre, args.output, settings_from_args(VelocityConfig, args),
-                 strategy=args.strategy, progress=not args.quiet, force=args.force)
+    # multiworker: only the chief writes OUTPUT; the other workers write into a temporary folder
+    with worker_path(args.output) if args.strategy == "multiworker" else nullcontext(args.output) as output:
+        meta = train(args.data, args.genre, output, settings_from_args(VelocityConfig, args),
+                     strategy=args.strategy, progress=not args.quiet, force=args.force)
+    if output != args.output:
+        h = meta["training"]["history"]
+        print(f"worker done in {meta['training']['seconds']:.0f} s: loss {h['loss'][-1]:.6g}, "
+              f"val_loss {h['val_loss'][-1]:.6g}; the chief writes {args.output}")
+        return
     v = meta["validation"]
     line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v["methods"].items())
     p = v["performance"]

@@ -14,9 +14,10 @@ def get_strategy(name: str = "default"):
     - ``default``: one device.
     - ``mirrored``: synchronous data parallelism over this machine's GPUs, or, without GPUs,
       over its logical CPU devices (``tf.config.set_logical_device_configuration``).
-    - ``multiworker``: refused with a clear error for now: Keras 3's ``fit()`` cannot train under
-      ``MultiWorkerMirroredStrategy`` (see the comment below). The data side is ready
-      for it (:func:`shard_by_data`).
+    - ``multiworker``: ``MultiWorkerMirroredStrategy`` over the workers that ``TF_CONFIG`` names
+      (an :class:`InputError` when it is missing or malformed); :func:`fit_with_checkpoints` then
+      trains with :func:`midistyle.nn.distributed.fit_multiworker` (Keras 3's ``fit()`` cannot,
+      keras-team/keras#20585), datasets sharded by :func:`shard_by_data` (auto-shard policy DATA).
     """
     import tensorflow as tf
 
@@ -28,12 +29,9 @@ def get_strategy(name: str = "default"):
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
     if name == "multiworker":
-        # Keras 3's fit() cannot consume a MultiWorkerMirroredStrategy's distributed dataset (it fails
-        # in a PyFunc on PerReplica values: keras-team/keras#20585, tensorflow/tensorflow#72388; seen
-        # here with TF 2.21 / Keras 3 on two localhost workers), so refuse up front instead of failing
-        # inside fit() after the cluster has formed.
-        raise InputError("strategy multiworker: Keras 3's fit() does not support MultiWorkerMirroredStrategy "
-                         "yet (keras-team/keras#20585); use mirrored (the devices of one machine)")
+        from .distributed import multiworker_strategy
+
+        return multiworker_strategy()
     raise InputError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
 
 
@@ -117,6 +115,11 @@ def fit_with_checkpoints(model, train_ds, val_ds, stem: str, *, epochs: int, ste
     (keras.callbacks.History, float)
         The history and the training wall time in seconds.
     """
+    from .distributed import fit_multiworker, is_multiworker
+
+    if is_multiworker(model):  # built under MultiWorkerMirroredStrategy: fit() cannot train it
+        return fit_multiworker(model, train_ds, val_ds, stem, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                               patience=patience, lr_patience=lr_patience, min_lr=min_lr, progress=progress)
     ckpt = stem + ".best.tmp.keras"
     callbacks = [
         keras.callbacks.CSVLogger(stem + ".log.csv"),
