@@ -55,8 +55,9 @@ def test_net_option_in_the_cli(clip_files, tmp_path):
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert info["settings"]["net"] == "rnn" and info["settings"]["optimizer"] == "adam"
+    assert info["settings"]["envelope_weight"] == 10.0          # the recurrent nets' default
     assert len(sf.read(out)[0]) == len(sf.read(clip_files / "content.wav")[0])
     r = midistyle_cli("audio", "transfer", "--content", clip_files / "content.wav", "--style",
                       clip_files / "style.flac", "-o", tmp_path / "x.wav", "--net", "rnn", "--method", "multi")
-    assert r.returncode == 2 and "--net, --fast, --warm-* and --precision belong to --method ulyanov" in r.stderr
+    assert r.returncode == 2 and "--net, --fast, --warm-*, --precision and --envelope-weight belong to --method ulyanov" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
