@@ -498,16 +498,17 @@ def _training_data(ds, splits: dict, cfg: ClassifierConfig) -> _TrainingData:
                          [ds.names[i] for i in va_idx], time.time() - t0)
 
 
-def _datasets(data: _TrainingData, cfg: ClassifierConfig, n_in: int) -> tuple:
+def _datasets(data: _TrainingData, cfg: ClassifierConfig, n_in: int, replicas: int = 1) -> tuple:
     """``tf.data`` of the training segments (:func:`_segment_stream`, endless) and of every
-    segment of the validation pieces (the last one zero-padded)."""
+    segment of the validation pieces (the last one zero-padded; with several replicas, repeated to
+    full batches of the same count on every replica)."""
     import tensorflow as tf
 
-    from .nn.training import array_dataset, generator_dataset
+    from .nn.training import array_dataset, full_batch_rows, generator_dataset
 
     sig = (tf.TensorSpec((cfg.segment, n_in), tf.float32), tf.TensorSpec((), tf.int32))
     train_ds = generator_dataset(lambda: _segment_stream(data.train_feats, cfg, data.settings, cfg.seed), sig,
-                                 cfg.batch_size)
+                                 cfg.batch_size, shard=True)
     vX, vY = [], []
     for f, lab in zip(data.val_feats, data.val_labels):
         for a in segment_starts(len(f), cfg.segment):
@@ -516,23 +517,27 @@ def _datasets(data: _TrainingData, cfg: ClassifierConfig, n_in: int) -> tuple:
                 x = np.concatenate([x, np.zeros((cfg.segment - len(x), n_in), np.float32)])
             vX.append(x)
             vY.append(data.genres.index(lab))
-    return train_ds, array_dataset((np.stack(vX), np.array(vY, np.int32)), 64)
+    rows = full_batch_rows(len(vX), 64, replicas)
+    return train_ds, array_dataset((np.stack(vX)[rows], np.array(vY, np.int32)[rows]), 64, shard=True)
 
 
-def _fit(data: _TrainingData, cfg: ClassifierConfig, stem: str, progress: bool) -> tuple:
-    """Build and compile the classifier and fit it on segments: ``(model, history, seconds)``."""
+def _fit(data: _TrainingData, cfg: ClassifierConfig, dist, stem: str, progress: bool) -> tuple:
+    """Build and compile the classifier under strategy ``dist`` and fit it on segments:
+    ``(model, history, seconds)``."""
     import keras
 
     from .nn.layers import build_segment_classifier
     from .nn.training import fit_with_checkpoints
 
     n_in = n_features(data.settings, cfg.use_velocity, cfg.harmony)
-    train_ds, val_ds = _datasets(data, cfg, n_in)
-    model = build_segment_classifier(n_in, len(data.genres), channels=cfg.channels, stacks=cfg.stacks,
-                                     layers_per_stack=cfg.layers_per_stack, kernel=cfg.kernel,
-                                     embedding_dim=cfg.embedding_dim, dropout=cfg.dropout, name="genre_classifier")
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    train_ds, val_ds = _datasets(data, cfg, n_in, dist.num_replicas_in_sync)
+    with dist.scope():
+        model = build_segment_classifier(n_in, len(data.genres), channels=cfg.channels, stacks=cfg.stacks,
+                                         layers_per_stack=cfg.layers_per_stack, kernel=cfg.kernel,
+                                         embedding_dim=cfg.embedding_dim, dropout=cfg.dropout,
+                                         name="genre_classifier")
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
                                          steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
                                          lr_patience=2, min_lr=1e-4, progress=progress)
@@ -558,7 +563,7 @@ def _sidecar(data: _TrainingData, cfg: ClassifierConfig, fingerprint: str, histo
 
 
 def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, progress: bool = True,
-          force: bool = False) -> dict:
+          force: bool = False, strategy: str = "default") -> dict:
     """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.dataset`.
 
     Fits on the dataset's train split (split by piece) and validates on its validation split
@@ -578,6 +583,9 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
         Show Keras progress bars.
     force : bool
         Overwrite an existing model.
+    strategy : str
+        ``tf.distribute`` strategy (:func:`midistyle.nn.training.get_strategy`): default, mirrored
+        or multiworker.
 
     Returns
     -------
@@ -597,13 +605,17 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
         splits = {g: genre_splits(ds, g, dataset_path) for g in genres}
         import keras                         # TensorFlow loads once the input is checked
 
+        from .nn.training import get_strategy
+
+        dist = get_strategy(strategy)        # before any other TensorFlow work
         keras.utils.set_random_seed(cfg.seed)
         data = _training_data(ds, splits, cfg)
     stem = bundle_stem(output)
-    model, history, seconds = _fit(data, cfg, stem, progress)
+    model, history, seconds = _fit(data, cfg, dist, stem, progress)
     staged = stage_bundle(model, files)
     w = load_weights(staged[1])
     meta = _sidecar(data, cfg, weights_fingerprint(w), history, seconds, dataset=os.path.basename(dataset_path))
+    meta["strategy"] = strategy
     clf = GenreClassifier(meta, lambda x: segment_classifier_forward(w, x), files["keras"], meta["fingerprint"])
     meta["validation"] = timed(evaluate, clf, data.val_feats, data.val_labels, data.val_names)
     commit_bundle(files, *staged, meta)

@@ -705,7 +705,7 @@ def _datasets(data: _TrainingData, cfg: VelocityConfig, replicas: int) -> tuple:
     several replicas, repeated to full batches of the same count on every replica)."""
     import tensorflow as tf
 
-    from .nn.training import array_dataset, generator_dataset
+    from .nn.training import array_dataset, full_batch_rows, generator_dataset
 
     W = cfg.window
     sig = ({"features": tf.TensorSpec((W, len(NOTE_INPUT_NAMES)), tf.float32),
@@ -721,9 +721,7 @@ def _datasets(data: _TrainingData, cfg: VelocityConfig, replicas: int) -> tuple:
 
     train_ds = generator_dataset(stream, sig, cfg.batch_size, shuffle=256, seed=cfg.seed, shard=True)
     val = list(_windows(data.val_seqs, W, None, cfg.val_windows_per_piece))
-    if replicas > 1:  # distributed: full batches only, the same count on every replica
-        full = cfg.batch_size * replicas
-        val = (val * full)[: max(full, len(val) - len(val) % full)]
+    val = [val[i] for i in full_batch_rows(len(val), cfg.batch_size, replicas)]
     val_ds = array_dataset(tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3)),
                            cfg.batch_size, shard=True)
     return train_ds, val_ds

@@ -58,6 +58,31 @@ def test_mirrored_training_over_two_logical_cpus(tiny_data):
     assert 1 <= v.min() and v.max() <= 127 and np.isfinite(v).all()
 
 
+def test_mirrored_classifier_over_two_logical_cpus(tiny_data):
+    """`train classifier` takes the strategy too: it trains on two replicas (the validation data
+    repeated to whole global batches) and the model loads and classifies."""
+    from midistyle.classifier import GenreClassifier
+
+    script = textwrap.dedent("""
+        import json, sys, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from midistyle import classifier
+        meta = classifier.train(sys.argv[1], sys.argv[2], classifier.ClassifierConfig(
+            epochs=2, steps_per_epoch=2, batch_size=6, segment=64, channels=8, layers_per_stack=3,
+            embedding_dim=5), progress=False, strategy="mirrored")
+        print("META", json.dumps([meta["strategy"], meta["training"]["epochs_run"]]))
+    """)
+    out = tiny_data / "clf-mirrored.keras"
+    r = subprocess.run([sys.executable, "-c", script, str(tiny_data / "tiny.h5"), str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'META ["mirrored", 2]' in r.stdout
+    clf = GenreClassifier.load(str(out))
+    p = clf.predict(encode(REPO / "examples" / "anthropology.mid", clf.settings))
+    assert p["genre"] in ("classical", "jazz") and abs(sum(p["probabilities"].values()) - 1) < 1e-4
+
+
 def test_multiworker_needs_tf_config_and_unknown_names_are_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(InputError, match="multiworker: TF_CONFIG is not set"):

@@ -145,3 +145,33 @@ def collect_inputs(items) -> list:
         else:
             out.append(item)
     return out
+
+
+def add_strategy_flag(parser) -> None:
+    """``--strategy`` of the ``train`` commands."""
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                        help="tf.distribute strategy: default (one device), mirrored (the devices of this "
+                             "machine) or multiworker (workers from TF_CONFIG; run the same command on "
+                             "every worker, the chief writes the model)")
+
+
+def trained_output(args):
+    """Context giving the path this process's ``train`` writes to: ``--output`` itself, or, under
+    ``--strategy multiworker`` on a worker other than the chief, a temporary folder removed afterwards."""
+    from contextlib import nullcontext
+
+    if args.strategy == "multiworker":
+        from ..nn.distributed import worker_path
+
+        return worker_path(args.output)
+    return nullcontext(args.output)
+
+
+def report_worker(args, output: str, meta: dict) -> bool:
+    """On a non-chief worker (``output`` is not ``--output``) print its one line and return True."""
+    if output == args.output:
+        return False
+    h = meta["training"]["history"]
+    print(f"worker done in {meta['training']['seconds']:.0f} s: loss {h['loss'][-1]:.6g}, "
+          f"val_loss {h['val_loss'][-1]:.6g}; the chief writes {args.output}")
+    return True

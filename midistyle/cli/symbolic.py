@@ -7,8 +7,8 @@ import os
 import sys
 
 from ..errors import MidistyleError
-from .common import (RAW, add_config_flags, collect_inputs, config_flag, name_flags, nonneg_int, pos_float,
-                     settings_from_args)
+from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
+                     pos_float, report_worker, settings_from_args, trained_output)
 
 __all__ = ["add_commands"]
 
@@ -16,8 +16,11 @@ __all__ = ["add_commands"]
 def cmd_train_classifier(args):
     from ..classifier import ClassifierConfig, format_confusion, train
 
-    meta = train(args.data, args.output, settings_from_args(ClassifierConfig, args), progress=not args.quiet,
-                 force=args.force)
+    with trained_output(args) as output:
+        meta = train(args.data, output, settings_from_args(ClassifierConfig, args), progress=not args.quiet,
+                     force=args.force, strategy=args.strategy)
+    if report_worker(args, output, meta):
+        return
     v = meta["validation"]
     if args.json:
         print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
@@ -174,6 +177,7 @@ def _add_training(train) -> None:
     config_flag(tc, "--patience", type=int, help="epochs without improvement before stopping (default: 6)")
     config_flag(tc, "--seed", type=int)
     tc.add_argument("--force", action="store_true", help="overwrite an existing model")
+    add_strategy_flag(tc)
     tc.add_argument("--quiet", action="store_true", help="no progress bars")
     tc.add_argument("--json", action="store_true", help="print the validation figures as JSON")
     tc.set_defaults(func=cmd_train_classifier)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from .common import (RAW, add_config_flags, collect_inputs, config_flag, name_flags, nonneg_int, pos_float,
-                     settings_from_args)
+from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
+                     pos_float, report_worker, settings_from_args, trained_output)
 
 __all__ = ["add_commands"]
 
@@ -25,19 +25,12 @@ def cmd_velocity(args):
 
 
 def cmd_train_velocity(args):
-    from contextlib import nullcontext
-
-    from ..nn.distributed import worker_path
     from ..velocity import VelocityConfig, train
 
-    # multiworker: only the chief writes OUTPUT; the other workers write into a temporary folder
-    with worker_path(args.output) if args.strategy == "multiworker" else nullcontext(args.output) as output:
+    with trained_output(args) as output:
         meta = train(args.data, args.genre, output, settings_from_args(VelocityConfig, args),
                      strategy=args.strategy, progress=not args.quiet, force=args.force)
-    if output != args.output:
-        h = meta["training"]["history"]
-        print(f"worker done in {meta['training']['seconds']:.0f} s: loss {h['loss'][-1]:.6g}, "
-              f"val_loss {h['val_loss'][-1]:.6g}; the chief writes {args.output}")
+    if report_worker(args, output, meta):
         return
     v = meta["validation"]
     line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v["methods"].items())
@@ -126,8 +119,7 @@ def add_commands(sub, train, evaluate) -> None:
         ("--input-noise", float, "std of the noise on the previous velocity/127 in training")))
     config_flag(tv, "--max-steps-per-epoch", type=int, help="cap on batches per epoch (0: one pass)")
     config_flag(tv, "--seed", type=int)
-    tv.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
-                    help="tf.distribute strategy (default: one device)")
+    add_strategy_flag(tv)
     tv.add_argument("--force", action="store_true", help="overwrite an existing model")
     tv.add_argument("--quiet", action="store_true")
     tv.set_defaults(func=cmd_train_velocity)

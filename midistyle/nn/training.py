@@ -35,6 +35,18 @@ def get_strategy(name: str = "default"):
     raise InputError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
 
 
+def full_batch_rows(n: int, batch_size: int, replicas: int):
+    """Row indices of ``n`` validation examples for ``replicas`` replicas: all of them once with one
+    replica; with several, repeated from the start up to whole global batches (``batch_size`` x
+    ``replicas``, at least one), so that every replica sees the same number of full batches."""
+    import numpy as np
+
+    if replicas <= 1:
+        return np.arange(n)
+    full = batch_size * replicas
+    return np.resize(np.arange(n), max(full, n - n % full))
+
+
 def shard_by_data(ds):
     """``ds`` with the auto-shard policy DATA: under a multi-worker strategy each worker takes
     every n-th batch (generated streams have no files to shard by)."""
