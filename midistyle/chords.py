@@ -790,18 +790,18 @@ def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsC
                          markov, typical)
 
 
-def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int) -> tuple:
+def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: int = 1) -> tuple:
     """``tf.data`` of the training windows (:func:`_window_stream`, endless) and of the first
     four full windows of each validation piece."""
     import tensorflow as tf
 
-    from .nn.training import array_dataset, generator_dataset
+    from .nn.training import array_dataset, full_batch_rows, generator_dataset
 
     P, L, low = data.encoder.n_pitches, cfg.seq_len, data.encoder.pitch_low
     sig = ((tf.TensorSpec((L, input_size(P)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32)),
            tf.TensorSpec((L, 3 * P + 2), tf.float32))
     train_ds = generator_dataset(lambda: _window_stream(data.train_frames, data.train_embs, cfg, cfg.seed,
-                                                        data.foreign, low), sig, cfg.batch_size)
+                                                        data.foreign, low), sig, cfg.batch_size, shard=True)
     vX, vC, vY = [], [], []
     for f, e in zip(data.val_frames, data.val_embs):
         for w in windows(f, L)[:4]:
@@ -809,22 +809,26 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int) -> tuple:
                 vX.append(previous_frames(w, low))
                 vC.append(e)
                 vY.append(frame_targets(w))
-    return train_ds, array_dataset(((np.stack(vX), np.stack(vC).astype(np.float32)), np.stack(vY)), 64)
+    rows = full_batch_rows(len(vX), 64, replicas)
+    return train_ds, array_dataset(((np.stack(vX)[rows], np.stack(vC).astype(np.float32)[rows]), np.stack(vY)[rows]),
+                                   64, shard=True)
 
 
-def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, stem: str, progress: bool) -> tuple:
-    """Build the LSTM, start it as the Markov baseline, compile and fit it: ``(model, history, seconds)``."""
+def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist, stem: str, progress: bool) -> tuple:
+    """Build the LSTM under strategy ``dist``, start it as the Markov baseline, compile and fit it:
+    ``(model, history, seconds)``."""
     import keras
 
     from .nn.layers import build_conditioned_lstm
     from .nn.training import fit_with_checkpoints
 
     P = data.encoder.n_pitches
-    train_ds, val_ds = _datasets(data, cfg, emb_dim)
-    model = build_conditioned_lstm(input_size(P), emb_dim, units=cfg.units, n_out=n_outputs(P),
-                                   cond_dropout=cfg.cond_dropout, name=f"chords_{genre}")
-    _init_as_markov(model, data.markov, cfg.units)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)
+    train_ds, val_ds = _datasets(data, cfg, emb_dim, dist.num_replicas_in_sync)
+    with dist.scope():
+        model = build_conditioned_lstm(input_size(P), emb_dim, units=cfg.units, n_out=n_outputs(P),
+                                       cond_dropout=cfg.cond_dropout, name=f"chords_{genre}")
+        _init_as_markov(model, data.markov, cfg.units)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)
     hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
                                          steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
                                          lr_patience=1, min_lr=2e-4, progress=progress)
@@ -854,7 +858,7 @@ def _sidecar(data: _TrainingData, clf, cfg: ChordsConfig, genre: str, history: d
 
 
 def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: ChordsConfig | None = None,
-          progress: bool = True, force: bool = False) -> dict:
+          progress: bool = True, force: bool = False, strategy: str = "default") -> dict:
     """Train the chord generator of ``genre`` on the onsets, held notes and pedal of its pieces.
 
     Parameters
@@ -874,6 +878,9 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         Keras progress bars.
     force : bool
         Overwrite an existing model.
+    strategy : str
+        ``tf.distribute`` strategy (:func:`midistyle.nn.training.get_strategy`): default, mirrored
+        or multiworker (one strategy per process).
 
     Returns
     -------
@@ -892,12 +899,16 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         clf.settings.check(ds.settings, what=f"dataset {dataset_path} (classifier {clf.path})")
         import keras                         # TensorFlow loads once the input is checked
 
+        from .nn.training import get_strategy
+
+        dist = get_strategy(strategy)        # before any other TensorFlow work
         keras.utils.set_random_seed(cfg.seed)
         data = _training_data(ds, genre, tr_idx, va_idx, clf, cfg)
     stem = bundle_stem(output)
-    model, history, seconds = _fit(data, cfg, clf.embedding_dim, genre, stem, progress)
+    model, history, seconds = _fit(data, cfg, clf.embedding_dim, genre, dist, stem, progress)
     staged = stage_bundle(model, files)
     meta = _sidecar(data, clf, cfg, genre, history, seconds, dataset=os.path.basename(dataset_path))
+    meta["strategy"] = strategy
     cm = ChordModel(meta, ConditionedLSTMRuntime(load_weights(staged[1])), files["keras"])
     meta["validation"] = timed(evaluate, cm, data.val_frames, data.val_embs, data.markov)
     commit_bundle(files, *staged, meta)

@@ -83,6 +83,35 @@ def test_mirrored_classifier_over_two_logical_cpus(tiny_data):
     assert p["genre"] in ("classical", "jazz") and abs(sum(p["probabilities"].values()) - 1) < 1e-4
 
 
+def test_mirrored_chords_over_two_logical_cpus(tiny_data):
+    """`train chords --strategy mirrored` (its own process: one strategy per process) trains the LSTM
+    on two replicas; the model loads and plays."""
+    from midistyle.chords import ChordModel
+    from midistyle.classifier import ClassifierConfig, GenreClassifier, train as train_classifier
+
+    clf_out, out = tiny_data / "clf-for-chords.keras", tiny_data / "chords-mirrored.keras"
+    train_classifier(str(tiny_data / "tiny.h5"), str(clf_out), ClassifierConfig(
+        epochs=1, steps_per_epoch=1, batch_size=4, segment=64, channels=8, layers_per_stack=2, embedding_dim=5),
+        progress=False)
+    script = textwrap.dedent("""
+        import json, sys, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from midistyle import chords
+        meta = chords.train(sys.argv[1], "jazz", sys.argv[2], sys.argv[3], chords.ChordsConfig(
+            units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2), progress=False, strategy="mirrored")
+        print("META", json.dumps([meta["strategy"], meta["training"]["epochs_run"]]))
+    """)
+    r = subprocess.run([sys.executable, "-c", script, str(tiny_data / "tiny.h5"), str(clf_out), str(out)],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'META ["mirrored", 2]' in r.stdout
+    clf, cm = GenreClassifier.load(str(clf_out)), ChordModel.load(str(out))
+    cm.check_classifier(clf)
+    roll = encode(REPO / "examples" / "anthropology.mid", clf.settings)
+    assert len(cm.sample(clf.embed(roll), 20, seed=0)) == 20
+
+
 def test_multiworker_needs_tf_config_and_unknown_names_are_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(InputError, match="multiworker: TF_CONFIG is not set"):

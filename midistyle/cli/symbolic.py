@@ -38,8 +38,12 @@ def cmd_train_chords(args):
     from ..chords import ChordsConfig, train
     from ..registry import classifier_path
 
-    meta = train(args.data, args.genre, args.classifier or classifier_path(), args.output,
-                 settings_from_args(ChordsConfig, args), progress=not args.quiet, force=args.force)
+    with trained_output(args) as output:
+        meta = train(args.data, args.genre, args.classifier or classifier_path(), output,
+                     settings_from_args(ChordsConfig, args), progress=not args.quiet, force=args.force,
+                     strategy=args.strategy)
+    if report_worker(args, output, meta):
+        return
     v = meta["validation"]
     if args.json:
         print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
@@ -209,6 +213,7 @@ def _add_training(train) -> None:
         ("--patience", int, "epochs without improvement before stopping")))
     config_flag(th, "--seed", type=int)
     th.add_argument("--force", action="store_true", help="overwrite an existing model")
+    add_strategy_flag(th)
     th.add_argument("--quiet", action="store_true", help="no progress bars")
     th.add_argument("--json", action="store_true", help="print the validation figures as JSON")
     th.set_defaults(func=cmd_train_chords)
