@@ -155,23 +155,19 @@ def add_strategy_flag(parser) -> None:
                              "every worker, the chief writes the model)")
 
 
-def trained_output(args):
-    """Context giving the path this process's ``train`` writes to: ``--output`` itself, or, under
-    ``--strategy multiworker`` on a worker other than the chief, a temporary folder removed afterwards."""
-    from contextlib import nullcontext
+def run_training(args, fit):
+    """Run ``fit(output_path)`` for a ``train`` command and return its sidecar; under ``--strategy
+    multiworker`` on a worker other than the chief, ``fit`` writes into a temporary folder removed
+    afterwards (only the chief writes ``--output``), the worker prints its one line and None is returned."""
+    if args.strategy != "multiworker":
+        return fit(args.output)
+    from ..nn.distributed import worker_path
 
-    if args.strategy == "multiworker":
-        from ..nn.distributed import worker_path
-
-        return worker_path(args.output)
-    return nullcontext(args.output)
-
-
-def report_worker(args, output: str, meta: dict) -> bool:
-    """On a non-chief worker (``output`` is not ``--output``) print its one line and return True."""
+    with worker_path(args.output) as output:
+        meta = fit(output)
     if output == args.output:
-        return False
+        return meta
     h = meta["training"]["history"]
     print(f"worker done in {meta['training']['seconds']:.0f} s: loss {h['loss'][-1]:.6g}, "
           f"val_loss {h['val_loss'][-1]:.6g}; the chief writes {args.output}")
-    return True
+    return None

@@ -8,7 +8,7 @@ import sys
 
 from ..errors import MidistyleError
 from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
-                     pos_float, report_worker, settings_from_args, trained_output)
+                     pos_float, run_training, settings_from_args)
 
 __all__ = ["add_commands"]
 
@@ -16,10 +16,9 @@ __all__ = ["add_commands"]
 def cmd_train_classifier(args):
     from ..classifier import ClassifierConfig, format_confusion, train
 
-    with trained_output(args) as output:
-        meta = train(args.data, output, settings_from_args(ClassifierConfig, args), progress=not args.quiet,
-                     force=args.force, strategy=args.strategy)
-    if report_worker(args, output, meta):
+    meta = run_training(args, lambda output: train(args.data, output, settings_from_args(ClassifierConfig, args),
+                                                   progress=not args.quiet, force=args.force, strategy=args.strategy))
+    if meta is None:
         return
     v = meta["validation"]
     if args.json:
@@ -38,11 +37,10 @@ def cmd_train_chords(args):
     from ..chords import ChordsConfig, train
     from ..registry import classifier_path
 
-    with trained_output(args) as output:
-        meta = train(args.data, args.genre, args.classifier or classifier_path(), output,
-                     settings_from_args(ChordsConfig, args), progress=not args.quiet, force=args.force,
-                     strategy=args.strategy)
-    if report_worker(args, output, meta):
+    meta = run_training(args, lambda output: train(args.data, args.genre, args.classifier or classifier_path(), output,
+                                                   settings_from_args(ChordsConfig, args), progress=not args.quiet,
+                                                   force=args.force, strategy=args.strategy))
+    if meta is None:
         return
     v = meta["validation"]
     if args.json:

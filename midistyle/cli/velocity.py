@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
-                     pos_float, report_worker, settings_from_args, trained_output)
+                     pos_float, run_training, settings_from_args)
 
 __all__ = ["add_commands"]
 
@@ -27,10 +27,10 @@ def cmd_velocity(args):
 def cmd_train_velocity(args):
     from ..velocity import VelocityConfig, train
 
-    with trained_output(args) as output:
-        meta = train(args.data, args.genre, output, settings_from_args(VelocityConfig, args),
-                     strategy=args.strategy, progress=not args.quiet, force=args.force)
-    if report_worker(args, output, meta):
+    cfg = settings_from_args(VelocityConfig, args)
+    meta = run_training(args, lambda output: train(args.data, args.genre, output, cfg, strategy=args.strategy,
+                                                   progress=not args.quiet, force=args.force))
+    if meta is None:
         return
     v = meta["validation"]
     line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v["methods"].items())
