@@ -42,7 +42,7 @@ def main():
         import numpy as np
 
         from midistyle import io as mio
-        from midistyle.chords import ChordModel, _velocity_model, compose
+        from midistyle.chords import ChordModel, shipped_velocity_model, compose
         from midistyle.classifier import GenreClassifier
         from midistyle.pianoroll import encode
         from midistyle.registry import chords_model_path, classifier_path
@@ -63,7 +63,7 @@ def main():
 
         t0 = time.perf_counter()
         cm = ChordModel.load(chords_model_path(args.style))
-        vm, _ = _velocity_model(args.style)
+        vm, _ = shipped_velocity_model(args.style)
         t_gload = time.perf_counter() - t0
         n_frames = int(np.ceil(args.seconds / cm.frame_seconds))
         t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """Chord generation: one LSTM per target genre plays new music, started from the style embedding
 of an inspiration piece (and, with ``prime``, from its first seconds).
 
-Representation (per frame of ``frame_steps`` 25 ms steps, 50 ms by default, and per key): an
+Representation (per frame of ``frame_steps`` 25 ms steps, 25 ms by default, and per key): an
 **onset** bit (the key is struck in this frame), a **hold** bit (a key that sounded in the frame
 before keeps sounding) and one **sustain pedal** bit per frame. A key sounds in a frame when it
 is struck there or held on from the frame before, so no key can sound without having been
@@ -10,9 +10,13 @@ struck, and a key can be struck again while it sounds (repeated notes).
 The LSTM reads the previous frame (onsets, sounding keys, pedal, and two running pitch-class
 profiles of the onsets so far; silence before the first) and gives the logit of an onset event
 (some key is struck), per key the logit of being struck given an event and of a hold, and the
-pedal's logit. Generation draws a frame at once at ``sigmoid(logit / temperature)``: the event,
-then (independent Bernoulli draws given the LSTM state and the event) the struck keys, so that
-keys struck together come together; only keys that sounded before can hold; the frame is fed back.
+pedal's logit. With ``within_frame`` (the default) a key's onset logit also depends on the keys
+below it struck in the same frame (one learned weight per pair of keys, :class:`EarlierKeysOnly
+<midistyle.nn.layers.EarlierKeysOnly>`), so the keys of a frame are drawn lowest first, each given
+those below it: which notes make a chord, and that a run strikes one key at a time, are learned
+rather than left to independent draws. Generation draws a frame at ``sigmoid(logit / temperature)``:
+the event, then the struck keys in that order; only keys that sounded before can hold; the frame
+is fed back.
 
 Conditioning: the genre classifier's embedding of the piece (mean over its segments,
 :meth:`midistyle.classifier.GenreClassifier.embed`) goes through learned Dense layers to the LSTM's
@@ -51,11 +55,19 @@ from .settings import Settings
 from .velocity import note_beats_of
 
 KIND = "chords"
-FORMAT_VERSION = 2
-#: Decay per frame of the two running pitch-class profiles the LSTM reads (about 1.7 s and 7 s half-lives at 50 ms).
+FORMAT_VERSION = 3
+#: Decay per 50 ms of the two running pitch-class profiles the LSTM reads (about 1.7 s and 7 s
+#: half-lives); a frame of ``k`` 25 ms steps decays by ``d ** (k / 2)`` (:func:`frame_decays`).
 KEY_DECAYS = (0.98, 0.995)
-#: Decay per frame of the running pedal share and onset-event rate the LSTM reads (about 3.5 s half-life).
+#: Decay per 50 ms of the running pedal share and onset-event rate the LSTM reads (about 3.5 s half-life).
 HABIT_DECAY = 0.99
+
+
+def frame_decays(frame_steps: int) -> tuple:
+    """``(key decays, habit decay)`` per frame of ``frame_steps`` 25 ms steps: the same half-lives
+    in seconds whatever the frame."""
+    e = frame_steps / 2.0
+    return tuple(d ** e for d in KEY_DECAYS), HABIT_DECAY ** e
 
 
 def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
@@ -64,17 +76,19 @@ def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
     return pc
 
 
-def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitch_low: int = 21) -> np.ndarray:
+def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitch_low: int = 21, *,
+                   frame_steps: int) -> np.ndarray:
     """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time."""
     from scipy.signal import lfilter
 
+    key_decays, habit = frame_decays(frame_steps)
     counts = onset.astype(np.float64) @ _pc_matrix(onset.shape[1], pitch_low)
     extra = []
-    for d in KEY_DECAYS:
+    for d in key_decays:
         h = lfilter([1.0], [1.0, -d], counts, axis=0) if len(counts) else counts
         extra.append(h / np.maximum(h.sum(axis=1, keepdims=True), 1e-6))
     for x in (pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)):
-        h = lfilter([1.0 - HABIT_DECAY], [1.0, -HABIT_DECAY], x) if len(x) else x
+        h = lfilter([1.0 - habit], [1.0, -habit], x) if len(x) else x
         extra.append(h[:, None])
     return np.concatenate([onset, sound, pedal[:, None]] + extra, axis=1).astype(np.float32)
 TICKS_PER_SECOND = 960          # 480 ticks per beat at 120 bpm
@@ -85,7 +99,7 @@ MAX_SECONDS = 3600.0
 class ChordsConfig(Settings):
     """Architecture and training settings of a chord generator."""
 
-    frame_steps: int = 2           # 25 ms steps per frame: 2 -> 50 ms
+    frame_steps: int = 1           # 25 ms steps per frame: 1 -> 25 ms
     units: int = 256
     cond_dropout: float = 0.1      # dropout on the embedding in training
     foreign_cond: float = 0.25     # share of training windows started from another genre's embedding
@@ -97,6 +111,7 @@ class ChordsConfig(Settings):
     patience: int = 4
     learning_rate: float = 3e-3
     input_noise: float = 0.003     # training: share of key / pedal bits of the fed-back frames flipped
+    within_frame: bool = True      # a key's onset depends on the keys below it struck in the same frame
     seed: int = 0
 
     def validate(self) -> None:
@@ -110,15 +125,18 @@ class ChordsConfig(Settings):
                      "must be in [0, 1)")
         self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
                      "must be > 0")
+        self.require("within_frame", isinstance(self.within_frame, bool), "must be true or false")
 
 
 @dataclass
 class Frames:
-    """A piece on the generator's frame grid: ``onset`` and ``sound`` (F, P) bool, ``pedal`` (F,) bool."""
+    """A piece on the generator's frame grid: ``onset`` and ``sound`` (F, P) bool, ``pedal`` (F,) bool,
+    frames of ``frame_steps`` 25 ms steps."""
 
     onset: np.ndarray
     sound: np.ndarray
     pedal: np.ndarray
+    frame_steps: int = 2
 
     def __len__(self):
         return len(self.onset)
@@ -134,7 +152,7 @@ class Frames:
         :data:`KEY_DECAYS`, each summing to 1: the key it is in), and running averages of the
         pedal and of onset events (decay :data:`HABIT_DECAY`: how this piece pedals and how dense
         it is, so that one lift of the pedal or one pause does not change the piece's habits)."""
-        return running_inputs(self.onset, self.sound, self.pedal, pitch_low)
+        return running_inputs(self.onset, self.sound, self.pedal, pitch_low, frame_steps=self.frame_steps)
 
     def transposed(self, k: int) -> "Frames":
         """Shifted by ``k`` keys (notes pushed out of range are dropped)."""
@@ -145,10 +163,10 @@ class Frames:
             else:
                 out[:, :k] = a[:, -k:]
             return out
-        return Frames(sh(self.onset), sh(self.sound), self.pedal)
+        return Frames(sh(self.onset), sh(self.sound), self.pedal, self.frame_steps)
 
     def __getitem__(self, sl) -> "Frames":
-        return Frames(self.onset[sl], self.sound[sl], self.pedal[sl])
+        return Frames(self.onset[sl], self.sound[sl], self.pedal[sl], self.frame_steps)
 
 
 def to_frames(held: np.ndarray, onsets: np.ndarray, pedals: np.ndarray, frame_steps: int) -> Frames:
@@ -170,7 +188,7 @@ def to_frames(held: np.ndarray, onsets: np.ndarray, pedals: np.ndarray, frame_st
     on = pool(onsets.astype(bool)).any(axis=1)
     sound = pool(held.astype(bool)).any(axis=1) | on
     ped = (pool(np.asarray(pedals)[:, 0] >= 64).sum(axis=1) * 2) >= k
-    return Frames(on, sound, ped)
+    return Frames(on, sound, ped, frame_steps)
 
 
 def roll_frames(roll: PianoRoll, frame_steps: int) -> Frames:
@@ -378,6 +396,12 @@ class ChordModel:
         if rt.w["out/kernel"].shape[1] != n_outputs(settings.n_pitches):
             raise SettingsMismatchError(f"{files['npz']}: weights give {rt.w['out/kernel'].shape[1]} outputs per "
                                         f"frame, this midistyle reads {n_outputs(settings.n_pitches)}")
+        cfg = ChordsConfig.from_dict(meta["config"])
+        if (rt.within is not None) != cfg.within_frame or (
+                rt.within is not None and rt.within.shape != (settings.n_pitches, n_outputs(settings.n_pitches))):
+            raise SettingsMismatchError(f"{files['npz']}: within-frame weights "
+                                        f"{None if rt.within is None else rt.within.shape} do not fit the sidecar's "
+                                        f"within_frame={cfg.within_frame} over {settings.n_pitches} keys")
         if rt.cond_dim != emb_dim:
             raise SettingsMismatchError(f"{files['npz']}: weights take a {rt.cond_dim}-d embedding, "
                                         f"sidecar says {emb_dim}")
@@ -399,8 +423,9 @@ class ChordModel:
         """Teacher-forced logits (F, 2P + 2) of each :class:`Frames` given the frames before it."""
         out = []
         for fr, c in zip(frames, conds):
+            cur = fr.onset[None].astype(np.float32) if self.config.within_frame else None
             out.append(self.runtime.logits(previous_frames(fr, self.settings.pitch_low)[None],
-                                           np.asarray(c, np.float32)[None])[0])
+                                           np.asarray(c, np.float32)[None], cur)[0])
         return out
 
     def sample(self, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0,
@@ -410,9 +435,9 @@ class ChordModel:
         With ``prime``, those frames are first read through the LSTM (teacher forced) and the
         draw continues after them (the prime itself is not returned). A frame is drawn at once:
         first whether keys are struck (the onset event), then, if so, each key with its
-        probability given the event (so that keys struck together come together); a key that
-        sounded before and is not struck holds with its hold probability; the pedal likewise.
-        Every probability is ``sigmoid(logit / temperature)``.
+        probability given the event and (``within_frame``) the keys below it already struck in this
+        frame, lowest key first; a key that sounded before and is not struck holds with its hold
+        probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``.
         """
         if not temperature > 0:
             raise InputError(f"temperature must be positive (got {temperature})")
@@ -423,8 +448,9 @@ class ChordModel:
         state = rt.initial_state(np.asarray(cond, np.float32)[None])
         x = np.zeros((1, rt.n_in), np.float32)
         prev_sound = np.zeros(P, bool)
-        prof = np.zeros((len(KEY_DECAYS), 12))
-        decay = np.array(KEY_DECAYS)[:, None]
+        key_decays, habit_decay = frame_decays(self.config.frame_steps)
+        prof = np.zeros((len(key_decays), 12))
+        decay = np.array(key_decays)[:, None]
         habit = np.zeros(2)                     # running pedal share, onset-event rate
         if prime is not None and len(prime):
             xs = previous_frames(prime, self.settings.pitch_low)
@@ -446,15 +472,38 @@ class ChordModel:
         for t in range(n_frames):
             logit, state = rt.step(x, state)
             p = _sigmoid(logit[0] * inv_t)
-            o = (u[t, :P] < p[:P]) & (u[t, 2 * P + 1] < p[2 * P + 1])
+            if u[t, 2 * P + 1] >= p[2 * P + 1]:
+                o = np.zeros(P, bool)
+            elif rt.within is None:
+                o = u[t, :P] < p[:P]
+            else:
+                o = _draw_keys_in_order(logit[0, :P], rt.within[:, :P], u[t, :P], inv_t)
             s_ = o | (prev_sound & (u[t, P:2 * P] < p[P:2 * P]))
             on[t], sound[t], ped[t] = o, s_, u[t, 2 * P] < p[2 * P]
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
             norm = prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-6)
-            habit = HABIT_DECAY * habit + (1.0 - HABIT_DECAY) * np.array([ped[t], o.any()], np.float64)
+            habit = habit_decay * habit + (1.0 - habit_decay) * np.array([ped[t], o.any()], np.float64)
             x = np.concatenate([o, s_, [ped[t]], norm.ravel(), habit]).astype(np.float32)[None]
             prev_sound = s_
-        return Frames(on, sound, ped)
+        return Frames(on, sound, ped, self.config.frame_steps)
+
+
+def _draw_keys_in_order(logit: np.ndarray, within: np.ndarray, u: np.ndarray, inv_t: float) -> np.ndarray:
+    """Keys struck in one frame, drawn lowest first: key ``k`` is struck when ``u[k]`` is below
+    ``sigmoid((logit[k] + sum of within[j, k] over struck j < k) / T)``. Each pass finds the next
+    struck key at once, so the loop runs once per struck key, not once per key."""
+    z = np.array(logit, np.float64)
+    o = np.zeros(len(z), bool)
+    i = 0
+    while i < len(z):
+        hit = np.flatnonzero(u[i:] < _sigmoid(z[i:] * inv_t))
+        if not len(hit):
+            break
+        j = i + int(hit[0])
+        o[j] = True
+        z += within[j]
+        i = j + 1
+    return o
 
 
 def default_output(src: str, style: str) -> str:
@@ -717,7 +766,8 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
             f = f[a:a + L]
         else:
             pad = L - len(f)
-            f = Frames(np.pad(f.onset, ((0, pad), (0, 0))), np.pad(f.sound, ((0, pad), (0, 0))), np.pad(f.pedal, (0, pad)))
+            f = Frames(np.pad(f.onset, ((0, pad), (0, 0))), np.pad(f.sound, ((0, pad), (0, 0))), np.pad(f.pedal, (0, pad)),
+                       f.frame_steps)
         if cfg.transpose:
             f = f.transposed(int(rng.integers(-cfg.transpose, cfg.transpose + 1)))
         e = embs[k]
@@ -728,7 +778,14 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
             P = f.onset.shape[1]
             flip = rng.random((len(x), 2 * P + 1)) < cfg.input_noise
             x[:, :2 * P + 1] = np.abs(x[:, :2 * P + 1] - flip)
-        yield (x, e.astype(np.float32)), frame_targets(f)
+        yield model_inputs(x, e, f, cfg), frame_targets(f)
+
+
+def model_inputs(x: np.ndarray, emb: np.ndarray, fr: Frames, cfg: ChordsConfig) -> tuple:
+    """The Keras model's inputs for frames ``fr`` read as ``x`` from embedding ``emb``: (x, emb),
+    plus the keys struck in each frame when ``cfg.within_frame``."""
+    base = (x, np.asarray(emb, np.float32))
+    return base + (fr.onset.astype(np.float32),) if cfg.within_frame else base
 
 
 def frame_loss(y_true, y_pred):
@@ -798,20 +855,20 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: in
     from .nn.training import array_dataset, full_batch_rows, generator_dataset
 
     P, L, low = data.encoder.n_pitches, cfg.seq_len, data.encoder.pitch_low
-    sig = ((tf.TensorSpec((L, input_size(P)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32)),
+    ins = (tf.TensorSpec((L, input_size(P)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32))
+    sig = (ins + ((tf.TensorSpec((L, P), tf.float32),) if cfg.within_frame else ()),
            tf.TensorSpec((L, 3 * P + 2), tf.float32))
     train_ds = generator_dataset(lambda: _window_stream(data.train_frames, data.train_embs, cfg, cfg.seed,
                                                         data.foreign, low), sig, cfg.batch_size, shard=True)
-    vX, vC, vY = [], [], []
+    vX, vY = [], []
     for f, e in zip(data.val_frames, data.val_embs):
         for w in windows(f, L)[:4]:
             if len(w) == L:
-                vX.append(previous_frames(w, low))
-                vC.append(e)
+                vX.append(model_inputs(previous_frames(w, low), e, w, cfg))
                 vY.append(frame_targets(w))
     rows = full_batch_rows(len(vX), 64, replicas)
-    return train_ds, array_dataset(((np.stack(vX)[rows], np.stack(vC).astype(np.float32)[rows]), np.stack(vY)[rows]),
-                                   64, shard=True)
+    inputs = tuple(np.stack(part)[rows] for part in zip(*vX))
+    return train_ds, array_dataset((inputs, np.stack(vY)[rows]), 64, shard=True)
 
 
 def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist, stem: str, progress: bool) -> tuple:
@@ -826,7 +883,8 @@ def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist,
     train_ds, val_ds = _datasets(data, cfg, emb_dim, dist.num_replicas_in_sync)
     with dist.scope():
         model = build_conditioned_lstm(input_size(P), emb_dim, units=cfg.units, n_out=n_outputs(P),
-                                       cond_dropout=cfg.cond_dropout, name=f"chords_{genre}")
+                                       cond_dropout=cfg.cond_dropout, within_frame=P if cfg.within_frame else 0,
+                                       name=f"chords_{genre}")
         _init_as_markov(model, data.markov, cfg.units)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)
     hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,

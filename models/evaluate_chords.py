@@ -28,7 +28,7 @@ sys.path.insert(0, ROOT)
 
 from midistyle import io as mio  # noqa: E402
 from midistyle.chordeval import TEXTURE_NAMES, evaluate_generation, fit_content_judge, window_starts  # noqa: E402
-from midistyle.chords import ChordModel, _velocity_model, compose  # noqa: E402
+from midistyle.chords import ChordModel, shipped_velocity_model, compose  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.dataset import Dataset  # noqa: E402
 from midistyle.notefeatures import CONTENT_FEATURE_NAMES, content_statistics  # noqa: E402
@@ -60,7 +60,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
     for g in GENRES:
         cm = ChordModel.load(os.path.join(MODELS, f"chords-{g}.keras"))
         cm.check_classifier(clf)
-        vm = _velocity_model(g)[0]
+        vm = shipped_velocity_model(g)[0]
         fig = {"likelihood": cm.meta["validation"], "training": cm.meta["training"]["seconds"]}
         for src in GENRES:
             for prime in (0.0, 5.0):
@@ -101,6 +101,10 @@ def write_card(g, cm, figures):
             rows.append(f"| {label} | {100 * r['judged_target']:.0f} % | {r['discriminator']:.2f} | "
                         + " | ".join(f"{t[k]['generated']:.2f} / {t[k]['real']:.2f}" for k in TEXTURE_NAMES)
                         + f" | {r['link']['own']:.2f} / {r['link']['other']:.2f} |")
+    within = ("\n  Within a frame the keys are drawn lowest first: a learned weight per pair of keys adds to a"
+              "\n  key's onset logit for every key below it already struck in the frame (which notes make a"
+              "\n  chord; a run strikes one key at a time)." if cfg.within_frame else
+              "\n  The keys of a frame are drawn independently given the LSTM state.")
     text = f"""# Chord generator: {g}
 
 An LSTM that plays new {g} piano music, started from the style embedding (genre classifier
@@ -120,10 +124,13 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
 - Frames of {1000 * cm.frame_seconds:.0f} ms; per key an onset bit (struck here) and a hold bit (sounding on from the
   frame before), plus the sustain pedal: a key cannot sound without having been struck, and can be
   struck again while it sounds.
-- LSTM({cfg.units}) reading the previous frame (onsets, sounding keys, pedal); initial state from the
-  48-d embedding (Dense tanh / linear); output Dense over [LSTM output, previous frame] -> {2 * cm.settings.n_pitches + 1} logits
-  (onset per key, hold per key, pedal), started as the per-key Markov chain. Loss: NLL of onsets,
-  of the holds that are decided (key sounded before, not struck again), and of the pedal.
+- LSTM({cfg.units}) reading the previous frame (onsets, sounding keys, pedal, running pitch-class
+  profiles, running pedal and onset rates); initial state from the 48-d embedding (Dense tanh /
+  linear); output Dense over [LSTM output, previous frame] -> {2 * cm.settings.n_pitches + 2} logits (onset per key given
+  that keys are struck, hold per key, pedal, whether any key is struck), started as the per-key
+  Markov chain.{within}
+  Loss: NLL of the onset event, of the struck keys, of the holds that are decided (key sounded
+  before, not struck again), and of the pedal.
 - Training windows of {cfg.seq_len} frames, batch {cfg.batch_size}, transposed by up to +-{cfg.transpose} semitones, a share
   {cfg.foreign_cond} started from another genre's embedding, {100 * cfg.input_noise:.1f} % of the fed-back key and pedal bits
   flipped (so the model does not trust its own draws blindly); Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,

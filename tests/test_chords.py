@@ -19,7 +19,7 @@ import pytest
 
 from midistyle import io as mio
 from midistyle.chords import (ChordModel, ChordsConfig, frames_to_notes, notes_to_midi, pedal_runs,
-                              previous_frames, roll_frames, train)
+                              model_inputs, previous_frames, roll_frames, train)
 from midistyle.classifier import GenreClassifier
 from midistyle.dataset import convert
 from midistyle.errors import SettingsMismatchError
@@ -196,6 +196,8 @@ def test_frame_codec_on_a_real_piece():
 def test_numpy_lstm_matches_keras_for_shipped_model(genre):
     import keras
 
+    import midistyle.nn.layers  # noqa: F401  (registers the within-frame constraint the .keras names)
+
     cm = ChordModel.load(chords_model_path(genre))
     clf = GenreClassifier.load(classifier_path())
     cm.check_classifier(clf)
@@ -204,7 +206,7 @@ def test_numpy_lstm_matches_keras_for_shipped_model(genre):
     emb = clf.embed(roll)
     lg_np = cm.logits([fr], [emb])[0]
     model = keras.saving.load_model(chords_model_path(genre), compile=False)
-    lg_k = model.predict([previous_frames(fr)[None], emb[None].astype(np.float32)], verbose=0)[0]
+    lg_k = model.predict([a[None] for a in model_inputs(previous_frames(fr), emb, fr, cm.config)], verbose=0)[0]
     assert np.abs(lg_np - lg_k).max() < 1e-3
 
 
@@ -237,6 +239,26 @@ def test_generated_texture_is_plausible():
     assert 40 <= s["pitch_mean"] <= 80
 
 
+def test_keys_of_a_frame_are_drawn_lowest_first_given_those_below():
+    """Key 0 is struck for sure; its weights then forbid key 3 and force key 6, whatever their own
+    logits; keys after a forced one see its weights too; with no within-frame weights the draw is
+    the independent one."""
+    from midistyle.chords import _draw_keys_in_order
+
+    P = 8
+    logit = np.array([20.0, -20, 0, 20, -20, 0, -20, -20])
+    within = np.zeros((P, P))
+    within[0, 3], within[0, 6], within[6, 7] = -60.0, 60.0, 60.0
+    u = np.full(P, 0.5)
+    o = _draw_keys_in_order(logit, within, u, 1.0)
+    assert o.tolist() == [True, False, False, False, False, False, True, True]
+    assert np.array_equal(_draw_keys_in_order(logit, np.zeros((P, P)), u, 1.0), logit > 0)
+    # temperature scales the summed logit: key 2 (logit 0, u 0.5) is on the edge either way
+    u2 = u.copy()
+    u2[2] = 0.49
+    assert _draw_keys_in_order(logit, within, u2, 3.0)[2]
+
+
 # ----------------------------------------------------------------------------- training
 def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     d = tmp_path / "jazz"
@@ -254,6 +276,11 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     v = meta["validation"]
     assert {"model", "markov"} <= set(v) and v["frames"] > 0
+    # the within-frame weights learned something, and only from lower keys to higher keys' onsets
+    within = np.load(stem + ".npz")["within/kernel"]
+    P = within.shape[0]
+    assert within.shape == (P, 2 * P + 2) and np.abs(np.triu(within[:, :P], 1)).max() > 0
+    assert not np.tril(within[:, :P]).any() and not within[:, P:].any()
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     r = run_module("chords", "--inspire", inspiration(), "--style", "jazz", "--model", out, "--seconds", "3",
                    "--seed", "0", "-o", tmp_path / "t.mid", "--json")

@@ -2,6 +2,7 @@
 ``evaluate chords``."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -186,7 +187,7 @@ def _add_training(train) -> None:
 
     th = train.add_parser(
         "chords", help="train a genre's LSTM chord generator on an HDF5 dataset",
-        description="Train an LSTM on the onsets, held notes and sustain pedal, in 50 ms frames, of one genre's "
+        description="Train an LSTM on the onsets, held notes and sustain pedal, in 25 ms frames, of one genre's "
                     "train pieces (transposed by up to +-6 semitones); the classifier's embedding of each piece "
                     "sets the LSTM's initial state. Validates each epoch (early stopping, checkpoint), writes "
                     "MODEL.{keras,json,npz,log.csv,loss.png} and reports validation NLL and onset F1 against "
@@ -210,6 +211,9 @@ def _add_training(train) -> None:
         ("--input-noise", float, "share of fed-back key/pedal bits flipped in training"),
         ("--patience", int, "epochs without improvement before stopping")))
     config_flag(th, "--seed", type=int)
+    config_flag(th, "--within-frame", action=argparse.BooleanOptionalAction,
+                help="a key's onset depends on the keys below it struck in the same frame; --no-within-frame "
+                     "draws the keys of a frame independently (default: on)")
     th.add_argument("--force", action="store_true", help="overwrite an existing model")
     add_strategy_flag(th)
     th.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -249,7 +253,7 @@ def _add_pieces(sub) -> None:
                        description="The style embedding of the inspiration starts the LSTM generator of the "
                                    "target genre (and with --prime, the inspiration's first seconds are read through "
                                    "it first), which draws the struck keys, the held keys and the sustain pedal of "
-                                   "each 50 ms frame and feeds them back. Struck keys become notes that last while "
+                                   "each 25 ms frame (lowest key first) and feeds them back. Struck keys become notes that last while "
                                    "held; velocities are drawn by the genre's velocity model when one is shipped. "
                                    "Same --seed, same file.",
                        epilog="example:\n  midistyle chords --inspire song.mid --style jazz --seconds 30 --seed 1"

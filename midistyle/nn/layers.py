@@ -58,8 +58,27 @@ def build_segment_classifier(n_in: int, n_classes: int, channels: int = 32, stac
     return keras.Model(inp, out, name=name)
 
 
+@keras.saving.register_keras_serializable(package="midistyle")
+class EarlierKeysOnly(keras.constraints.Constraint):
+    """Kernel constraint of the within-frame layer of :func:`build_conditioned_lstm`: input key
+    ``j`` may only reach output column ``k`` when ``j < k < n_keys`` (a key's logit depends on the
+    keys below it in the same frame, never on itself or above; the other outputs on none)."""
+
+    def __init__(self, n_keys: int):
+        self.n_keys = int(n_keys)
+
+    def __call__(self, w):
+        rows = keras.ops.arange(w.shape[0])[:, None]
+        cols = keras.ops.arange(w.shape[1])[None, :]
+        mask = keras.ops.logical_and(rows < cols, cols < self.n_keys)
+        return w * keras.ops.cast(mask, w.dtype)
+
+    def get_config(self):
+        return {"n_keys": self.n_keys}
+
+
 def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: int | None = None,
-                           cond_dropout: float = 0.0, skip_input: bool = True,
+                           cond_dropout: float = 0.0, skip_input: bool = True, within_frame: int = 0,
                            name: str = "conditioned_lstm") -> keras.Model:
     """LSTM whose initial state is a learned function of a conditioning vector.
 
@@ -69,6 +88,11 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
     output and (with ``skip_input``) the step's input itself, so that "keep what sounds" is one
     weight per key rather than something the LSTM must learn. ``cond_dropout`` drops embedding
     entries in training only.
+
+    With ``within_frame`` = P > 0, a third input ``current`` (batch, time, P) holds the keys
+    struck in the step itself (teacher forcing) and ``within`` (Dense P -> n_out, no bias, started
+    at zero, :class:`EarlierKeysOnly`) adds to output ``k < P`` a weight for every key ``j < k``
+    struck: the first P outputs become autoregressive over the keys of one step (lowest first).
     """
     n_out = n_out or n_in
     frames = keras.Input((None, n_in), name="frames")
@@ -80,7 +104,12 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
     if skip_input:
         x = layers.Concatenate(name="lstm_and_input")([x, frames])
     out = layers.Dense(n_out, name="out")(x)
-    return keras.Model([frames, cond], out, name=name)
+    if not within_frame:
+        return keras.Model([frames, cond], out, name=name)
+    current = keras.Input((None, within_frame), name="current")
+    within = layers.Dense(n_out, use_bias=False, kernel_initializer="zeros",
+                          kernel_constraint=EarlierKeysOnly(within_frame), name="within")(current)
+    return keras.Model([frames, cond, current], layers.Add(name="out_within")([out, within]), name=name)
 
 
 def build_autoregressive_wavenet(n_in: int, n_classes: int, *, cond_channels: int = 64,

@@ -158,6 +158,8 @@ class ConditionedLSTMRuntime:
         self.n_in = self.K.shape[0]
         self.cond_dim = self.w["init_h/kernel"].shape[0]
         self.skip_input = self.w["out/kernel"].shape[0] == self.units + self.n_in
+        #: (P, n_out) weights of the keys struck in the same step (``within_frame``), or None
+        self.within = self.w.get("within/kernel")
 
     def initial_state(self, cond: np.ndarray) -> tuple:
         """(h0, c0) from conditioning vectors ``cond`` (..., cond_dim)."""
@@ -179,8 +181,14 @@ class ConditionedLSTMRuntime:
         h = o * np.tanh(c)
         return dense(self.w, "out", np.concatenate([h, x], axis=-1) if self.skip_input else h), (h, c)
 
-    def logits(self, frames: np.ndarray, cond: np.ndarray) -> np.ndarray:
-        """Teacher-forced logits for a batch: ``frames`` (B, T, n_in), ``cond`` (B, cond_dim) -> (B, T, n_out)."""
+    def logits(self, frames: np.ndarray, cond: np.ndarray, current: np.ndarray | None = None) -> np.ndarray:
+        """Teacher-forced logits for a batch: ``frames`` (B, T, n_in), ``cond`` (B, cond_dim) -> (B, T, n_out).
+
+        A model with a within-step layer also takes ``current`` (B, T, P), the keys struck in
+        each step; :meth:`step` leaves that term to the caller (it is drawn key by key)."""
+        if (current is None) != (self.within is None):
+            raise ValueError("current: the keys struck in each step are needed exactly when the model has "
+                             "a within-step layer")
         frames = np.asarray(frames, np.float32)
         state = self.initial_state(np.asarray(cond, np.float32))
         xk = frames @ self.K
@@ -197,7 +205,8 @@ class ConditionedLSTMRuntime:
             h = o * np.tanh(c)
             hs.append(h)
         hs = np.stack(hs, axis=1)
-        return dense(self.w, "out", np.concatenate([hs, frames], axis=-1) if self.skip_input else hs)
+        out = dense(self.w, "out", np.concatenate([hs, frames], axis=-1) if self.skip_input else hs)
+        return out if current is None else out + np.asarray(current, np.float32) @ self.within
 
 
 def _conv_same(w: dict, name: str, x: np.ndarray) -> np.ndarray:
