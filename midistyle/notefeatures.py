@@ -258,6 +258,18 @@ def velocity_profile(roll: PianoRoll, velocities=None) -> np.ndarray:
                                  safe_corr(vs[:-4], vs[4:]), skew / 2.0]])
 
 
+def judge_statistics(roll: PianoRoll, velocities=None, *, n_features: int = len(PROFILE_FEATURE_NAMES)) -> np.ndarray:
+    """The row a velocity-only judge reads: :func:`velocity_profile` (how velocities relate to the
+    notes, their spread and their continuity), or for a judge fitted on ``n_features`` =
+    ``len(JUDGE_FEATURE_NAMES)`` columns, :func:`velocity_relations` alone."""
+    if n_features == len(JUDGE_FEATURE_NAMES):
+        return velocity_relations(roll, velocities)
+    if n_features != len(PROFILE_FEATURE_NAMES):
+        raise ValueError(f"n_features: a velocity judge reads {len(JUDGE_FEATURE_NAMES)} or "
+                         f"{len(PROFILE_FEATURE_NAMES)} columns, not {n_features}")
+    return velocity_profile(roll, velocities)
+
+
 #: Names of :func:`content_statistics` columns.
 CONTENT_FEATURE_NAMES = (["log_notes_per_s", "polyphony", "polyphony_std", "silence", "log_dur_median",
                           "log_dur_mean", "log_dur_std", "pitch_mean", "pitch_std", "pitch_p10", "pitch_p90"]

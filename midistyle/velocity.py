@@ -548,7 +548,7 @@ def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int =
     0.5 = indistinguishable) and, with a ``judge`` (:class:`midistyle.notefeatures.VelocityJudge`),
     the share of sampled pieces it assigns to the model's genre.
     """
-    from .notefeatures import velocity_profile, velocity_relations
+    from .notefeatures import judge_statistics, velocity_profile
 
     genre_mean = float(model.meta["genre_mean_velocity"])
     baseline = RidgeBaseline(model.meta["local_regressor"]) if model.meta.get("local_regressor") else None
@@ -579,7 +579,7 @@ def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int =
         prof_real.append(velocity_profile(roll))
         prof_fake.append(velocity_profile(roll, sampled))
         if judge is not None:
-            judge_feats.append(velocity_relations(roll, sampled))
+            judge_feats.append(judge_statistics(roll, sampled, n_features=len(judge.mean)))
         trues.append(true)
         for key in keys:
             preds[key].append(p[key])

@@ -9,8 +9,8 @@ On the dataset's validation pieces (never used for fitting), for each genre mode
 - flat input: every note set to velocity 64 and quantised-looking input makes no difference to the
   model (it never reads velocities), measured anyway: std of the restyled flat piece / std of the
   real performance of the same notes; and the music21 Bach chorale corpus:bach/bwv66.6;
-- transfer: a velocity-only judge (logistic regression on how velocities relate to the notes,
-  :func:`midistyle.notefeatures.velocity_relations`) fitted on the *training* pieces' real velocities
+- transfer: a velocity-only judge (logistic regression on how velocities relate to the notes, their
+  spread and their continuity, :func:`midistyle.notefeatures.velocity_profile`) fitted on the *training* pieces' real velocities
   of both genres, checked on real validation pieces, asked to judge validation pieces of the other
   genre played by each model.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, ROOT)
 
 from midistyle import io as mio  # noqa: E402
 from midistyle.dataset import Dataset  # noqa: E402
-from midistyle.notefeatures import JUDGE_FEATURE_NAMES, VelocityJudge, velocity_profile, velocity_relations  # noqa: E402
+from midistyle.notefeatures import PROFILE_FEATURE_NAMES, VelocityJudge, velocity_profile  # noqa: E402
 from midistyle.pianoroll import encode  # noqa: E402
 from midistyle.plot import plot_velocity_compare  # noqa: E402
 from midistyle.velocity import VelocityModel, discriminator_accuracy, evaluate, note_beats, note_beats_of  # noqa: E402
@@ -58,10 +58,10 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), models_dir=os.path.join
     feats, labels = [], []
     for g in GENRES:
         for i in ds.select(g, "train", skip_constant=True):
-            feats.append(velocity_relations(ds.piece(i)))
+            feats.append(velocity_profile(ds.piece(i)))
             labels.append(g)
     judge = VelocityJudge().fit(np.array(feats), labels)
-    real_acc = {g: float(np.mean([p == g for p in judge.predict(np.array([velocity_relations(r) for r in rolls[g]]))]))
+    real_acc = {g: float(np.mean([p == g for p in judge.predict(np.array([velocity_profile(r) for r in rolls[g]]))]))
                 for g in GENRES}
     figures = {"dataset": os.path.basename(data), "genres": {}}
     for g in GENRES:
@@ -102,13 +102,13 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), models_dir=os.path.join
                 transfer[f"{src}->{dst}"] = {
                     "judged_target": ev["performance"]["judged_genre_share"],
                     "spread_ratio_vs_source_playing": ev["performance"]["spread_ratio"]}
-    figures["judge"] = {"features": JUDGE_FEATURE_NAMES, "fitted_on": "training pieces, real velocities",
+    figures["judge"] = {"features": PROFILE_FEATURE_NAMES, "fitted_on": "training pieces, real velocities",
                         "accuracy_on_real_validation": real_acc,
                         "share_sampled_same_genre": {g: figures["genres"][g]["validation"]["performance"]["judged_genre_share"]
                                                      for g in GENRES},
                         "transfer": transfer}
     with open(os.path.join(models_dir, "velocity-judge.json"), "w") as fh:
-        json.dump({"kind": "velocity-judge", "features": JUDGE_FEATURE_NAMES,
+        json.dump({"kind": "velocity-judge", "features": PROFILE_FEATURE_NAMES,
                    "fitted_on": "TPD training split (seed 0), real velocities, both genres",
                    "accuracy_on_real_validation": real_acc, "params": judge.to_dict()}, fh, indent=1)
     with open(os.path.join(models_dir, "velocity-figures.json"), "w") as fh:
@@ -208,7 +208,8 @@ real playing of the same notes:
 | `corpus:bach/bwv66.6` (a flat score) drawn std | {v['bach_bwv66_6_std']:.1f} |
 
 ## Transfer (velocity-only judge, `models/velocity-judge.json`)
-A logistic regression on how velocities relate to the notes (no note-only features), fitted on the
+A logistic regression on velocity-only statistics of a piece (how velocities relate to the notes,
+their spread and percentiles, step size, lag-1 / lag-4 autocorrelation, skew; no note-only features), fitted on the
 training pieces of both genres: accuracy on real validation pieces {', '.join(f'{g} {100 * a:.0f} %' for g, a in j['accuracy_on_real_validation'].items())}.
 Validation pieces of {other} played by this model, judged {genre}: **{100 * j['transfer'][f'{other}->{genre}']['judged_target']:.0f} %**;
 validation pieces of {genre} played by this model, judged {genre}: {100 * j['share_sampled_same_genre'][genre]:.0f} %.
@@ -224,7 +225,10 @@ velocities (0.08: discriminator 0.87) or none (0.73); a shorter autoregressive m
 a longer one (512 notes: 0.76); pulling each draw towards the expected velocity (0.79-0.92); draws
 correlated across successive notes (0.83-0.89). Blending the piece context with the genre's average
 raised classical's transfer share (jazz played classical, judged classical) from 0.64 to 0.77 but
-its discriminator from 0.66 to 0.71, so it was not kept either.
+its discriminator from 0.66 to 0.71, so it was not kept either. Until then the velocity-only judge read
+only how velocities relate to the notes (10 statistics; right on 78 % / 82 % of real classical / jazz
+validation pieces) and called 64 % of jazz pieces played by the classical model classical; it now also
+reads the spread, continuity and skew of the velocities, which make it a better judge of real playing.
 
 ## Reproduce
 `bash models/train_velocity.sh` (trains, calibrates the sampling temperatures, evaluates) or, for the
