@@ -7,8 +7,9 @@ before keeps sounding) and one **sustain pedal** bit per frame. A key sounds in 
 is struck there or held on from the frame before, so no key can sound without having been
 struck, and a key can be struck again while it sounds (repeated notes).
 
-The LSTM reads the previous frame (onsets, sounding keys, pedal, and two running pitch-class
-profiles of the onsets so far; silence before the first) and gives the logit of an onset event
+The LSTM reads the previous frame (onsets, sounding keys, pedal, two running pitch-class
+profiles of the onsets so far, running pedal and onset rates, and a per-key trace of recent
+onsets; silence before the first) and gives the logit of an onset event
 (some key is struck), per key the logit of being struck given an event and of a hold, and the
 pedal's logit. With ``within_frame`` (the default) a key's onset logit also depends on the keys
 below it struck in the same frame (one learned weight per pair of keys, :class:`EarlierKeysOnly

@@ -24,7 +24,8 @@ GENRES = ("classical", "jazz")
 #: fixture built from it); their tests carry the ``data`` marker, so `pytest -m "not data"` runs
 #: anywhere.
 DATA_MODULES = {"test_audio_evaluate", "test_audio_judged", "test_audio_multi", "test_beamconvert", "test_chords",
-                "test_classifier", "test_cli_errors", "test_dataset", "test_io", "test_multiworker", "test_pianoroll",
+                "test_classifier", "test_cli_errors", "test_dataset", "test_io", "test_multiworker", "test_notefeatures",
+                "test_pianoroll",
                 "test_training", "test_velocity"}
 
 
