@@ -8,8 +8,7 @@ is struck there or held on from the frame before, so no key can sound without ha
 struck, and a key can be struck again while it sounds (repeated notes).
 
 The LSTM reads the previous frame (onsets, sounding keys, pedal, two running pitch-class
-profiles of the onsets so far, running pedal and onset rates, and a per-key trace of recent
-onsets; silence before the first) and gives the logit of an onset event
+profiles of the onsets so far, running pedal and onset rates; silence before the first) and gives the logit of an onset event
 (some key is struck), per key the logit of being struck given an event and of a hold, and the
 pedal's logit. With ``within_frame`` (the default) a key's onset logit also depends on the keys
 below it struck in the same frame (one learned weight per pair of keys, :class:`EarlierKeysOnly
@@ -62,16 +61,13 @@ FORMAT_VERSION = 3
 KEY_DECAYS = (0.98, 0.995)
 #: Decay per 50 ms of the running pedal share and onset-event rate the LSTM reads (about 3.5 s half-life).
 HABIT_DECAY = 0.99
-#: Decay per 50 ms of the per-key trace of recent onsets the LSTM reads (0.2 s half-life): where the
-#: last notes were struck, so that a line can move on by a step from them.
-TRACE_DECAY = 0.5 ** 0.25
 
 
 def frame_decays(frame_steps: int) -> tuple:
-    """``(key decays, habit decay, trace decay)`` per frame of ``frame_steps`` 25 ms steps: the
-    same half-lives in seconds whatever the frame."""
+    """``(key decays, habit decay)`` per frame of ``frame_steps`` 25 ms steps: the same half-lives
+    in seconds whatever the frame."""
     e = frame_steps / 2.0
-    return tuple(d ** e for d in KEY_DECAYS), HABIT_DECAY ** e, TRACE_DECAY ** e
+    return tuple(d ** e for d in KEY_DECAYS), HABIT_DECAY ** e
 
 
 def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
@@ -85,7 +81,7 @@ def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitc
     """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time."""
     from scipy.signal import lfilter
 
-    key_decays, habit, trace = frame_decays(frame_steps)
+    key_decays, habit = frame_decays(frame_steps)
     counts = onset.astype(np.float64) @ _pc_matrix(onset.shape[1], pitch_low)
     extra = []
     for d in key_decays:
@@ -94,11 +90,7 @@ def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitc
     for x in (pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)):
         h = lfilter([1.0 - habit], [1.0, -habit], x) if len(x) else x
         extra.append(h[:, None])
-    on = onset.astype(np.float64)
-    extra.append(lfilter([1.0], [1.0, -trace], on, axis=0) if len(on) else on)
     return np.concatenate([onset, sound, pedal[:, None]] + extra, axis=1).astype(np.float32)
-
-
 TICKS_PER_SECOND = 960          # 480 ticks per beat at 120 bpm
 MAX_SECONDS = 3600.0
 
@@ -159,8 +151,7 @@ class Frames:
         keys, pedal, running pitch-class profiles of the onsets so far (one per decay of
         :data:`KEY_DECAYS`, each summing to 1: the key it is in), and running averages of the
         pedal and of onset events (decay :data:`HABIT_DECAY`: how this piece pedals and how dense
-        it is, so that one lift of the pedal or one pause does not change the piece's habits), and
-        per key a trace of its recent onsets (decay :data:`TRACE_DECAY`: where the line just was)."""
+        it is, so that one lift of the pedal or one pause does not change the piece's habits)."""
         return running_inputs(self.onset, self.sound, self.pedal, pitch_low, frame_steps=self.frame_steps)
 
     def transposed(self, k: int) -> "Frames":
@@ -308,7 +299,7 @@ def _sigmoid(x):
 
 def input_size(n_pitches: int) -> int:
     """Inputs per frame of a chord model over ``n_pitches`` keys."""
-    return 3 * n_pitches + 1 + 12 * len(KEY_DECAYS) + 2
+    return 2 * n_pitches + 1 + 12 * len(KEY_DECAYS) + 2
 
 
 def previous_frames(fr: Frames, pitch_low: int = 21) -> np.ndarray:
@@ -457,11 +448,10 @@ class ChordModel:
         state = rt.initial_state(np.asarray(cond, np.float32)[None])
         x = np.zeros((1, rt.n_in), np.float32)
         prev_sound = np.zeros(P, bool)
-        key_decays, habit_decay, trace_decay = frame_decays(self.config.frame_steps)
+        key_decays, habit_decay = frame_decays(self.config.frame_steps)
         prof = np.zeros((len(key_decays), 12))
         decay = np.array(key_decays)[:, None]
         habit = np.zeros(2)                     # running pedal share, onset-event rate
-        trace = np.zeros(P)                     # recent onsets per key
         if prime is not None and len(prime):
             xs = previous_frames(prime, self.settings.pitch_low)
             xk = xs @ rt.K
@@ -473,8 +463,7 @@ class ChordModel:
             counts = prime.onset.astype(np.float64) @ _pc_matrix(P, self.settings.pitch_low)
             for c in counts:
                 prof = decay * prof + c
-            habit = last[-1, -P - 2:-P].astype(np.float64)
-            trace = last[-1, -P:].astype(np.float64)
+            habit = last[-1, -2:].astype(np.float64)
         on = np.zeros((n_frames, P), bool)
         sound = np.zeros((n_frames, P), bool)
         ped = np.zeros(n_frames, bool)
@@ -494,8 +483,7 @@ class ChordModel:
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
             norm = prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-6)
             habit = habit_decay * habit + (1.0 - habit_decay) * np.array([ped[t], o.any()], np.float64)
-            trace = trace_decay * trace + o
-            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), habit, trace]).astype(np.float32)[None]
+            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), habit]).astype(np.float32)[None]
             prev_sound = s_
         return Frames(on, sound, ped, self.config.frame_steps)
 

@@ -125,7 +125,7 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
   frame before), plus the sustain pedal: a key cannot sound without having been struck, and can be
   struck again while it sounds.
 - LSTM({cfg.units}) reading the previous frame (onsets, sounding keys, pedal, running pitch-class
-  profiles, running pedal and onset rates, a per-key trace of recent onsets); initial state from the 48-d embedding (Dense tanh /
+  profiles, running pedal and onset rates); initial state from the 48-d embedding (Dense tanh /
   linear); output Dense over [LSTM output, previous frame] -> {2 * cm.settings.n_pitches + 2} logits (onset per key given
   that keys are struck, hold per key, pedal, whether any key is struck), started as the per-key
   Markov chain.{within}
