@@ -77,8 +77,9 @@ def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
 
 
 def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitch_low: int = 21, *,
-                   frame_steps: int) -> np.ndarray:
-    """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time."""
+                   frame_steps: int, habit0=None) -> np.ndarray:
+    """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time; the running
+    pedal share and event rate start from ``habit0`` (default 0, as in training)."""
     from scipy.signal import lfilter
 
     key_decays, habit = frame_decays(frame_steps)
@@ -87,10 +88,14 @@ def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitc
     for d in key_decays:
         h = lfilter([1.0], [1.0, -d], counts, axis=0) if len(counts) else counts
         extra.append(h / np.maximum(h.sum(axis=1, keepdims=True), 1e-6))
-    for x in (pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)):
+    start = np.zeros(2) if habit0 is None else np.asarray(habit0, np.float64)
+    fade = habit ** np.arange(1, len(onset) + 1)
+    for x, h0 in zip((pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)), start):
         h = lfilter([1.0 - habit], [1.0, -habit], x) if len(x) else x
-        extra.append(h[:, None])
+        extra.append((h + h0 * fade)[:, None])
     return np.concatenate([onset, sound, pedal[:, None]] + extra, axis=1).astype(np.float32)
+
+
 TICKS_PER_SECOND = 960          # 480 ticks per beat at 120 bpm
 MAX_SECONDS = 3600.0
 
@@ -146,13 +151,14 @@ class Frames:
         """Keys sounding on from the frame before (not struck in this frame)."""
         return self.sound & ~self.onset
 
-    def model_input(self, pitch_low: int = 21) -> np.ndarray:
+    def model_input(self, pitch_low: int = 21, habit0=None) -> np.ndarray:
         """The frames as the model reads them (F, :func:`input_size`) float32: onsets, sounding
         keys, pedal, running pitch-class profiles of the onsets so far (one per decay of
         :data:`KEY_DECAYS`, each summing to 1: the key it is in), and running averages of the
         pedal and of onset events (decay :data:`HABIT_DECAY`: how this piece pedals and how dense
         it is, so that one lift of the pedal or one pause does not change the piece's habits)."""
-        return running_inputs(self.onset, self.sound, self.pedal, pitch_low, frame_steps=self.frame_steps)
+        return running_inputs(self.onset, self.sound, self.pedal, pitch_low, frame_steps=self.frame_steps,
+                              habit0=habit0)
 
     def transposed(self, k: int) -> "Frames":
         """Shifted by ``k`` keys (notes pushed out of range are dropped)."""
@@ -302,10 +308,13 @@ def input_size(n_pitches: int) -> int:
     return 2 * n_pitches + 1 + 12 * len(KEY_DECAYS) + 2
 
 
-def previous_frames(fr: Frames, pitch_low: int = 21) -> np.ndarray:
+def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None) -> np.ndarray:
     """Teacher-forcing input: each frame sees the one before it (silence first), (F, input_size)."""
-    x = fr.model_input(pitch_low)
-    return np.concatenate([np.zeros_like(x[:1]), x[:-1]])
+    x = fr.model_input(pitch_low, habit0)
+    first = np.zeros_like(x[:1])
+    if habit0 is not None:
+        first[0, -2:] = habit0
+    return np.concatenate([first, x[:-1]])
 
 
 def n_outputs(n_pitches: int) -> int:
@@ -354,6 +363,8 @@ class ChordModel:
         self.genre = meta["genre"]
         self.settings = EncoderSettings.from_dict(meta["encoder"])
         self.config = ChordsConfig.from_dict(meta["config"])
+        #: running pedal share and onset-event rate a draw without a prime starts from (:func:`habit_start`)
+        self.habit_start = [float(x) for x in meta["habit_start"]]
 
     @property
     def frame_seconds(self) -> float:
@@ -382,6 +393,9 @@ class ChordModel:
             settings = EncoderSettings.from_dict(meta["encoder"])
             ChordsConfig.from_dict(meta["config"])
             emb_dim = int(meta["classifier"]["embedding_dim"])
+            start = [float(x) for x in meta["habit_start"]]
+            if len(start) != 2 or not all(0.0 <= x <= 1.0 for x in start):
+                raise ValueError(f"habit_start must be two shares in [0, 1], got {meta['habit_start']}")
         except (KeyError, TypeError, ValueError, InputError) as exc:
             raise ModelError(f"{files['json']}: incomplete chord-model sidecar ({exc})") from None
         if not os.path.exists(files["npz"]):
@@ -419,12 +433,14 @@ class ChordModel:
                 f"chord model {self.path} was trained on the embeddings of classifier {want['fingerprint']}, "
                 f"but {clf.path} is {clf.fingerprint} (retrain the chord model with this classifier)")
 
-    def logits(self, frames: list, conds: np.ndarray) -> list:
-        """Teacher-forced logits (F, 2P + 2) of each :class:`Frames` given the frames before it."""
+    def logits(self, frames: list, conds: np.ndarray, habit0=None) -> list:
+        """Teacher-forced logits (F, 2P + 2) of each :class:`Frames` given the frames before it
+        (running pedal share and event rate from ``habit0``: 0 as in training, or
+        :attr:`habit_start` as a draw without a prime starts)."""
         out = []
         for fr, c in zip(frames, conds):
             cur = fr.onset[None].astype(np.float32) if self.config.within_frame else None
-            out.append(self.runtime.logits(previous_frames(fr, self.settings.pitch_low)[None],
+            out.append(self.runtime.logits(previous_frames(fr, self.settings.pitch_low, habit0)[None],
                                            np.asarray(c, np.float32)[None], cur)[0])
         return out
 
@@ -438,6 +454,7 @@ class ChordModel:
         probability given the event and (``within_frame``) the keys below it already struck in this
         frame, lowest key first; a key that sounded before and is not struck holds with its hold
         probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``.
+        Without a prime, the running pedal share and event rate start at :attr:`habit_start`.
         """
         if not temperature > 0:
             raise InputError(f"temperature must be positive (got {temperature})")
@@ -447,11 +464,12 @@ class ChordModel:
         pcs = (np.arange(P) + self.settings.pitch_low) % 12
         state = rt.initial_state(np.asarray(cond, np.float32)[None])
         x = np.zeros((1, rt.n_in), np.float32)
+        x[0, -2:] = self.habit_start
         prev_sound = np.zeros(P, bool)
         key_decays, habit_decay = frame_decays(self.config.frame_steps)
         prof = np.zeros((len(key_decays), 12))
         decay = np.array(key_decays)[:, None]
-        habit = np.zeros(2)                     # running pedal share, onset-event rate
+        habit = np.array(self.habit_start, np.float64)   # running pedal share, onset-event rate
         if prime is not None and len(prime):
             xs = previous_frames(prime, self.settings.pitch_low)
             xk = xs @ rt.K
@@ -730,6 +748,15 @@ def typical_texture(pieces: list, frame_seconds: float, pitch_low: int = 21, sec
     return {k: [round(float(np.percentile([t[k] for t in stats], q)), 3) for q in (5, 95)] for k in CHECKED_TEXTURE}
 
 
+def habit_start(pieces: list) -> list:
+    """Mean running pedal share and onset-event rate (the last two model inputs) over every frame
+    of real pieces: where a draw without a prime starts them, as in a piece already under way
+    (from zero, the model reads "this piece has played nothing and never pedals" and keeps to it
+    for seconds)."""
+    rows = np.concatenate([f.model_input()[:, -2:] for f in pieces]).astype(np.float64)
+    return [round(float(x), 6) for x in rows.mean(axis=0)]
+
+
 def load_pieces(ds, indices, clf, frame_steps: int | None) -> tuple:
     """:class:`Frames` (None when ``frame_steps`` is None) and classifier embeddings of dataset pieces."""
     from .classifier import segment_features
@@ -830,6 +857,7 @@ class _TrainingData:
     load_seconds: float
     markov: np.ndarray         # per-key Markov rates of the training frames
     typical: dict              # typical texture of the training pieces
+    habit_start: list          # where a draw without a prime starts its running pedal share and event rate
 
 
 def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsConfig) -> _TrainingData:
@@ -843,8 +871,9 @@ def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsC
     load_s = time.time() - t0
     markov = markov_rates(tr_frames)
     typical = typical_texture(tr_frames, ds.settings.step * cfg.frame_steps, ds.settings.pitch_low)
+    start = habit_start(tr_frames)
     return _TrainingData(ds.settings, len(tr_idx), tr_frames, tr_embs, va_frames, va_embs, foreign, load_s,
-                         markov, typical)
+                         markov, typical, start)
 
 
 def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: int = 1) -> tuple:
@@ -904,6 +933,7 @@ def _sidecar(data: _TrainingData, clf, cfg: ChordsConfig, genre: str, history: d
                        "embedding_dim": clf.embedding_dim},
         "markov": [[round(float(x), 6) for x in row] for row in data.markov],
         "typical_texture": data.typical,
+        "habit_start": data.habit_start,
         "data": {"dataset": dataset, "train_pieces": data.train_pieces, "val_pieces": len(data.val_frames),
                  "train_frames": int(sum(len(f) for f in data.train_frames)),
                  "val_frames": int(sum(len(f) for f in data.val_frames)),

@@ -217,7 +217,7 @@ def test_sampler_draws_from_the_teacher_forced_distribution():
     emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration("jazz", 5)))
     fr = cm.sample(emb, 150, seed=11)
     P = cm.settings.n_pitches
-    p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb])[0]))
+    p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb], habit0=cm.habit_start)[0]))
     u = np.random.default_rng(11).random((150, 2 * P + 2))
     prev = np.vstack([np.zeros((1, P), bool), fr.sound[:-1]])
     assert np.array_equal((u[:, :P] < p[:, :P]) & (u[:, 2 * P + 1:] < p[:, 2 * P + 1:]), fr.onset)
@@ -226,13 +226,16 @@ def test_sampler_draws_from_the_teacher_forced_distribution():
 
 
 def test_generated_texture_is_plausible():
-    """20 s from a jazz inspiration in classical style: sounding, a few keys at a time, mid register."""
+    """20 s from a jazz inspiration in classical style (median of 3 draws): sounding, a few keys at a
+    time, mid register."""
     from midistyle.chords import texture_stats
 
     cm = ChordModel.load(chords_model_path("classical"))
     clf = GenreClassifier.load(classifier_path())
-    fr = cm.sample(clf.embed(encode(inspiration("jazz", 4), clf.settings)), 400, seed=0)
-    s = texture_stats(fr, cm.frame_seconds)
+    emb = clf.embed(encode(inspiration("jazz", 4), clf.settings))
+    draws = [texture_stats(cm.sample(emb, int(round(20.0 / cm.frame_seconds)), seed=k), cm.frame_seconds)
+             for k in range(3)]
+    s = {key: float(np.median([d[key] for d in draws])) for key in draws[0]}
     assert 1.0 <= s["polyphony"] <= 8.0
     assert s["silence"] < 0.5
     assert 2.0 <= s["notes_per_s"] <= 20.0
