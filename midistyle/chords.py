@@ -454,7 +454,7 @@ class ChordModel:
         probability given the event and (``within_frame``) the keys below it already struck in this
         frame, lowest key first; a key that sounded before and is not struck holds with its hold
         probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``.
-        Without a prime, the running pedal share and event rate start at :attr:`habit_start`.
+        The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any).
         """
         if not temperature > 0:
             raise InputError(f"temperature must be positive (got {temperature})")
@@ -471,11 +471,11 @@ class ChordModel:
         decay = np.array(key_decays)[:, None]
         habit = np.array(self.habit_start, np.float64)   # running pedal share, onset-event rate
         if prime is not None and len(prime):
-            xs = previous_frames(prime, self.settings.pitch_low)
+            xs = previous_frames(prime, self.settings.pitch_low, self.habit_start)
             xk = xs @ rt.K
             for t in range(len(xs)):
                 _, state = rt.step(xs[t][None], state, xk[t][None])
-            last = prime.model_input(self.settings.pitch_low)
+            last = prime.model_input(self.settings.pitch_low, self.habit_start)
             x = last[-1:]
             prev_sound = prime.sound[-1].copy()
             counts = prime.onset.astype(np.float64) @ _pc_matrix(P, self.settings.pitch_low)
