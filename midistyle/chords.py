@@ -495,7 +495,7 @@ class ChordModel:
             elif rt.within is None:
                 o = u[t, :P] < p[:P]
             else:
-                o = _draw_keys_in_order(logit[0, :P], rt.within[:, :P], u[t, :P], inv_t)
+                o = draw_keys_in_order(logit[0, :P], rt.within[:, :P], u[t, :P], inv_t)
             s_ = o | (prev_sound & (u[t, P:2 * P] < p[P:2 * P]))
             on[t], sound[t], ped[t] = o, s_, u[t, 2 * P] < p[2 * P]
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
@@ -506,9 +506,12 @@ class ChordModel:
         return Frames(on, sound, ped, self.config.frame_steps)
 
 
-def _draw_keys_in_order(logit: np.ndarray, within: np.ndarray, u: np.ndarray, inv_t: float) -> np.ndarray:
-    """Keys struck in one frame, drawn lowest first: key ``k`` is struck when ``u[k]`` is below
-    ``sigmoid((logit[k] + sum of within[j, k] over struck j < k) / T)``. Each pass finds the next
+def draw_keys_in_order(logit: np.ndarray, within: np.ndarray, u: np.ndarray, inv_t: float) -> np.ndarray:
+    """Keys struck in one frame, drawn lowest first (bool array like ``logit``).
+
+    Key ``k`` is struck when ``u[k]`` is below ``sigmoid((logit[k] + sum of within[j, k] over the
+    struck keys j < k) * inv_t)``: ``logit`` (P,) from the LSTM, ``within`` (P, P) the within-frame
+    weights, ``u`` (P,) uniforms, ``inv_t`` one over the temperature. Each pass finds the next
     struck key at once, so the loop runs once per struck key, not once per key."""
     z = np.array(logit, np.float64)
     o = np.zeros(len(z), bool)

@@ -264,20 +264,20 @@ def test_keys_of_a_frame_are_drawn_lowest_first_given_those_below():
     """Key 0 is struck for sure; its weights then forbid key 3 and force key 6, whatever their own
     logits; keys after a forced one see its weights too; with no within-frame weights the draw is
     the independent one."""
-    from midistyle.chords import _draw_keys_in_order
+    from midistyle.chords import draw_keys_in_order
 
     P = 8
     logit = np.array([20.0, -20, 0, 20, -20, 0, -20, -20])
     within = np.zeros((P, P))
     within[0, 3], within[0, 6], within[6, 7] = -60.0, 60.0, 60.0
     u = np.full(P, 0.5)
-    o = _draw_keys_in_order(logit, within, u, 1.0)
+    o = draw_keys_in_order(logit, within, u, 1.0)
     assert o.tolist() == [True, False, False, False, False, False, True, True]
-    assert np.array_equal(_draw_keys_in_order(logit, np.zeros((P, P)), u, 1.0), logit > 0)
+    assert np.array_equal(draw_keys_in_order(logit, np.zeros((P, P)), u, 1.0), logit > 0)
     # temperature scales the summed logit: key 2 (logit 0, u 0.5) is on the edge either way
     u2 = u.copy()
     u2[2] = 0.49
-    assert _draw_keys_in_order(logit, within, u2, 3.0)[2]
+    assert draw_keys_in_order(logit, within, u2, 3.0)[2]
 
 
 # ----------------------------------------------------------------------------- training
