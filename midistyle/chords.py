@@ -61,6 +61,8 @@ FORMAT_VERSION = 3
 KEY_DECAYS = (0.98, 0.995)
 #: Decay per 50 ms of the running pedal share and onset-event rate the LSTM reads (about 3.5 s half-life).
 HABIT_DECAY = 0.99
+#: Where those two running habits sit among the model inputs (the last two columns).
+HABIT_COLUMNS = slice(-2, None)
 
 
 def frame_decays(frame_steps: int) -> tuple:
@@ -141,7 +143,7 @@ class Frames:
     onset: np.ndarray
     sound: np.ndarray
     pedal: np.ndarray
-    frame_steps: int = 2
+    frame_steps: int
 
     def __len__(self):
         return len(self.onset)
@@ -313,7 +315,7 @@ def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None) -> np.ndarray:
     x = fr.model_input(pitch_low, habit0)
     first = np.zeros_like(x[:1])
     if habit0 is not None:
-        first[0, -2:] = habit0
+        first[0, HABIT_COLUMNS] = habit0
     return np.concatenate([first, x[:-1]])
 
 
@@ -391,7 +393,7 @@ class ChordModel:
                                         f"this midistyle reads {FORMAT_VERSION}")
         try:
             settings = EncoderSettings.from_dict(meta["encoder"])
-            ChordsConfig.from_dict(meta["config"])
+            cfg = ChordsConfig.from_dict(meta["config"])
             emb_dim = int(meta["classifier"]["embedding_dim"])
             start = [float(x) for x in meta["habit_start"]]
             if len(start) != 2 or not all(0.0 <= x <= 1.0 for x in start):
@@ -410,7 +412,6 @@ class ChordModel:
         if rt.w["out/kernel"].shape[1] != n_outputs(settings.n_pitches):
             raise SettingsMismatchError(f"{files['npz']}: weights give {rt.w['out/kernel'].shape[1]} outputs per "
                                         f"frame, this midistyle reads {n_outputs(settings.n_pitches)}")
-        cfg = ChordsConfig.from_dict(meta["config"])
         if (rt.within is not None) != cfg.within_frame or (
                 rt.within is not None and rt.within.shape != (settings.n_pitches, n_outputs(settings.n_pitches))):
             raise SettingsMismatchError(f"{files['npz']}: within-frame weights "
@@ -464,7 +465,7 @@ class ChordModel:
         pcs = (np.arange(P) + self.settings.pitch_low) % 12
         state = rt.initial_state(np.asarray(cond, np.float32)[None])
         x = np.zeros((1, rt.n_in), np.float32)
-        x[0, -2:] = self.habit_start
+        x[0, HABIT_COLUMNS] = self.habit_start
         prev_sound = np.zeros(P, bool)
         key_decays, habit_decay = frame_decays(self.config.frame_steps)
         prof = np.zeros((len(key_decays), 12))
@@ -481,21 +482,22 @@ class ChordModel:
             counts = prime.onset.astype(np.float64) @ _pc_matrix(P, self.settings.pitch_low)
             for c in counts:
                 prof = decay * prof + c
-            habit = last[-1, -2:].astype(np.float64)
+            habit = last[-1, HABIT_COLUMNS].astype(np.float64)
         on = np.zeros((n_frames, P), bool)
         sound = np.zeros((n_frames, P), bool)
         ped = np.zeros(n_frames, bool)
         u = rng.random((n_frames, 2 * P + 2))
         inv_t = 1.0 / temperature
+        within = None if rt.within is None else rt.within[:, :P]
         for t in range(n_frames):
             logit, state = rt.step(x, state)
             p = _sigmoid(logit[0] * inv_t)
             if u[t, 2 * P + 1] >= p[2 * P + 1]:
                 o = np.zeros(P, bool)
-            elif rt.within is None:
+            elif within is None:
                 o = u[t, :P] < p[:P]
             else:
-                o = draw_keys_in_order(logit[0, :P], rt.within[:, :P], u[t, :P], inv_t)
+                o = draw_keys_in_order(logit[0, :P], within, u[t, :P], inv_t)
             s_ = o | (prev_sound & (u[t, P:2 * P] < p[P:2 * P]))
             on[t], sound[t], ped[t] = o, s_, u[t, 2 * P] < p[2 * P]
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
@@ -756,7 +758,7 @@ def habit_start(pieces: list) -> list:
     of real pieces: where a draw without a prime starts them, as in a piece already under way
     (from zero, the model reads "this piece has played nothing and never pedals" and keeps to it
     for seconds)."""
-    rows = np.concatenate([f.model_input()[:, -2:] for f in pieces]).astype(np.float64)
+    rows = np.concatenate([f.model_input()[:, HABIT_COLUMNS] for f in pieces]).astype(np.float64)
     return [round(float(x), 6) for x in rows.mean(axis=0)]
 
 
@@ -865,7 +867,8 @@ class _TrainingData:
 
 def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsConfig) -> _TrainingData:
     """Frames and embeddings of the pieces (timed), with the other genres' embeddings when
-    ``cfg.foreign_cond``, then the Markov baseline and the typical texture of the training pieces."""
+    ``cfg.foreign_cond``, then the Markov baseline, the typical texture and the habit start
+    (:func:`habit_start`) of the training pieces."""
     t0 = time.time()
     tr_frames, tr_embs = load_pieces(ds, tr_idx, clf, cfg.frame_steps)
     va_frames, va_embs = load_pieces(ds, va_idx, clf, cfg.frame_steps)

@@ -131,10 +131,10 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
   Markov chain.{within}
   Loss: NLL of the onset event, of the struck keys, of the holds that are decided (key sounded
   before, not struck again), and of the pedal.
-- A draw without `--prime` starts its running pedal share and onset-event rate at their mean over
-  the training frames ({cm.habit_start[0]:.3f} / {cm.habit_start[1]:.3f}), as in a piece already under way: started at
-  zero, the model read "nothing played, never pedalled" and kept to it for seconds (the seed
-  example of the previous version opened with 10 s of near silence, and its jazz pedalled 8-15 % of the time against 58 %).
+- A draw (and a `--prime` read through the model before it) starts its running pedal share and
+  onset-event rate at their mean over the training frames ({cm.habit_start[0]:.3f} / {cm.habit_start[1]:.3f}), as in a piece
+  already under way: started at zero, the model read "nothing played, never pedalled" and kept to
+  it for seconds (the jazz generator then pedalled 8-15 % of the time against 58 % in real playing).
 - Training windows of {cfg.seq_len} frames, batch {cfg.batch_size}, transposed by up to +-{cfg.transpose} semitones, a share
   {cfg.foreign_cond} started from another genre's embedding, {100 * cfg.input_noise:.1f} % of the fed-back key and pedal bits
   flipped (so the model does not trust its own draws blindly); Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,
