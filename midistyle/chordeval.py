@@ -9,8 +9,9 @@ their output proves little. Here:
   training pieces of every genre (:func:`fit_content_judge`);
 - a **real-vs-generated discriminator**: a logistic regression on the same statistics plus the
   velocity mean and spread, cross-validated (:func:`discriminator_balanced_accuracy`);
-- texture figures of generated against real pieces (:func:`texture_figures`), and how much the
-  output keeps of its inspiration's pitch-class profile (:func:`inspiration_link`).
+- texture figures of generated against real pieces (:func:`texture_figures`), how much the
+  output keeps of its inspiration's pitch-class profile (:func:`inspiration_link`), and whether a
+  long draw keeps its texture or drifts away from it (:func:`steadiness`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .notefeatures import VelocityJudge, content_statistics
 from .pianoroll import PianoRoll, encode
 
 __all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
-           "discriminator_balanced_accuracy", "inspiration_link", "evaluate_generation"]
+           "discriminator_balanced_accuracy", "inspiration_link", "evaluate_generation", "steadiness"]
 
 #: Texture figures compared between generated and real music.
 TEXTURE_NAMES = ["polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"]
@@ -162,3 +163,36 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
             np.array([content_statistics(g) for g in gen_rolls]))]))
     return res
 
+
+
+def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
+    """Does a long draw keep its texture? Notes per second and sustain-pedal share of each
+    ``block`` of a ``seconds`` draw from each embedding (seed ``seed + k``), medians over the
+    draws, against the medians of the same blocks of the real pieces ``real`` (PianoRolls, long
+    enough ones only; from a third of the way in).
+
+    Returns
+    -------
+    dict
+        ``block_seconds``, ``generated`` and ``real``: ``notes_per_s`` and ``pedal_share`` per block.
+    """
+    n_block = max(1, int(round(block / cm.frame_seconds)))
+    n_blocks = max(1, int(seconds // block))
+    out = {"block_seconds": block, "seconds": n_blocks * block}
+    gen = []
+    for k, emb in enumerate(embeddings):
+        fr = cm.sample(emb, n_blocks * n_block, seed=seed + k)
+        gen.append([(fr.onset[a:a + n_block].sum() / block, float(fr.pedal[a:a + n_block].mean()))
+                    for a in range(0, n_blocks * n_block, n_block)])
+    rows = []
+    for r in real:
+        a0 = r.duration / 3
+        if r.duration - a0 < n_blocks * block:
+            continue
+        tex = [texture_figures(r, a0 + b * block, block) for b in range(n_blocks)]
+        rows.append([(t["notes_per_s"], t["pedal_share"]) for t in tex])
+    for name, table in (("generated", gen), ("real", rows)):
+        arr = np.array(table, np.float64).reshape(-1, n_blocks, 2) if table else np.full((1, n_blocks, 2), np.nan)
+        out[name] = {"notes_per_s": np.round(np.median(arr[:, :, 0], axis=0), 2).tolist(),
+                     "pedal_share": np.round(np.median(arr[:, :, 1], axis=0), 3).tolist(), "pieces": len(table)}
+    return out

@@ -242,6 +242,28 @@ def test_generated_texture_is_plausible():
     assert 40 <= s["pitch_mean"] <= 80
 
 
+def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():
+    """The steadiness figures are the medians, block by block, of the draws (same seeds) and of the
+    real pieces long enough (from a third of the way in); without real pieces long enough, none is reported."""
+    from midistyle.chordeval import steadiness, texture_figures
+
+    cm = ChordModel.load(chords_model_path("jazz"))
+    clf = GenreClassifier.load(classifier_path())
+    rolls = [encode(inspiration("jazz", k)) for k in range(3)]
+    embs = [clf.embed(r) for r in rolls]
+    res = steadiness(cm, embs, rolls, seconds=20.0, block=10.0, seed=4)
+    n = int(round(10.0 / cm.frame_seconds))
+    draws = [cm.sample(e, 2 * n, seed=4 + k) for k, e in enumerate(embs)]
+    want = np.median([[d.onset[a:a + n].sum() / 10.0 for a in (0, n)] for d in draws], axis=0)
+    assert res["generated"]["notes_per_s"] == pytest.approx(want.tolist(), abs=0.01)
+    assert res["generated"]["pieces"] == 3 and len(res["real"]["pedal_share"]) == 2
+    long_enough = [r for r in rolls if r.duration * 2 / 3 >= 20.0]
+    real = np.median([[texture_figures(r, r.duration / 3 + b * 10.0, 10.0)["notes_per_s"] for b in (0, 1)]
+                      for r in long_enough], axis=0)
+    assert res["real"]["pieces"] == len(long_enough) and res["real"]["notes_per_s"] == pytest.approx(real, abs=0.01)
+    assert steadiness(cm, embs[:1], [], seconds=20.0, block=10.0)["real"]["pieces"] == 0
+
+
 @pytest.mark.parametrize("frame_steps", [1, 2])
 def test_running_inputs_keep_their_half_lives_in_seconds(frame_steps):
     """One key struck at the start: the onset-event rate halves every 3.5 s or so and the
