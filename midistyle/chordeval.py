@@ -114,12 +114,13 @@ def inspiration_link(inspirations: list, generated: list, prime_seconds: float) 
 
 def evaluate_generation(cm, clf, inspirations: list, real: list, judge: VelocityJudge | None, *,
                         velocity_model=None, seconds: float = 20.0, seed: int = 0,
-                        temperature: float = 1.0, prime: float = 0.0) -> dict:
+                        temperature: float = 1.0, prime: float = 0.0, feedback: float | None = None) -> dict:
     """Generate ``seconds`` from each inspiration (Performances, or PianoRolls on the model's grid)
     with chord model ``cm`` and judge it.
 
     ``real`` are PianoRolls of real pieces of the target genre (one window of ``seconds`` from
-    each, a third of the way in, for the discriminator and the texture figures).
+    each, a third of the way in, for the discriminator and the texture figures). ``feedback``: as
+    for the model's ``sample`` (default its ``habit_feedback``).
 
     Returns
     -------
@@ -139,7 +140,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
             primer = roll_frames(roll, cm.config.frame_steps)[:max(1, int(round(prime / cm.frame_seconds)))]
         emb = clf.embed(roll if isinstance(perf, PianoRoll) else encode(perf, clf.settings))
         midi, _, notes = compose(cm, emb, seconds, seed=seed + k,
-                                 temperature=temperature, prime=primer, velocity_model=velocity_model)
+                                 temperature=temperature, prime=primer, velocity_model=velocity_model,
+                                 feedback=feedback)
         ins_rolls.append(roll)
         if notes:
             gen_rolls.append(encode(mio.performance_from_midifile(midi, "generated"), cm.settings))
@@ -165,25 +167,26 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
 
 
 
-def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
+def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block: float = 10.0, seed: int = 0,
+               feedback: float | None = None) -> dict:
     """Does a long draw keep its texture? Notes per second and sustain-pedal share of each
     ``block`` of a ``seconds`` draw from each embedding (seed ``seed + k``), medians over the
     draws, against the medians of the same blocks of the real pieces ``real`` (PianoRolls, long
-    enough ones only; from a third of the way in).
+    enough ones only; from a third of the way in). ``feedback``: as for the model's ``sample``
+    (default its :attr:`habit_feedback`).
 
     Returns
     -------
     dict
         ``block_seconds``, ``generated`` and ``real``: ``notes_per_s`` and ``pedal_share`` per block.
     """
+    from .chords import draw_blocks
+
     n_block = max(1, int(round(block / cm.frame_seconds)))
     n_blocks = max(1, int(seconds // block))
-    out = {"block_seconds": block, "seconds": n_blocks * block}
-    gen = []
-    for k, emb in enumerate(embeddings):
-        fr = cm.sample(emb, n_blocks * n_block, seed=seed + k)
-        gen.append([(fr.onset[a:a + n_block].sum() / block, float(fr.pedal[a:a + n_block].mean()))
-                    for a in range(0, n_blocks * n_block, n_block)])
+    fb = cm.habit_feedback if feedback is None else feedback
+    out = {"block_seconds": block, "seconds": n_blocks * block, "feedback": fb}
+    gen = draw_blocks(cm, embeddings, n_blocks=n_blocks, block_frames=n_block, seed=seed, feedback=fb).tolist()
     rows = []
     for r in real:
         a0 = r.duration / 3

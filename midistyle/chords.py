@@ -367,6 +367,13 @@ class ChordModel:
         self.config = ChordsConfig.from_dict(meta["config"])
         #: running pedal share and onset-event rate a draw without a prime starts from (:func:`habit_start`)
         self.habit_start = [float(x) for x in meta["habit_start"]]
+        #: How much of its own draws' running pedal share and event rate (away from
+        #: :attr:`habit_start`) a draw reads back by default (:func:`anchored_habits`): 1, as in
+        #: training; over a minute that loop drifts (classical thins out, jazz pedals more and more)
+        self.habit_feedback = float(meta.get("habit_feedback", 1.0))
+        #: The feedback a steady draw (``chords --steady``) reads back with, chosen on the training
+        #: pieces so that a minute keeps its texture (:func:`calibrate_feedback`)
+        self.steady_feedback = float(meta.get("steady_feedback", self.habit_feedback))
 
     @property
     def frame_seconds(self) -> float:
@@ -434,19 +441,23 @@ class ChordModel:
                 f"chord model {self.path} was trained on the embeddings of classifier {want['fingerprint']}, "
                 f"but {clf.path} is {clf.fingerprint} (retrain the chord model with this classifier)")
 
-    def logits(self, frames: list, conds: np.ndarray, habit0=None) -> list:
+    def logits(self, frames: list, conds: np.ndarray, habit0=None, feedback: float = 1.0) -> list:
         """Teacher-forced logits (F, 2P + 2) of each :class:`Frames` given the frames before it
         (running pedal share and event rate from ``habit0``: 0 as in training, or
-        :attr:`habit_start` as a draw without a prime starts)."""
+        :attr:`habit_start` as a draw without a prime starts; read as a draw reads them with
+        ``feedback``, see :func:`anchored_habits`)."""
         out = []
         for fr, c in zip(frames, conds):
             cur = fr.onset[None].astype(np.float32) if self.config.within_frame else None
-            out.append(self.runtime.logits(previous_frames(fr, self.settings.pitch_low, habit0)[None],
+            x = previous_frames(fr, self.settings.pitch_low, habit0)
+            if feedback != 1.0:
+                x[:, HABIT_COLUMNS] = anchored_habits(x[:, HABIT_COLUMNS], self.habit_start, feedback)
+            out.append(self.runtime.logits(x[None],
                                            np.asarray(c, np.float32)[None], cur)[0])
         return out
 
     def sample(self, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0,
-               prime: Frames | None = None) -> Frames:
+               prime: Frames | None = None, feedback: float | None = None) -> Frames:
         """Draw ``n_frames`` frames started from embedding ``cond`` (D,).
 
         With ``prime``, those frames are first read through the LSTM (teacher forced) and the
@@ -455,10 +466,16 @@ class ChordModel:
         probability given the event and (``within_frame``) the keys below it already struck in this
         frame, lowest key first; a key that sounded before and is not struck holds with its hold
         probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``.
-        The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any).
+        The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any)
+        and the drawn frames are read back with ``feedback`` (default :attr:`habit_feedback`,
+        :func:`anchored_habits`).
         """
         if not temperature > 0:
             raise InputError(f"temperature must be positive (got {temperature})")
+        fb = self.habit_feedback if feedback is None else float(feedback)
+        if not 0.0 <= fb <= 1.0:
+            raise InputError(f"feedback must be in [0, 1] (got {feedback})")
+        start = np.array(self.habit_start, np.float64)
         rng = np.random.default_rng(seed)
         rt = self.runtime
         P = self.settings.n_pitches
@@ -503,7 +520,7 @@ class ChordModel:
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
             norm = prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-6)
             habit = habit_decay * habit + (1.0 - habit_decay) * np.array([ped[t], o.any()], np.float64)
-            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), habit]).astype(np.float32)[None]
+            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), start + fb * (habit - start)]).astype(np.float32)[None]
             prev_sound = s_
         return Frames(on, sound, ped, self.config.frame_steps)
 
@@ -548,15 +565,17 @@ def shipped_velocity_model(style: str):
 
 
 def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, temperature: float = 1.0,
-            prime: Frames | None = None, velocity_model=None) -> tuple:
+            prime: Frames | None = None, velocity_model=None, feedback: float | None = None) -> tuple:
     """Draw ``seconds`` of music from a chord model and make it a MIDI file (in memory).
 
     Returns ``(mido.MidiFile, Frames, notes)``; velocities are drawn by ``velocity_model``
     (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
+    ``feedback``: as for :meth:`ChordModel.sample`.
     """
     from . import io as mio
 
-    fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime)
+    fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
+                   feedback=feedback)
     notes = frames_to_notes(fr)
     midi = notes_to_midi(notes, cm.settings, seconds, frame_steps=cm.config.frame_steps,
                          pedal=pedal_runs(fr.pedal), name=f"midistyle chords ({cm.genre})")
@@ -569,7 +588,7 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
 
 def generate(inspire: str, style: str, output: str | None = None, seconds: float = 30.0, seed: int | None = None,
              temperature: float = 1.0, force: bool = False, model: str | None = None,
-             classifier: str | None = None, velocity: bool = True, prime: float = 0.0) -> dict:
+             classifier: str | None = None, velocity: bool = True, prime: float = 0.0, steady: bool = False) -> dict:
     """Generate music in ``style`` from the style embedding of ``inspire``, write a MIDI file.
 
     Parameters
@@ -595,11 +614,16 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     prime : float
         Seconds of the inspiration's beginning read through the generator before it draws, so
         the output continues in its key, register and texture (0: the embedding alone).
+    steady : bool
+        Read back only part of the draw's own running pedal share and density (the model's
+        :attr:`~ChordModel.steady_feedback`), so that a long draw keeps its texture; by default
+        they are read back in full, as in training, and after about 20 s the classical generator
+        thins out and the jazz generator pedals more and more.
 
     Returns
     -------
     dict
-        ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``prime``,
+        ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``prime``, ``feedback``,
         ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
         None) and ``warning`` (or None).
     """
@@ -634,7 +658,9 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         vm, why = shipped_velocity_model(style)
         if vm is None:
             warning = f"no velocity model for {style!r}, notes get velocity 64 ({why})"
-    midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm)
+    feedback = cm.steady_feedback if steady else cm.habit_feedback
+    midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm,
+                              feedback=feedback)
     tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
     if not notes:
         warning = "the generator drew only silence (try another seed or a higher temperature)"
@@ -647,7 +673,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     vm_path = vm.path if vm is not None and notes else None
     mio.save_midi(midi, out, force=force, protect=protect)
     return {"input": inspire, "output": out, "style": style, "seconds": float(seconds), "seed": int(seed),
-            "temperature": float(temperature), "prime": float(prime), "notes": len(notes),
+            "temperature": float(temperature), "prime": float(prime), "feedback": feedback, "notes": len(notes),
             "polyphony": round(tex["polyphony"], 2), "notes_per_s": round(tex["notes_per_s"], 2),
             "pedal_share": round(tex["pedal_share"], 3), "velocity_model": vm_path, "warning": warning}
 
@@ -751,6 +777,61 @@ def typical_texture(pieces: list, frame_seconds: float, pitch_low: int = 21, sec
     n = max(1, int(round(seconds / frame_seconds)))
     stats = [texture_stats(f[a:a + n], frame_seconds, pitch_low) for f in pieces for a in range(0, len(f) - n + 1, n)]
     return {k: [round(float(np.percentile([t[k] for t in stats], q)), 3) for q in (5, 95)] for k in CHECKED_TEXTURE}
+
+
+def anchored_habits(habits: np.ndarray, start, feedback: float) -> np.ndarray:
+    """Running habits as a draw reads them back: ``start + feedback * (habits - start)``. At
+    ``feedback`` 1 the draw reads its own running pedal share and event rate, as in training; below
+    1 it reads them pulled towards the habit start, so that a sparse stretch does not make the next
+    one sparser and sparser."""
+    s = np.asarray(start, np.float64)
+    return (s + feedback * (np.asarray(habits, np.float64) - s)).astype(np.asarray(habits).dtype)
+
+
+def draw_blocks(cm: "ChordModel", embeddings: list, *, n_blocks: int, block_frames: int, seed: int = 0,
+                feedback: float | None = None) -> np.ndarray:
+    """Notes per second and sustain-pedal share of each block of ``block_frames`` frames of a draw
+    of ``n_blocks`` blocks from each embedding (seed ``seed + k``): array (draws, blocks, 2)."""
+    out = np.zeros((len(embeddings), n_blocks, 2))
+    secs = block_frames * cm.frame_seconds
+    for k, emb in enumerate(embeddings):
+        fr = cm.sample(emb, n_blocks * block_frames, seed=seed + k, feedback=feedback)
+        on = fr.onset.reshape(n_blocks, block_frames, -1).sum(axis=(1, 2))
+        out[k, :, 0] = on / secs
+        out[k, :, 1] = fr.pedal.reshape(n_blocks, block_frames).mean(axis=1)
+    return out
+
+
+def calibrate_feedback(cm: "ChordModel", embeddings: list, *, feedbacks=(1.0, 0.75, 0.5, 0.25),
+                       seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
+    """How much of its own running habits a draw should read back (:attr:`ChordModel.habit_feedback`).
+
+    For each ``feedback``, draws ``seconds`` from each embedding (training pieces': this is chosen
+    without the validation split) and compares the last ``block`` seconds with the first: median
+    over draws of the notes per second and of the pedal share. :func:`choose_feedback` keeps the
+    largest feedback (the nearest to training) whose draws keep both within 25 %: the model's
+    :attr:`ChordModel.steady_feedback`.
+    """
+    n_block = max(1, int(round(block / cm.frame_seconds)))
+    n_blocks = max(2, int(seconds // block))
+    table = []
+    for fb in feedbacks:
+        med = np.median(draw_blocks(cm, embeddings, n_blocks=n_blocks, block_frames=n_block, seed=seed,
+                                    feedback=fb), axis=0)
+        table.append({"feedback": float(fb), "notes_per_s": np.round(med[:, 0], 2).tolist(),
+                      "pedal_share": np.round(med[:, 1], 3).tolist()})
+    return {"seconds": n_blocks * block, "block_seconds": block, "draws": len(embeddings), "table": table,
+            "chosen": choose_feedback(table)}
+
+
+def choose_feedback(table: list, *, tolerance: float = 0.25) -> float:
+    """The largest ``feedback`` of :func:`calibrate_feedback`'s table whose last block keeps the
+    notes per second and the pedal share of its first within ``tolerance`` (relative); the
+    steadiest row if none does."""
+    def drift(row):
+        return max(abs(row[k][-1] / max(row[k][0], 1e-9) - 1.0) for k in ("notes_per_s", "pedal_share"))
+    ok = [r for r in table if drift(r) <= tolerance]
+    return float(max(ok, key=lambda r: r["feedback"])["feedback"] if ok else min(table, key=drift)["feedback"])
 
 
 def habit_start(pieces: list) -> list:

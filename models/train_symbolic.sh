@@ -18,6 +18,7 @@ echo "chords-jazz trained: ${SECONDS} s wall in all"
 midistyle train chords --genre classical "$DATA" --classifier models/classifier.keras \
   -o models/chords-classical.keras --seed 0 --force --input-noise 0 "$@"
 echo "chords-classical trained: ${SECONDS} s wall in all"
+python models/calibrate_chords.py "$DATA"    # the --steady habit feedback, on the training pieces
 python models/evaluate_symbolic.py "$DATA"
 python models/evaluate_chords.py "$DATA"
 echo "done: ${SECONDS} s wall in all (training and evaluation)"

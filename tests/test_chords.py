@@ -22,7 +22,7 @@ from midistyle.chords import (ChordModel, ChordsConfig, frames_to_notes, notes_t
                               model_inputs, previous_frames, roll_frames, train)
 from midistyle.classifier import GenreClassifier
 from midistyle.dataset import convert
-from midistyle.errors import SettingsMismatchError
+from midistyle.errors import InputError, SettingsMismatchError
 from midistyle.pianoroll import encode
 from midistyle.registry import chords_model_path, classifier_path
 
@@ -71,6 +71,13 @@ def test_same_seed_same_file_different_seed_differs(tmp_path):
         assert r.stdout == ""
     assert outs["a"].read_bytes() == outs["b"].read_bytes()
     assert outs["a"].read_bytes() != outs["c"].read_bytes()
+    # --steady: reproducible too, reports the model's calibrated feedback, and draws otherwise
+    for name in ("s1", "s2"):
+        r = run_module("chords", "--inspire", src, "--style", "jazz", "-o", tmp_path / f"{name}.mid", "--seconds",
+                       "10", "--seed", 7, "--steady", "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["feedback"] == ChordModel.load(chords_model_path("jazz")).steady_feedback < 1.0
+    assert (tmp_path / "s1.mid").read_bytes() == (tmp_path / "s2.mid").read_bytes() != outs["a"].read_bytes()
 
 
 def test_default_output_name_constant_velocity_and_overwrite(tmp_path):
@@ -210,14 +217,16 @@ def test_numpy_lstm_matches_keras_for_shipped_model(genre):
     assert np.abs(lg_np - lg_k).max() < 1e-3
 
 
-def test_sampler_draws_from_the_teacher_forced_distribution():
+@pytest.mark.parametrize("feedback", [1.0, 0.3])
+def test_sampler_draws_from_the_teacher_forced_distribution(feedback):
     """Each drawn frame is what the teacher-forced probabilities of the drawn sequence give with the
-    same uniforms: the cached sampler and the sequence model agree step for step."""
+    same uniforms (its running habits read back with the same feedback): the cached sampler and the
+    sequence model agree step for step."""
     cm = ChordModel.load(chords_model_path("jazz"))
     emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration("jazz", 5)))
-    fr = cm.sample(emb, 150, seed=11)
+    fr = cm.sample(emb, 150, seed=11, feedback=feedback)
     P = cm.settings.n_pitches
-    p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb], habit0=cm.habit_start)[0]))
+    p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb], habit0=cm.habit_start, feedback=feedback)[0]))
     u = np.random.default_rng(11).random((150, 2 * P + 2))
     prev = np.vstack([np.zeros((1, P), bool), fr.sound[:-1]])
     assert np.array_equal((u[:, :P] < p[:, :P]) & (u[:, 2 * P + 1:] < p[:, 2 * P + 1:]), fr.onset)
@@ -240,6 +249,36 @@ def test_generated_texture_is_plausible():
     assert s["silence"] < 0.5
     assert 2.0 <= s["notes_per_s"] <= 20.0
     assert 40 <= s["pitch_mean"] <= 80
+
+
+def test_steady_draws_keep_their_density_over_a_minute():
+    """With the calibrated steady feedback the classical generator's last 20 s of a minute keep at
+    least 3/4 of the notes of its first 20 s and thin out less than a plain draw (medians of 8
+    draws); a feedback outside [0, 1] is refused."""
+    from midistyle.chords import draw_blocks
+
+    cm = ChordModel.load(chords_model_path("classical"))
+    assert 0.0 < cm.steady_feedback < 1.0 == cm.habit_feedback
+    clf = GenreClassifier.load(classifier_path())
+    embs = [clf.embed(encode(inspiration("classical", k))) for k in range(8)]
+    n = int(round(20.0 / cm.frame_seconds))
+    steady = np.median(draw_blocks(cm, embs, n_blocks=3, block_frames=n, feedback=cm.steady_feedback), axis=0)
+    plain = np.median(draw_blocks(cm, embs, n_blocks=3, block_frames=n), axis=0)
+    assert steady[2, 0] >= 0.75 * steady[0, 0]
+    assert steady[2, 0] / steady[0, 0] > plain[2, 0] / plain[0, 0]
+    with pytest.raises(InputError):
+        cm.sample(embs[0], 10, seed=0, feedback=1.5)
+
+
+def test_choose_feedback_keeps_the_largest_steady_one():
+    from midistyle.chords import choose_feedback
+
+    def row(fb, first, last, p0=0.5, p1=0.5):
+        return {"feedback": fb, "notes_per_s": [first, 9.0, last], "pedal_share": [p0, 0.5, p1]}
+
+    table = [row(1.0, 12, 5), row(0.75, 12, 8.5, 0.5, 0.7), row(0.5, 12, 10), row(0.25, 12, 11.5)]
+    assert choose_feedback(table) == 0.5            # 0.75 keeps notes within 25 % but its pedal moves 40 %
+    assert choose_feedback([row(1.0, 12, 5), row(0.5, 12, 7)]) == 0.5   # none steady: the steadiest
 
 
 def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():

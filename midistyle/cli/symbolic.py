@@ -96,7 +96,7 @@ def cmd_chords(args):
 
     r = generate(args.inspire, args.style, output=args.output, seconds=args.seconds, seed=args.seed,
                  temperature=args.temperature, force=args.force, model=args.model, classifier=args.classifier,
-                 velocity=not args.constant_velocity, prime=args.prime)
+                 velocity=not args.constant_velocity, prime=args.prime, steady=args.steady)
     if r["warning"]:
         print(f"warning: {r['warning']}", file=sys.stderr)
     if args.json:
@@ -270,6 +270,10 @@ def _add_pieces(sub) -> None:
                    help="sampling temperature: >1 more adventurous, <1 more conservative (default: 1)")
     g.add_argument("--model", help="chord model (.keras) instead of the shipped one")
     g.add_argument("--classifier", help="classifier (.keras) instead of the shipped one")
+    g.add_argument("--steady", action="store_true",
+                   help="keep the texture of a long draw: read back only part of the draw's own running pedal share "
+                        "and density (calibrated per model); without it, after about 20 s the classical generator "
+                        "thins out and the jazz one pedals more and more")
     g.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
     g.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     g.add_argument("--json", action="store_true", help="print the result as one JSON object")
