@@ -16,8 +16,8 @@ import time
 
 from .errors import ModelError, OutputError, OutputExistsError
 
-__all__ = ["bundle_stem", "bundle_files", "read_sidecar", "check_model_output", "save_without_optimizer",
-           "stage_bundle", "commit_bundle", "training_summary", "float_history", "timed", "plot_history"]
+__all__ = ["bundle_stem", "bundle_files", "read_sidecar", "write_sidecar", "update_sidecar", "check_model_output",
+           "save_without_optimizer", "stage_bundle", "commit_bundle", "training_summary", "float_history", "timed", "plot_history"]
 
 
 def bundle_stem(path: str) -> str:
@@ -103,9 +103,25 @@ def commit_bundle(files: dict, tmp_keras: str, tmp_npz: str, meta: dict) -> None
     (through a temporary file), so no bundle is ever half-written under its name."""
     os.replace(tmp_keras, files["keras"])
     os.replace(tmp_npz, files["npz"])
-    with open(files["json"] + ".tmp", "w") as fh:
+    write_sidecar(files["json"], meta)
+
+
+def write_sidecar(path: str, meta: dict) -> None:
+    """Write a model sidecar ``path`` through a temporary file (never half-written)."""
+    with open(path + ".tmp", "w") as fh:
         json.dump(meta, fh, indent=1)
-    os.replace(files["json"] + ".tmp", files["json"])
+    os.replace(path + ".tmp", path)
+
+
+def update_sidecar(model_path: str, **fields) -> dict:
+    """Set ``fields`` in the sidecar of the model at ``model_path`` (calibrations added after
+    training) and return the whole sidecar."""
+    path = bundle_files(model_path)["json"]
+    with open(path) as fh:
+        meta = json.load(fh)
+    meta.update(fields)
+    write_sidecar(path, meta)
+    return meta
 
 
 def float_history(history: dict) -> dict:

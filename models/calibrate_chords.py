@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 from midistyle.chords import ChordModel, calibrate_feedback  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.dataset import Dataset  # noqa: E402
-from midistyle.modelfiles import bundle_files  # noqa: E402
+from midistyle.modelfiles import update_sidecar  # noqa: E402
 
 EVERY = 4
 
@@ -41,13 +41,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         cal = calibrate_feedback(cm, embs)
         cal["pieces"] = f"every {EVERY}th training piece"
         cal["wall_seconds"] = round(time.time() - t0, 1)
-        files = bundle_files(path)
-        meta = json.load(open(files["json"]))
-        meta["steady_feedback"] = cal["chosen"]
-        meta["feedback_calibration"] = cal
-        with open(files["json"] + ".tmp", "w") as fh:
-            json.dump(meta, fh, indent=1)
-        os.replace(files["json"] + ".tmp", files["json"])
+        update_sidecar(path, steady_feedback=cal["chosen"], feedback_calibration=cal)
         print(genre, json.dumps(cal))
 
 

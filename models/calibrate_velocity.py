@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from midistyle.dataset import Dataset  # noqa: E402
-from midistyle.modelfiles import bundle_files  # noqa: E402
+from midistyle.modelfiles import update_sidecar  # noqa: E402
 from midistyle.velocity import VelocityModel, calibrate_sampling  # noqa: E402
 
 
@@ -32,14 +32,8 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         t0 = time.time()
         cal = calibrate_sampling(vm, [ds.piece(i) for i in ds.select(genre, "val", skip_constant=True)])
         cal["seconds"] = round(time.time() - t0, 1)
-        files = bundle_files(path)
-        meta = json.load(open(files["json"]))
-        meta["sampling_temperature"] = cal["chosen"]
-        meta["chord_temperature"] = cal["chosen_chord"]
-        meta["sampling_calibration"] = cal
-        with open(files["json"] + ".tmp", "w") as fh:
-            json.dump(meta, fh, indent=1)
-        os.replace(files["json"] + ".tmp", files["json"])
+        update_sidecar(path, sampling_temperature=cal["chosen"], chord_temperature=cal["chosen_chord"],
+                       sampling_calibration=cal)
         print(genre, json.dumps(cal))
 
 
