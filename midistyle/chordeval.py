@@ -154,7 +154,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
     for v in texture.values():
         v["ratio"] = v["generated"] / v["real"] if v["real"] else float("nan")
     res = {"pieces": len(inspirations), "generated_with_notes": len(gen_rolls), "seconds": seconds,
-           "seed": seed, "temperature": temperature, "prime": prime, "texture": texture,
+           "seed": seed, "temperature": temperature, "prime": prime,
+           "feedback": cm.habit_feedback if feedback is None else feedback, "texture": texture,
            "discriminator": discriminator_balanced_accuracy(
                np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)]),
                np.array([generation_row(g) for g in gen_rolls])),

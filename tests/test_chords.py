@@ -370,8 +370,9 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert mido.MidiFile(tmp_path / "t.mid").length == pytest.approx(3.0, abs=0.01)
     # the evaluation command runs on the tiny model
     r = run_module("evaluate", "chords", "--model", out, "--inspire", *tpd_validation_files()["classical"][:5],
-                   "--real", *tpd_validation_files()["jazz"][:5], "--seconds", "5", "--json")
+                   "--real", *tpd_validation_files()["jazz"][:5], "--seconds", "5", "--steady", "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["pieces"] == 5 and 0.0 <= res["discriminator"] <= 1.0
+    assert res["feedback"] == 1.0           # not calibrated: a steady draw reads its habits back in full
     assert set(res["texture"]) == {"polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"}

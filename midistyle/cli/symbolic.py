@@ -126,13 +126,15 @@ def cmd_evaluate_chords(args):
     real = [encode(p, cm.settings) for p in collect_inputs(args.real)]
     vm = None if args.constant_velocity else shipped_velocity_model(cm.genre)[0]
     res = evaluate_generation(cm, clf, inspirations, real, load_judge(content_judge_path()), velocity_model=vm,
-                              seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime)
+                              seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime,
+                              feedback=cm.steady_feedback if args.steady else None)
     res["genre"] = cm.genre
     if args.json:
         print(json.dumps(res))
         return
     print(f"chords-{cm.genre}: {res['generated_with_notes']} of {res['pieces']} inspirations gave music "
-          f"({args.seconds:g} s each, seed {args.seed}, prime {args.prime:g} s)")
+          f"({args.seconds:g} s each, seed {args.seed}, prime {args.prime:g} s"
+          + (f", steady feedback {cm.steady_feedback:g})" if args.steady else ")"))
     if res["judged_target"] is not None:
         print(f"  independent content judge: {100 * res['judged_target']:.0f} % judged {cm.genre}")
     print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f}")
@@ -303,6 +305,7 @@ def _add_evaluate(evaluate) -> None:
     ec.add_argument("--prime", type=float, default=0.0, metavar="SECONDS", help="as for `chords` (default: 0)")
     ec.add_argument("--seed", type=nonneg_int, default=0)
     ec.add_argument("--temperature", type=pos_float, default=1.0)
+    ec.add_argument("--steady", action="store_true", help="as for `chords`: draw with the model's steady feedback")
     ec.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
     ec.add_argument("--json", action="store_true")
     name_flags(ec, {"genre": "--style"})
