@@ -520,7 +520,7 @@ class ChordModel:
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
             norm = prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-6)
             habit = habit_decay * habit + (1.0 - habit_decay) * np.array([ped[t], o.any()], np.float64)
-            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), start + fb * (habit - start)]).astype(np.float32)[None]
+            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), anchored_habits(habit, start, fb)]).astype(np.float32)[None]
             prev_sound = s_
         return Frames(on, sound, ped, self.config.frame_steps)
 
