@@ -653,23 +653,26 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     primer = None
     if prime > 0:
         primer = roll_frames(encode(perf, cm.settings), cm.config.frame_steps)[:max(1, int(round(prime / cm.frame_seconds)))]
-    vm, warning = (None, None)
+    vm, warnings = None, []
     if velocity:
         vm, why = shipped_velocity_model(style)
         if vm is None:
-            warning = f"no velocity model for {style!r}, notes get velocity 64 ({why})"
+            warnings.append(f"no velocity model for {style!r}, notes get velocity 64 ({why})")
     feedback = cm.steady_feedback if steady else cm.habit_feedback
+    if steady and "steady_feedback" not in cm.meta:
+        warnings.append(f"{cm.path} has no steady calibration (models/calibrate_chords.py): --steady draws as without it")
     midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm,
                               feedback=feedback)
     tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
     if not notes:
-        warning = "the generator drew only silence (try another seed or a higher temperature)"
+        warnings.append("the generator drew only silence (try another seed or a higher temperature)")
     else:
         off = [f"{k} {tex[k]:.2f} outside [{lo:g}, {hi:g}]" for k, (lo, hi) in cm.meta.get("typical_texture", {}).items()
                if not lo <= tex[k] <= hi]
         if off:
-            warning = (f"untypical for {style} (5th-95th percentile of the training pieces): {'; '.join(off)} "
-                       f"(try another seed or temperature)")
+            warnings.append(f"untypical for {style} (5th-95th percentile of the training pieces): {', '.join(off)} "
+                            f"(try another seed or temperature)")
+    warning = "; ".join(warnings) or None
     vm_path = vm.path if vm is not None and notes else None
     mio.save_midi(midi, out, force=force, protect=protect)
     return {"input": inspire, "output": out, "style": style, "seconds": float(seconds), "seed": int(seed),

@@ -365,9 +365,10 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert not np.tril(within[:, :P]).any() and not within[:, P:].any()
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     r = run_module("chords", "--inspire", inspiration(), "--style", "jazz", "--model", out, "--seconds", "3",
-                   "--seed", "0", "-o", tmp_path / "t.mid", "--json")
+                   "--seed", "0", "-o", tmp_path / "t.mid", "--json", "--steady")
     assert r.returncode == 0, r.stderr
     assert mido.MidiFile(tmp_path / "t.mid").length == pytest.approx(3.0, abs=0.01)
+    assert "no steady calibration" in json.loads(r.stdout)["warning"]     # uncalibrated: --steady says so
     # the evaluation command runs on the tiny model
     r = run_module("evaluate", "chords", "--model", out, "--inspire", *tpd_validation_files()["classical"][:5],
                    "--real", *tpd_validation_files()["jazz"][:5], "--seconds", "5", "--steady", "--json")
