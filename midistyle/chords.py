@@ -660,7 +660,8 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
             warnings.append(f"no velocity model for {style!r}, notes get velocity 64 ({why})")
     feedback = cm.steady_feedback if steady else cm.habit_feedback
     if steady and "steady_feedback" not in cm.meta:
-        warnings.append(f"{cm.path} has no steady calibration (models/calibrate_chords.py): --steady draws as without it")
+        warnings.append(f"{cm.path} has no steady calibration (models/calibrate_chords.py): "
+                        "this steady draw reads its habits back in full, like a plain one")
     midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm,
                               feedback=feedback)
     tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
