@@ -423,6 +423,20 @@ def note_metrics(true: np.ndarray, pred: np.ndarray) -> dict:
     return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err))), "r": r, "notes": int(len(true))}
 
 
+def error_split(trues: list, preds: list) -> dict:
+    """Where the squared error of per-piece predictions comes from: ``rmse_piece_level`` (how far
+    each piece's mean prediction is from its mean velocity: how loud the piece is overall) and
+    ``rmse_within_piece`` (the rest), with ``rmse**2 = piece_level**2 + within_piece**2`` over all notes."""
+    n = sum(len(t) for t in trues)
+    piece = within = 0.0
+    for t, q in zip(trues, preds):
+        e = np.asarray(q, np.float64) - np.asarray(t, np.float64)
+        b = e.mean()
+        piece += len(e) * b * b
+        within += float(np.sum((e - b) ** 2))
+    return {"rmse_piece_level": float(np.sqrt(piece / max(n, 1))), "rmse_within_piece": float(np.sqrt(within / max(n, 1)))}
+
+
 def _lag1(v: np.ndarray) -> float:
     v = np.asarray(v, np.float64)
     if len(v) < 4 or v[:-1].std() < 1e-9 or v[1:].std() < 1e-9:
@@ -541,7 +555,8 @@ def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int =
     Note level (the expected velocity, :meth:`VelocityModel.mean`): RMSE / MAE / r of ``model``
     and of the baselines ``genre_mean``, ``piece_mean`` (each piece's own mean, an oracle) and
     ``local_regressor`` (ridge on local note features, when the model carries one); r is the
-    within-piece correlation averaged over pieces. Performance level (sampled with ``seed``):
+    within-piece correlation averaged over pieces; the RMSE split into its piece-level and
+    within-piece parts (:func:`error_split`). Performance level (sampled with ``seed``):
     ``spread_ratio`` (median over pieces of std(sampled) / std(real)), lag-1 autocorrelation of
     successive notes (real vs sampled), negative log-likelihood per note (teacher forced, nats),
     ``discriminator`` (cross-validated real-vs-sampled accuracy on per-piece velocity statistics;
@@ -594,6 +609,7 @@ def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int =
         mm = note_metrics(true_all, np.concatenate(lst))
         rs = [np.corrcoef(t, q)[0, 1] for t, q in zip(trues, lst) if np.std(t) > 0 and np.std(q) > 0]
         mm["r"] = float(np.mean(rs)) if rs else float("nan")
+        mm.update(error_split(trues, lst))
         out["methods"][key] = mm
     out["performance"] = {
         "seed": seed, "temperature": temperature,

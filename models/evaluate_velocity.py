@@ -133,7 +133,8 @@ def write_card(genre, meta, figures):
     j = figures["judge"]
     cfg = meta["config"]
     tr = meta["training"]
-    rows = "\n".join(f"| {k} | {m['rmse']:.2f} | {m['mae']:.2f} | {m['r']:.3f} |" for k, m in v["methods"].items())
+    rows = "\n".join(f"| {k} | {m['rmse']:.2f} | {m['rmse_piece_level']:.2f} | {m['rmse_within_piece']:.2f} | {m['mae']:.2f} | "
+                     f"{m['r']:.3f} |" for k, m in v["methods"].items())
     cal = meta.get("sampling_calibration", {"table": []})["table"]
     cal_rows = "\n".join(f"| {r['temperature']} | {r.get('chord_temperature', r['temperature'])} | "
                          f"{r['discriminator']:.3f} | {r['discriminator_per_seed']} | {r['spread_ratio']:.2f} |"
@@ -173,12 +174,15 @@ once, split by piece with seed 0, 15 % validation). Pieces with one constant vel
 ## Validation ({v['pieces']} pieces, {v['notes']} notes)
 Expected velocity (`--mean`), note level:
 
-| method | RMSE | MAE | r (within piece) |
-|---|---|---|---|
+| method | RMSE | of which piece level | of which within piece | MAE | r (within piece) |
+|---|---|---|---|---|---|
 {rows}
 
 `genre_mean`: the training notes' mean velocity; `local_regressor`: ridge regression on local note
 features; `piece_mean`: each piece's own mean velocity (an oracle that knows the answer's average).
+RMSE squared = piece level squared + within piece squared: "piece level" is the error in how loud each
+piece is overall (its mean), which the notes tell only in part (a recording's level, the player's
+touch); the oracle has none of it.
 
 Sampling temperatures: **{meta.get('sampling_temperature', 1.0)}** for the top note struck at each
 onset and **{meta.get('chord_temperature', meta.get('sampling_temperature', 1.0))}** for the other notes of a chord (what `--temperature 1`

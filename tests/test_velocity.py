@@ -411,6 +411,10 @@ def test_evaluate_velocity_command_reports_performance_figures():
     res = json.loads(r.stdout)
     assert res["pieces"] == 4 and res["genre"] == "jazz"
     assert {"model", "genre_mean", "piece_mean", "local_regressor"} <= set(res["methods"])
+    for m in res["methods"].values():       # the RMSE splits into the pieces' overall level and the rest
+        assert m["rmse"] ** 2 == pytest.approx(m["rmse_piece_level"] ** 2 + m["rmse_within_piece"] ** 2, rel=1e-9)
+    assert res["methods"]["piece_mean"]["rmse_piece_level"] < 1e-9       # the oracle knows each piece's level
+    assert res["methods"]["genre_mean"]["rmse_piece_level"] > 1.0
     p = res["performance"]
     assert p["seed"] == 2 and 0.5 < p["spread_ratio"] < 1.5 and p["nll_per_note"] > 0
     assert 0.0 <= p["judged_genre_share"] <= 1.0          # the shipped velocity-only judge

@@ -59,9 +59,11 @@ def cmd_evaluate_velocity(args):
         print(json.dumps(res))
         return
     print(f"{vm.genre} velocity model on {res['pieces']} pieces, {res['notes']} notes")
-    print(f"  expected velocity (--mean):\n  {'method':<16} {'RMSE':>7} {'MAE':>7} {'r':>6}")
+    print(f"  expected velocity (--mean):\n  {'method':<16} {'RMSE':>7} {'MAE':>7} {'r':>6} {'piece':>7} {'within':>7}")
     for k, m in res["methods"].items():
-        print(f"  {k:<16} {m['rmse']:7.2f} {m['mae']:7.2f} {m['r']:6.3f}")
+        print(f"  {k:<16} {m['rmse']:7.2f} {m['mae']:7.2f} {m['r']:6.3f} {m['rmse_piece_level']:7.2f} "
+              f"{m['rmse_within_piece']:7.2f}")
+    print("  (piece: the RMSE of each piece's overall level; within: the rest; RMSE^2 = piece^2 + within^2)")
     p = res["performance"]
     print(f"  sampled performances (seed {p['seed']}, temperature {p['temperature']}):")
     print(f"  spread ratio (median std sampled / std real)   {p['spread_ratio']:.2f}")
