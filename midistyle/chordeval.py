@@ -167,7 +167,6 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
     return res
 
 
-
 def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block: float = 10.0, seed: int = 0,
                feedback: float | None = None) -> dict:
     """Does a long draw keep its texture? Notes per second and sustain-pedal share of each

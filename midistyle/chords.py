@@ -808,13 +808,12 @@ def draw_blocks(cm: "ChordModel", embeddings: list, *, n_blocks: int, block_fram
 
 def calibrate_feedback(cm: "ChordModel", embeddings: list, *, feedbacks=(1.0, 0.75, 0.5, 0.25),
                        seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
-    """How much of its own running habits a draw should read back (:attr:`ChordModel.habit_feedback`).
+    """How much of its own running habits a steady draw should read back (:attr:`ChordModel.steady_feedback`).
 
     For each ``feedback``, draws ``seconds`` from each embedding (training pieces': this is chosen
     without the validation split) and compares the last ``block`` seconds with the first: median
     over draws of the notes per second and of the pedal share. :func:`choose_feedback` keeps the
-    largest feedback (the nearest to training) whose draws keep both within 25 %: the model's
-    :attr:`ChordModel.steady_feedback`.
+    largest feedback (the nearest to training) whose draws keep both within 25 %.
     """
     n_block = max(1, int(round(block / cm.frame_seconds)))
     n_blocks = max(2, int(seconds // block))
