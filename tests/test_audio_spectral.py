@@ -20,6 +20,18 @@ def test_stft_istft_round_trip_and_griffin_lim(clips):
     assert spectral.spectral_convergence(np.abs(S), rec) == pytest.approx(sc)
 
 
+def test_griffin_lim_from_a_start_phase(clips):
+    """Started from a waveform's own phase, Griffin-Lim stays on it (a random start does not get as
+    near in as many iterations); a phase of the wrong shape is refused."""
+    y = clips[0]
+    S = spectral.stft(y)
+    _, own = spectral.griffin_lim(np.abs(S), n_iter=5, length=len(y), start_phase=np.angle(S))
+    _, rand = spectral.griffin_lim(np.abs(S), n_iter=5, length=len(y), seed=0)
+    assert own < 0.01 < rand
+    with pytest.raises(ValueError, match="start_phase"):
+        spectral.griffin_lim(np.abs(S), n_iter=1, start_phase=np.angle(S)[:, :-1])
+
+
 def test_gram_kernel_form_equals_direct_form():
     from midistyle.nn.gram import gram_np, style_loss_np
 

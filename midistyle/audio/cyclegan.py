@@ -11,8 +11,8 @@ model never trains on (the project's split by piece).
 
 The model file is one ``.keras`` holding both generators (a functional model with two inputs and
 two outputs), with a JSON beside it for the STFT settings and domain names; :func:`translate`
-maps the magnitude of an input through one generator and takes the phase from the input (or
-Griffin-Lim).
+maps the magnitude of an input through one generator and rebuilds a waveform with that magnitude
+(Griffin-Lim started from the input's phase by default, see :data:`PHASES`).
 """
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ KIND = "cyclegan"
 FORMAT_VERSION = 1
 #: Scale of the network's input: ``log1p |STFT| / LOG_SCALE - 1`` lies roughly in [-1, 1].
 LOG_SCALE = 3.0
+#: How a translation's waveform gets its phase (see :meth:`Translator.translate`); the first is the default.
+PHASES = ("refined", "input", "griffin-lim")
 
 
 @dataclass
@@ -582,7 +584,7 @@ class Translator:
         out = np.asarray(self.gen[to](img[None, ..., None], training=False))[0, :n, :, 0]
         return from_image(out)
 
-    def translate(self, y: np.ndarray, to: str, *, phase: str = "input", griffin_lim_iterations: int = 200,
+    def translate(self, y: np.ndarray, to: str, *, phase: str = "refined", griffin_lim_iterations: int = 100,
                   seed: int = 0) -> np.ndarray:
         """Waveform ``y`` (at the model's rate) translated to domain ``to``.
 
@@ -593,32 +595,42 @@ class Translator:
         to : str
             Target domain name (or "a" / "b").
         phase : str
-            "input" (the input's STFT phase, exact length) or "griffin-lim".
+            One of :data:`PHASES`: "refined" (Griffin-Lim started from the input's STFT phase, so
+            the audio carries the generator's magnitude while staying near the input), "input"
+            (the input's phase as it is: the written magnitude drifts back towards the input's) or
+            "griffin-lim" (from random phases).
         griffin_lim_iterations : int
-            Iterations when ``phase="griffin-lim"``.
+            Iterations when ``phase`` is "refined" or "griffin-lim".
         seed : int
-            Seed of Griffin-Lim's initial phases.
+            Seed of Griffin-Lim's initial phases (``phase="griffin-lim"``).
         """
-        if phase not in ("input", "griffin-lim"):
-            raise MidistyleError("phase must be 'input' or 'griffin-lim'")
+        check_phase(phase)
         return self.waveform(self.translated_magnitude(y, to), y, phase=phase,
                              griffin_lim_iterations=griffin_lim_iterations, seed=seed)
 
-    def waveform(self, mag: np.ndarray, y: np.ndarray, *, phase: str = "input", griffin_lim_iterations: int = 200,
+    def waveform(self, mag: np.ndarray, y: np.ndarray, *, phase: str = "refined", griffin_lim_iterations: int = 100,
                  seed: int = 0) -> np.ndarray:
-        """A waveform of ``len(y)`` samples with STFT magnitude ``mag`` (from :meth:`translated_magnitude`):
-        the phase of ``y`` (``phase="input"``) or Griffin-Lim's; see :meth:`translate`."""
+        """A waveform of ``len(y)`` samples with STFT magnitude ``mag`` (from :meth:`translated_magnitude`),
+        its phase from ``y`` as ``phase`` says; see :meth:`translate`."""
         cfg = self.config
-        if phase not in ("input", "griffin-lim"):
-            raise MidistyleError("phase must be 'input' or 'griffin-lim'")
+        check_phase(phase)
+        start = None
+        if phase != "griffin-lim":
+            start = np.angle(spectral.stft(y, cfg.n_fft, cfg.hop))[:, :mag.shape[1]]
         if phase == "input":
-            S = spectral.stft(y, cfg.n_fft, cfg.hop)
-            return spectral.istft(mag * np.exp(1j * np.angle(S)), cfg.hop, length=len(y)).astype(np.float32)
-        wav, _ = spectral.griffin_lim(mag, griffin_lim_iterations, cfg.hop, length=len(y), seed=seed)
+            return spectral.istft(mag * np.exp(1j * start), cfg.hop, length=len(y)).astype(np.float32)
+        wav, _ = spectral.griffin_lim(mag, griffin_lim_iterations, cfg.hop, length=len(y), seed=seed,
+                                      start_phase=start)
         return wav.astype(np.float32)
 
 
-def translate_file(model: str, to: str, src: str, output: str, *, phase: str = "input", force: bool = False,
+def check_phase(phase: str) -> None:
+    """Raise :class:`MidistyleError` unless ``phase`` is one of :data:`PHASES`."""
+    if phase not in PHASES:
+        raise MidistyleError(f"phase must be one of {', '.join(PHASES)} (got {phase!r})", field="phase")
+
+
+def translate_file(model: str, to: str, src: str, output: str, *, phase: str = "refined", force: bool = False,
                    soundfont: str | None = None) -> dict:
     """Translate an audio (or MIDI, rendered) file with a trained CycleGAN; write WAV / FLAC atomically.
 
@@ -659,11 +671,11 @@ def format_translation(r: dict) -> str:
     """The text report of :func:`translate_file` (what ``midistyle audio translate`` prints)."""
     lim = r["limiter"]
     return (f"{r['input']} -> {r['output']}: {r['seconds']:.1f} s translated to {r['to']} "
-            f"({r['translate_seconds']:.1f} s, phase from {r['phase']}); the file read back is "
+            f"({r['translate_seconds']:.1f} s, phase: {r['phase']}); the file read back is "
             f"{r['written_log_error']:.3f} (relative log1p error) from the generator's magnitude, RMS {r['rms']:.3f}"
             + (f"; limiter bent {lim['limited_samples']} samples (peak {lim['peak_in']:.2f})"
                if lim["limited_samples"] else ""))
 
 
 __all__ = ["CycleGANConfig", "build_generator", "build_discriminator", "build_cyclegan", "fit", "train", "save",
-           "Translator", "translate_file", "format_translation", "to_image", "from_image", "patches"]
+           "Translator", "translate_file", "PHASES", "check_phase", "format_translation", "to_image", "from_image", "patches"]

@@ -144,11 +144,11 @@ def spectral_convergence(mag: np.ndarray, y: np.ndarray, hop: int = HOP) -> floa
 
 
 def griffin_lim(mag: np.ndarray, n_iter: int = 300, hop: int = HOP, length: int | None = None,
-                momentum: float = 0.99, seed: int = 0, callback=None) -> tuple:
+                momentum: float = 0.99, seed: int = 0, callback=None, start_phase: np.ndarray | None = None) -> tuple:
     """Waveform whose STFT magnitude approximates ``mag`` (fast Griffin-Lim).
 
-    Starts from random phases and alternates projections, with the momentum of Perraudin et al.
-    (2013, "A fast Griffin-Lim algorithm"); ``momentum=0`` is the classic algorithm.
+    Starts from random phases (or ``start_phase``) and alternates projections, with the momentum of
+    Perraudin et al. (2013, "A fast Griffin-Lim algorithm"); ``momentum=0`` is the classic algorithm.
 
     Parameters
     ----------
@@ -166,6 +166,9 @@ def griffin_lim(mag: np.ndarray, n_iter: int = 300, hop: int = HOP, length: int 
         Seed of the initial random phases.
     callback : callable, optional
         Called with the iteration number after each iteration (e.g. a progress bar update).
+    start_phase : array (bins, frames), optional
+        Initial phases in radians (e.g. those of a waveform the result should stay near) instead
+        of random ones; ``seed`` is then unused.
 
     Returns
     -------
@@ -178,8 +181,12 @@ def griffin_lim(mag: np.ndarray, n_iter: int = 300, hop: int = HOP, length: int 
     n_fft = 2 * (mag.shape[0] - 1)
     T = mag.shape[1]
     length = (T - 1) * hop if length is None else int(length)
-    rng = np.random.default_rng(seed)
-    angles = np.exp(2j * np.pi * rng.random(mag.shape)).astype(np.complex64)
+    if start_phase is None:
+        angles = np.exp(2j * np.pi * np.random.default_rng(seed).random(mag.shape)).astype(np.complex64)
+    else:
+        if np.shape(start_phase) != mag.shape:
+            raise ValueError(f"start_phase has shape {np.shape(start_phase)}, the magnitude {mag.shape}")
+        angles = np.exp(1j * np.asarray(start_phase)).astype(np.complex64)
     prev = np.zeros_like(angles)
     for i in range(n_iter):
         y = istft(mag * angles, hop, length)

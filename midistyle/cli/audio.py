@@ -343,7 +343,8 @@ def _add_audio(sub) -> None:
     tr = asub.add_parser(
         "translate", help="translate a clip to the other genre with a trained CycleGAN",
         description="Map the log-magnitude STFT of IN through the CycleGAN generator towards --to and rebuild "
-                    "the waveform with the input's phase (default) or Griffin-Lim. IN may be WAV/FLAC or MIDI "
+                    "the waveform: by default Griffin-Lim started from the input's phase, so that the file carries the "
+                    "generator's magnitude; the report says how far the file read back is from it. IN may be WAV/FLAC or MIDI "
                     "(rendered first). Train a model with `midistyle train cyclegan`.",
         epilog="example:\n  midistyle audio translate --model work_data/cyclegan.keras --to classical in.wav -o out.wav",
         formatter_class=RAW)
@@ -351,8 +352,10 @@ def _add_audio(sub) -> None:
     tr.add_argument("--model", required=True, help="CycleGAN .keras written by `midistyle train cyclegan`")
     tr.add_argument("--to", required=True, help="target domain: its name or a / b")
     tr.add_argument("-o", "--output", required=True, help="result .wav or .flac")
-    tr.add_argument("--phase", choices=("input", "griffin-lim"), default="input",
-                    help="phase of the result: the input's (default) or Griffin-Lim's")
+    tr.add_argument("--phase", choices=("refined", "input", "griffin-lim"), default="refined",
+                    help="phase of the result: Griffin-Lim started from the input's phase (refined, default), "
+                         "the input's phase as it is (its magnitude leaks back into the file), or Griffin-Lim "
+                         "from random phases")
     tr.add_argument("--soundfont", metavar="SF2", help="SoundFont for a MIDI input")
     tr.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     tr.add_argument("--json", action="store_true", help="print the result as one JSON object")
