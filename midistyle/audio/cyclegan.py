@@ -584,7 +584,7 @@ class Translator:
         out = np.asarray(self.gen[to](img[None, ..., None], training=False))[0, :n, :, 0]
         return from_image(out)
 
-    def translate(self, y: np.ndarray, to: str, *, phase: str = "refined", griffin_lim_iterations: int = 100,
+    def translate(self, y: np.ndarray, to: str, *, phase: str = "refined", griffin_lim_iterations: int = 200,
                   seed: int = 0) -> np.ndarray:
         """Waveform ``y`` (at the model's rate) translated to domain ``to``.
 
@@ -608,7 +608,7 @@ class Translator:
         return self.waveform(self.translated_magnitude(y, to), y, phase=phase,
                              griffin_lim_iterations=griffin_lim_iterations, seed=seed)
 
-    def waveform(self, mag: np.ndarray, y: np.ndarray, *, phase: str = "refined", griffin_lim_iterations: int = 100,
+    def waveform(self, mag: np.ndarray, y: np.ndarray, *, phase: str = "refined", griffin_lim_iterations: int = 200,
                  seed: int = 0) -> np.ndarray:
         """A waveform of ``len(y)`` samples with STFT magnitude ``mag`` (from :meth:`translated_magnitude`),
         its phase from ``y`` as ``phase`` says; see :meth:`translate`."""
