@@ -182,11 +182,11 @@ def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block
     """
     from .chords import draw_blocks
 
-    n_block = max(1, int(round(block / cm.frame_seconds)))
-    n_blocks = max(1, int(seconds // block))
     fb = cm.habit_feedback if feedback is None else feedback
+    drawn = draw_blocks(cm, embeddings, seconds=seconds, block=block, seed=seed, feedback=fb)
+    n_blocks = drawn.shape[1]
     out = {"block_seconds": block, "seconds": n_blocks * block, "feedback": fb}
-    gen = draw_blocks(cm, embeddings, n_blocks=n_blocks, block_frames=n_block, seed=seed, feedback=fb).tolist()
+    gen = drawn.tolist()
     rows = []
     for r in real:
         a0 = r.duration / 3

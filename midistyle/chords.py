@@ -792,10 +792,13 @@ def anchored_habits(habits: np.ndarray, start, feedback: float) -> np.ndarray:
     return (s + feedback * (np.asarray(habits, np.float64) - s)).astype(np.asarray(habits).dtype)
 
 
-def draw_blocks(cm: "ChordModel", embeddings: list, *, n_blocks: int, block_frames: int, seed: int = 0,
-                feedback: float | None = None) -> np.ndarray:
-    """Notes per second and sustain-pedal share of each block of ``block_frames`` frames of a draw
-    of ``n_blocks`` blocks from each embedding (seed ``seed + k``): array (draws, blocks, 2)."""
+def draw_blocks(cm: "ChordModel", embeddings: list, *, seconds: float, block: float, min_blocks: int = 1,
+                seed: int = 0, feedback: float | None = None) -> np.ndarray:
+    """Notes per second and sustain-pedal share of each ``block`` seconds of a draw of ``seconds``
+    (whole blocks, at least ``min_blocks``) from each embedding (seed ``seed + k``): array
+    (draws, blocks, 2)."""
+    block_frames = max(1, int(round(block / cm.frame_seconds)))
+    n_blocks = max(min_blocks, int(seconds // block))
     out = np.zeros((len(embeddings), n_blocks, 2))
     secs = block_frames * cm.frame_seconds
     for k, emb in enumerate(embeddings):
@@ -815,15 +818,13 @@ def calibrate_feedback(cm: "ChordModel", embeddings: list, *, feedbacks=(1.0, 0.
     over draws of the notes per second and of the pedal share. :func:`choose_feedback` keeps the
     largest feedback (the nearest to training) whose draws keep both within 25 %.
     """
-    n_block = max(1, int(round(block / cm.frame_seconds)))
-    n_blocks = max(2, int(seconds // block))
     table = []
     for fb in feedbacks:
-        med = np.median(draw_blocks(cm, embeddings, n_blocks=n_blocks, block_frames=n_block, seed=seed,
+        med = np.median(draw_blocks(cm, embeddings, seconds=seconds, block=block, min_blocks=2, seed=seed,
                                     feedback=fb), axis=0)
         table.append({"feedback": float(fb), "notes_per_s": np.round(med[:, 0], 2).tolist(),
                       "pedal_share": np.round(med[:, 1], 3).tolist()})
-    return {"seconds": n_blocks * block, "block_seconds": block, "draws": len(embeddings), "table": table,
+    return {"seconds": len(med) * block, "block_seconds": block, "draws": len(embeddings), "table": table,
             "chosen": choose_feedback(table)}
 
 

@@ -261,9 +261,8 @@ def test_steady_draws_keep_their_density_over_a_minute():
     assert 0.0 < cm.steady_feedback < 1.0 == cm.habit_feedback
     clf = GenreClassifier.load(classifier_path())
     embs = [clf.embed(encode(inspiration("classical", k))) for k in range(8)]
-    n = int(round(20.0 / cm.frame_seconds))
-    steady = np.median(draw_blocks(cm, embs, n_blocks=3, block_frames=n, feedback=cm.steady_feedback), axis=0)
-    plain = np.median(draw_blocks(cm, embs, n_blocks=3, block_frames=n), axis=0)
+    steady = np.median(draw_blocks(cm, embs, seconds=60.0, block=20.0, feedback=cm.steady_feedback), axis=0)
+    plain = np.median(draw_blocks(cm, embs, seconds=60.0, block=20.0), axis=0)
     assert steady[2, 0] >= 0.75 * steady[0, 0]
     assert steady[2, 0] / steady[0, 0] > plain[2, 0] / plain[0, 0]
     with pytest.raises(InputError):
