@@ -72,6 +72,34 @@ def frame_decays(frame_steps: int) -> tuple:
     return tuple(d ** e for d in KEY_DECAYS), HABIT_DECAY ** e
 
 
+def key_memory_decay(frame_steps: int, half_life: float) -> float:
+    """Decay per frame of ``frame_steps`` 25 ms steps of the per-key trace of the last strike
+    (:attr:`ChordsConfig.key_memory`, a half-life in seconds)."""
+    return 0.5 ** (0.025 * frame_steps / half_life)
+
+
+def memory_inputs(onset: np.ndarray, *, frame_steps: int, key_memory: float = 0.0, event_memory: int = 0) -> list:
+    """The short memories a chord model may read each frame (see :class:`ChordsConfig`), vectorised
+    over time: with ``key_memory``, per key ``decay ** (frames since it was last struck)`` (0 before
+    its first strike), so that the next note can be placed relative to the last ones; with
+    ``event_memory``, whether keys were struck in this frame and in each of the ``event_memory - 1``
+    before it, so that the next onset can keep the pulse. A list of (F, n) float arrays."""
+    F = len(onset)
+    out = []
+    if key_memory:
+        t = np.arange(F)[:, None]
+        last = np.maximum.accumulate(np.where(onset, t, -1), axis=0) if F else np.zeros(onset.shape, int)
+        d = key_memory_decay(frame_steps, key_memory)
+        out.append(np.where(last >= 0, d ** (t - np.maximum(last, 0)), 0.0))
+    if event_memory:
+        ev = onset.any(axis=1).astype(np.float64)
+        hist = np.zeros((F, int(event_memory)))
+        for j in range(min(int(event_memory), F)):
+            hist[j:, j] = ev[:F - j]
+        out.append(hist)
+    return out
+
+
 def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
     pc = np.zeros((n_pitches, 12))
     pc[np.arange(n_pitches), (np.arange(n_pitches) + pitch_low) % 12] = 1.0
@@ -79,9 +107,10 @@ def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
 
 
 def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitch_low: int = 21, *,
-                   frame_steps: int, habit0=None) -> np.ndarray:
+                   frame_steps: int, habit0=None, key_memory: float = 0.0, event_memory: int = 0) -> np.ndarray:
     """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time; the running
-    pedal share and event rate start from ``habit0`` (default 0, as in training)."""
+    pedal share and event rate start from ``habit0`` (default 0, as in training); the short
+    memories of :func:`memory_inputs` sit just before those two."""
     from scipy.signal import lfilter
 
     key_decays, habit = frame_decays(frame_steps)
@@ -90,6 +119,7 @@ def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitc
     for d in key_decays:
         h = lfilter([1.0], [1.0, -d], counts, axis=0) if len(counts) else counts
         extra.append(h / np.maximum(h.sum(axis=1, keepdims=True), 1e-6))
+    extra += memory_inputs(onset, frame_steps=frame_steps, key_memory=key_memory, event_memory=event_memory)
     start = np.zeros(2) if habit0 is None else np.asarray(habit0, np.float64)
     fade = habit ** np.arange(1, len(onset) + 1)
     for x, h0 in zip((pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)), start):
@@ -119,12 +149,20 @@ class ChordsConfig(Settings):
     learning_rate: float = 3e-3
     input_noise: float = 0.003     # training: share of key / pedal bits of the fed-back frames flipped
     within_frame: bool = True      # a key's onset depends on the keys below it struck in the same frame
+    key_memory: float = 0.0        # half-life (s) of a per-key trace of its last strike, read each frame (0: none)
+    event_memory: int = 0          # frames of past onset events (struck or not) read each frame (0: none)
+    relative_keys: int = 0         # keys up to this many semitones away reach a key's onset through the
+                                   # trace of key_memory by one weight per distance, shared over the keyboard
     seed: int = 0
 
     def validate(self) -> None:
         """Sizes >= 1, shares in [0, 1], transposition >= 0."""
         self.require_min(1, "frame_steps", "units", "seq_len", "batch_size", "epochs", "steps_per_epoch", "patience")
-        self.require_min(0, "transpose", "seed")
+        self.require_min(0, "transpose", "seed", "key_memory", "event_memory")
+        self.require("event_memory", isinstance(self.event_memory, int), "must be a whole number of frames")
+        self.require_min(0, "relative_keys")
+        self.require("relative_keys", isinstance(self.relative_keys, int) and (not self.relative_keys or self.key_memory),
+                     "must be a whole number of semitones, and needs key_memory > 0")
         for name in ("foreign_cond", "input_noise"):
             value = getattr(self, name)
             self.require(name, isinstance(value, (int, float)) and 0 <= value <= 1, "must be in [0, 1]")
@@ -153,14 +191,15 @@ class Frames:
         """Keys sounding on from the frame before (not struck in this frame)."""
         return self.sound & ~self.onset
 
-    def model_input(self, pitch_low: int = 21, habit0=None) -> np.ndarray:
+    def model_input(self, pitch_low: int = 21, habit0=None, cfg: "ChordsConfig | None" = None) -> np.ndarray:
         """The frames as the model reads them (F, :func:`input_size`) float32: onsets, sounding
         keys, pedal, running pitch-class profiles of the onsets so far (one per decay of
         :data:`KEY_DECAYS`, each summing to 1: the key it is in), and running averages of the
         pedal and of onset events (decay :data:`HABIT_DECAY`: how this piece pedals and how dense
-        it is, so that one lift of the pedal or one pause does not change the piece's habits)."""
+        it is, so that one lift of the pedal or one pause does not change the piece's habits); a
+        model whose ``cfg`` asks for them also reads the short memories of :func:`memory_inputs`."""
         return running_inputs(self.onset, self.sound, self.pedal, pitch_low, frame_steps=self.frame_steps,
-                              habit0=habit0)
+                              habit0=habit0, **memory_settings(cfg))
 
     def transposed(self, k: int) -> "Frames":
         """Shifted by ``k`` keys (notes pushed out of range are dropped)."""
@@ -305,14 +344,26 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def input_size(n_pitches: int) -> int:
-    """Inputs per frame of a chord model over ``n_pitches`` keys."""
-    return 2 * n_pitches + 1 + 12 * len(KEY_DECAYS) + 2
+def memory_settings(cfg: "ChordsConfig | None") -> dict:
+    """``key_memory`` and ``event_memory`` of ``cfg`` (none without one)."""
+    return {"key_memory": cfg.key_memory, "event_memory": cfg.event_memory} if cfg is not None else {}
 
 
-def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None) -> np.ndarray:
+def memory_column(n_pitches: int) -> int:
+    """Where the short memories (:func:`memory_inputs`) start among a frame's model inputs."""
+    return 2 * n_pitches + 1 + 12 * len(KEY_DECAYS)
+
+
+def input_size(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
+    """Inputs per frame of a chord model over ``n_pitches`` keys (with ``cfg``'s short memories)."""
+    m = memory_settings(cfg)
+    return (memory_column(n_pitches) + (n_pitches if m.get("key_memory") else 0)
+            + m.get("event_memory", 0) + 2)
+
+
+def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None, cfg: "ChordsConfig | None" = None) -> np.ndarray:
     """Teacher-forcing input: each frame sees the one before it (silence first), (F, input_size)."""
-    x = fr.model_input(pitch_low, habit0)
+    x = fr.model_input(pitch_low, habit0, cfg)
     first = np.zeros_like(x[:1])
     if habit0 is not None:
         first[0, HABIT_COLUMNS] = habit0
@@ -413,9 +464,10 @@ class ChordModel:
             rt = ConditionedLSTMRuntime(load_weights(files["npz"]))
         except Exception as exc:  # damaged archive: zip, pickle or missing-array errors
             raise ModelError(f"{files['npz']}: not chord-model weights ({type(exc).__name__}: {exc})") from None
-        if rt.n_in != input_size(settings.n_pitches):
+        if rt.n_in != input_size(settings.n_pitches, cfg):
             raise SettingsMismatchError(f"{files['npz']}: weights take {rt.n_in} inputs per frame, encoder "
-                                        f"settings {settings.to_dict()} give {input_size(settings.n_pitches)}")
+                                        f"settings {settings.to_dict()} and memories {memory_settings(cfg)} give "
+                                        f"{input_size(settings.n_pitches, cfg)}")
         if rt.w["out/kernel"].shape[1] != n_outputs(settings.n_pitches):
             raise SettingsMismatchError(f"{files['npz']}: weights give {rt.w['out/kernel'].shape[1]} outputs per "
                                         f"frame, this midistyle reads {n_outputs(settings.n_pitches)}")
@@ -449,7 +501,7 @@ class ChordModel:
         out = []
         for fr, c in zip(frames, conds):
             cur = fr.onset[None].astype(np.float32) if self.config.within_frame else None
-            x = previous_frames(fr, self.settings.pitch_low, habit0)
+            x = previous_frames(fr, self.settings.pitch_low, habit0, self.config)
             if feedback != 1.0:
                 x[:, HABIT_COLUMNS] = anchored_habits(x[:, HABIT_COLUMNS], self.habit_start, feedback)
             out.append(self.runtime.logits(x[None],
@@ -489,17 +541,23 @@ class ChordModel:
         decay = np.array(key_decays)[:, None]
         habit = np.array(self.habit_start, np.float64)   # running pedal share, onset-event rate
         if prime is not None and len(prime):
-            xs = previous_frames(prime, self.settings.pitch_low, self.habit_start)
+            xs = previous_frames(prime, self.settings.pitch_low, self.habit_start, self.config)
             xk = xs @ rt.K
             for t in range(len(xs)):
                 _, state = rt.step(xs[t][None], state, xk[t][None])
-            last = prime.model_input(self.settings.pitch_low, self.habit_start)
+            last = prime.model_input(self.settings.pitch_low, self.habit_start, self.config)
             x = last[-1:]
             prev_sound = prime.sound[-1].copy()
             counts = prime.onset.astype(np.float64) @ _pc_matrix(P, self.settings.pitch_low)
             for c in counts:
                 prof = decay * prof + c
             habit = last[-1, HABIT_COLUMNS].astype(np.float64)
+        # the short memories (memory_inputs) carried on from the last frame read
+        cfg = self.config
+        at = memory_column(P)
+        recent = x[0, at:at + P].astype(np.float64) if cfg.key_memory else np.zeros(0)
+        events = x[0, at + len(recent):at + len(recent) + cfg.event_memory].astype(np.float64)
+        key_decay = key_memory_decay(cfg.frame_steps, cfg.key_memory) if cfg.key_memory else 0.0
         on = np.zeros((n_frames, P), bool)
         sound = np.zeros((n_frames, P), bool)
         ped = np.zeros(n_frames, bool)
@@ -520,7 +578,12 @@ class ChordModel:
             prof = decay * prof + np.bincount(pcs[o], minlength=12)
             norm = prof / np.maximum(prof.sum(axis=1, keepdims=True), 1e-6)
             habit = habit_decay * habit + (1.0 - habit_decay) * np.array([ped[t], o.any()], np.float64)
-            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), anchored_habits(habit, start, fb)]).astype(np.float32)[None]
+            if cfg.key_memory:
+                recent = np.maximum(key_decay * recent, o)
+            if cfg.event_memory:
+                events = np.concatenate([[float(o.any())], events[:-1]])
+            x = np.concatenate([o, s_, [ped[t]], norm.ravel(), recent, events,
+                                anchored_habits(habit, start, fb)]).astype(np.float32)[None]
             prev_sound = s_
         return Frames(on, sound, ped, self.config.frame_steps)
 
@@ -890,7 +953,7 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
         e = embs[k]
         if foreign and rng.random() < cfg.foreign_cond:
             e = foreign[int(rng.integers(len(foreign)))]
-        x = previous_frames(f, pitch_low)
+        x = previous_frames(f, pitch_low, cfg=cfg)
         if cfg.input_noise:       # read a slightly wrong past, as the model does when it plays its own draws
             P = f.onset.shape[1]
             flip = rng.random((len(x), 2 * P + 1)) < cfg.input_noise
@@ -975,7 +1038,7 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: in
     from .nn.training import array_dataset, full_batch_rows, generator_dataset
 
     P, L, low = data.encoder.n_pitches, cfg.seq_len, data.encoder.pitch_low
-    ins = (tf.TensorSpec((L, input_size(P)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32))
+    ins = (tf.TensorSpec((L, input_size(P, cfg)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32))
     sig = (ins + ((tf.TensorSpec((L, P), tf.float32),) if cfg.within_frame else ()),
            tf.TensorSpec((L, 3 * P + 2), tf.float32))
     train_ds = generator_dataset(lambda: _window_stream(data.train_frames, data.train_embs, cfg, cfg.seed,
@@ -984,7 +1047,7 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: in
     for f, e in zip(data.val_frames, data.val_embs):
         for w in windows(f, L)[:4]:
             if len(w) == L:
-                vX.append(model_inputs(previous_frames(w, low), e, w, cfg))
+                vX.append(model_inputs(previous_frames(w, low, cfg=cfg), e, w, cfg))
                 vY.append(frame_targets(w))
     rows = full_batch_rows(len(vX), 64, replicas)
     inputs = tuple(np.stack(part)[rows] for part in zip(*vX))
@@ -1002,8 +1065,10 @@ def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist,
     P = data.encoder.n_pitches
     train_ds, val_ds = _datasets(data, cfg, emb_dim, dist.num_replicas_in_sync)
     with dist.scope():
-        model = build_conditioned_lstm(input_size(P), emb_dim, units=cfg.units, n_out=n_outputs(P),
+        relative = (memory_column(P), P, cfg.relative_keys) if cfg.relative_keys else None
+        model = build_conditioned_lstm(input_size(P, cfg), emb_dim, units=cfg.units, n_out=n_outputs(P),
                                        cond_dropout=cfg.cond_dropout, within_frame=P if cfg.within_frame else 0,
+                                       relative=relative,
                                        name=f"chords_{genre}")
         _init_as_markov(model, data.markov, cfg.units)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)

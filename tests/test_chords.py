@@ -213,7 +213,7 @@ def test_numpy_lstm_matches_keras_for_shipped_model(genre):
     emb = clf.embed(roll)
     lg_np = cm.logits([fr], [emb])[0]
     model = keras.saving.load_model(chords_model_path(genre), compile=False)
-    lg_k = model.predict([a[None] for a in model_inputs(previous_frames(fr), emb, fr, cm.config)], verbose=0)[0]
+    lg_k = model.predict([a[None] for a in model_inputs(previous_frames(fr, cfg=cm.config), emb, fr, cm.config)], verbose=0)[0]
     assert np.abs(lg_np - lg_k).max() < 1e-3
 
 
@@ -224,14 +224,20 @@ def test_sampler_draws_from_the_teacher_forced_distribution(feedback):
     sequence model agree step for step."""
     cm = ChordModel.load(chords_model_path("jazz"))
     emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration("jazz", 5)))
-    fr = cm.sample(emb, 150, seed=11, feedback=feedback)
+    assert_sampler_is_teacher_forced(cm, emb, feedback)
+
+
+def assert_sampler_is_teacher_forced(cm, emb, feedback=1.0, n=150):
+    """Frames drawn by ``cm.sample`` are those its teacher-forced probabilities give with the same uniforms."""
+    fr = cm.sample(emb, n, seed=11, feedback=feedback)
     P = cm.settings.n_pitches
     p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb], habit0=cm.habit_start, feedback=feedback)[0]))
-    u = np.random.default_rng(11).random((150, 2 * P + 2))
+    u = np.random.default_rng(seed=11).random((n, 2 * P + 2))
     prev = np.vstack([np.zeros((1, P), bool), fr.sound[:-1]])
     assert np.array_equal((u[:, :P] < p[:, :P]) & (u[:, 2 * P + 1:] < p[:, 2 * P + 1:]), fr.onset)
     assert np.array_equal(fr.onset | (prev & (u[:, P:2 * P] < p[:, P:2 * P])), fr.sound)
     assert np.array_equal(u[:, 2 * P] < p[:, 2 * P], fr.pedal)
+    return fr
 
 
 def test_generated_texture_is_plausible():
@@ -349,7 +355,8 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     data = tmp_path / "tiny.h5"
     convert([("jazz", str(d))], str(data), val_fraction=0.34, progress=False, workers=1)
     out = tmp_path / "chords-jazz.keras"
-    cfg = ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2)
+    cfg = ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2, key_memory=0.2, event_memory=6,
+                       relative_keys=3)
     meta = train(str(data), "jazz", classifier_path(), str(out), cfg, progress=False)
     stem = str(out)[: -len(".keras")]
     for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png"):
@@ -363,6 +370,21 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert within.shape == (P, 2 * P + 2) and np.abs(np.triu(within[:, :P], 1)).max() > 0
     assert not np.tril(within[:, :P]).any() and not within[:, P:].any()
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
+    # its short memories of the last strikes and onset events are read alike when drawing and scoring
+    cm = ChordModel.load(str(out))
+    assert cm.runtime.n_in == 2 * P + 1 + 24 + P + 6 + 2
+    emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration()))
+    fr = assert_sampler_is_teacher_forced(cm, emb)
+    assert fr.onset.any()
+    # the relative weights depend on the distance between keys only (3 semitones at most), and the
+    # NumPy runtime, which folds them into the output layer, scores as Keras does
+    rel = np.load(stem + ".npz")["relative/kernel"][2 * P + 1 + 24:][:P, :P]
+    assert np.abs(rel).max() > 0 and not np.triu(rel, 4).any() and not np.tril(rel, -4).any()
+    assert np.allclose(np.diagonal(rel, 2), np.diagonal(rel, 2)[0]) and np.allclose(np.diagonal(rel, -1), rel[1, 0])
+    import keras
+    lg_k = keras.saving.load_model(str(out), compile=False).predict(
+        [a[None] for a in model_inputs(previous_frames(fr, cfg=cm.config), emb, fr, cm.config)], verbose=0)[0]
+    assert np.abs(cm.logits([fr], [emb])[0] - lg_k).max() < 1e-4
     r = run_module("chords", "--inspire", inspiration(), "--style", "jazz", "--model", out, "--seconds", "3",
                    "--seed", "0", "-o", tmp_path / "t.mid", "--json", "--steady")
     assert r.returncode == 0, r.stderr

@@ -211,6 +211,11 @@ def _add_training(train) -> None:
         ("--foreign-cond", float, "share of training windows started from another genre's embedding"),
         ("--learning-rate", float, "Adam learning rate"),
         ("--input-noise", float, "share of fed-back key/pedal bits flipped in training"),
+        ("--key-memory", float, "half-life in seconds of a per-key trace of its last strike that the model "
+                                "reads (0: none)"),
+        ("--event-memory", int, "frames of past onset events the model reads (0: none)"),
+        ("--relative-keys", int, "semitones either side over which the last strikes reach a key's onset "
+                                 "by one weight per distance (needs --key-memory; 0: none)"),
         ("--patience", int, "epochs without improvement before stopping")))
     config_flag(th, "--seed", type=int)
     config_flag(th, "--within-frame", action=argparse.BooleanOptionalAction,

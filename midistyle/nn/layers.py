@@ -77,9 +77,35 @@ class EarlierKeysOnly(keras.constraints.Constraint):
         return {"n_keys": self.n_keys}
 
 
+@keras.saving.register_keras_serializable(package="midistyle")
+class RelativeKeys(keras.constraints.Constraint):
+    """Kernel constraint of the relative layer of :func:`build_conditioned_lstm`: input rows
+    ``first .. first + n_keys - 1`` (one per key) reach output columns ``0 .. n_keys - 1`` (one per
+    key) through a weight that depends only on the distance between the two keys (at most ``width``
+    semitones): what one key tells of another a few semitones away is learned once for the whole
+    keyboard. The projection keeps the mean of each diagonal; every other weight is zero."""
+
+    def __init__(self, first: int, n_keys: int, width: int):
+        self.first, self.n_keys, self.width = int(first), int(n_keys), int(width)
+
+    def __call__(self, w):
+        import numpy as np
+
+        P, D = self.n_keys, self.width
+        offsets = np.arange(P)[None, :] - np.arange(P)[:, None]           # column key - row key
+        diag = np.stack([(offsets == d) for d in range(-D, D + 1)]).astype("float32")   # (2D + 1, P, P)
+        block = w[self.first:self.first + P, :P]
+        means = keras.ops.sum(block[None] * diag, axis=(1, 2)) / np.maximum(diag.sum(axis=(1, 2)), 1.0)
+        tied = keras.ops.tensordot(means, diag, axes=1)
+        return keras.ops.pad(tied, [[self.first, w.shape[0] - self.first - P], [0, w.shape[1] - P]])
+
+    def get_config(self):
+        return {"first": self.first, "n_keys": self.n_keys, "width": self.width}
+
+
 def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: int | None = None,
                            cond_dropout: float = 0.0, skip_input: bool = True, within_frame: int = 0,
-                           name: str = "conditioned_lstm") -> keras.Model:
+                           relative: tuple | None = None, name: str = "conditioned_lstm") -> keras.Model:
     """LSTM whose initial state is a learned function of a conditioning vector.
 
     Inputs ``frames`` (batch, time, n_in) and ``cond`` (batch, cond_dim); ``init_h`` (Dense,
@@ -93,6 +119,11 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
     struck in the step itself (teacher forcing) and ``within`` (Dense P -> n_out, no bias, started
     at zero, :class:`EarlierKeysOnly`) adds to output ``k < P`` a weight for every key ``j < k``
     struck: the first P outputs become autoregressive over the keys of one step (lowest first).
+
+    With ``relative`` = ``(first, P, width)``, ``relative`` (Dense n_in -> n_out, no bias, started
+    at zero, :class:`RelativeKeys`) adds to output ``k < P`` a weight per input row
+    ``first + j`` that depends only on ``k - j`` (``|k - j| <= width``). It reads the step's input
+    like ``out`` does, so the NumPy runtime folds it into ``out``'s kernel.
     """
     n_out = n_out or n_in
     frames = keras.Input((None, n_in), name="frames")
@@ -104,6 +135,10 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
     if skip_input:
         x = layers.Concatenate(name="lstm_and_input")([x, frames])
     out = layers.Dense(n_out, name="out")(x)
+    if relative:
+        rel = layers.Dense(n_out, use_bias=False, kernel_initializer="zeros",
+                           kernel_constraint=RelativeKeys(*relative), name="relative")(frames)
+        out = layers.Add(name="out_relative")([out, rel])
     if not within_frame:
         return keras.Model([frames, cond], out, name=name)
     current = keras.Input((None, within_frame), name="current")

@@ -150,7 +150,11 @@ class ConditionedLSTMRuntime:
     """
 
     def __init__(self, weights):
-        self.w = load_weights(weights)
+        self.w = dict(load_weights(weights))
+        if "relative/kernel" in self.w:      # the relative layer reads the input as "out" does: fold it in
+            out = np.array(self.w["out/kernel"], np.float32)
+            out[out.shape[0] - self.w["relative/kernel"].shape[0]:] += self.w["relative/kernel"]
+            self.w["out/kernel"] = out
         self.K = self.w["lstm/kernel"]
         self.R = self.w["lstm/recurrent_kernel"]
         self.b = self.w["lstm/bias"]
