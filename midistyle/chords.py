@@ -425,6 +425,9 @@ class ChordModel:
         #: The feedback a steady draw (``chords --steady``) reads back with, chosen on the training
         #: pieces so that a minute keeps its texture (:func:`calibrate_feedback`)
         self.steady_feedback = float(meta.get("steady_feedback", self.habit_feedback))
+        #: Added to the onset-event logit when drawing: chosen on the training pieces so that draws
+        #: keep the notes per second of real playing (:func:`calibrate_event_bias`; 0 if not calibrated)
+        self.event_bias = float(meta.get("event_bias", 0.0))
 
     @property
     def frame_seconds(self) -> float:
@@ -509,7 +512,8 @@ class ChordModel:
         return out
 
     def sample(self, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0,
-               prime: Frames | None = None, feedback: float | None = None) -> Frames:
+               prime: Frames | None = None, feedback: float | None = None,
+               event_bias: float | None = None) -> Frames:
         """Draw ``n_frames`` frames started from embedding ``cond`` (D,).
 
         With ``prime``, those frames are first read through the LSTM (teacher forced) and the
@@ -517,7 +521,8 @@ class ChordModel:
         first whether keys are struck (the onset event), then, if so, each key with its
         probability given the event and (``within_frame``) the keys below it already struck in this
         frame, lowest key first; a key that sounded before and is not struck holds with its hold
-        probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``.
+        probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``,
+        the onset event's logit first raised by ``event_bias`` (default :attr:`event_bias`).
         The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any)
         and the drawn frames are read back with ``feedback`` (default :attr:`habit_feedback`,
         :func:`anchored_habits`).
@@ -564,8 +569,11 @@ class ChordModel:
         u = rng.random((n_frames, 2 * P + 2))
         inv_t = 1.0 / temperature
         within = None if rt.within is None else rt.within[:, :P]
+        bias = np.zeros(2 * P + 2, np.float32)
+        bias[2 * P + 1] = self.event_bias if event_bias is None else float(event_bias)
         for t in range(n_frames):
             logit, state = rt.step(x, state)
+            logit = logit + bias
             p = _sigmoid(logit[0] * inv_t)
             if u[t, 2 * P + 1] >= p[2 * P + 1]:
                 o = np.zeros(P, bool)
@@ -856,16 +864,16 @@ def anchored_habits(habits: np.ndarray, start, feedback: float) -> np.ndarray:
 
 
 def draw_blocks(cm: "ChordModel", embeddings: list, *, seconds: float, block: float, min_blocks: int = 1,
-                seed: int = 0, feedback: float | None = None) -> np.ndarray:
+                seed: int = 0, feedback: float | None = None, event_bias: float | None = None) -> np.ndarray:
     """Notes per second and sustain-pedal share of each ``block`` seconds of a draw of ``seconds``
-    (whole blocks, at least ``min_blocks``) from each embedding (seed ``seed + k``): array
-    (draws, blocks, 2)."""
+    (whole blocks, at least ``min_blocks``) from each embedding (seed ``seed + k``; ``feedback``
+    and ``event_bias`` as for :meth:`ChordModel.sample`): array (draws, blocks, 2)."""
     block_frames = max(1, int(round(block / cm.frame_seconds)))
     n_blocks = max(min_blocks, int(seconds // block))
     out = np.zeros((len(embeddings), n_blocks, 2))
     secs = block_frames * cm.frame_seconds
     for k, emb in enumerate(embeddings):
-        fr = cm.sample(emb, n_blocks * block_frames, seed=seed + k, feedback=feedback)
+        fr = cm.sample(emb, n_blocks * block_frames, seed=seed + k, feedback=feedback, event_bias=event_bias)
         on = fr.onset.reshape(n_blocks, block_frames, -1).sum(axis=(1, 2))
         out[k, :, 0] = on / secs
         out[k, :, 1] = fr.pedal.reshape(n_blocks, block_frames).mean(axis=1)
@@ -889,6 +897,34 @@ def calibrate_feedback(cm: "ChordModel", embeddings: list, *, feedbacks=(1.0, 0.
                       "pedal_share": np.round(med[:, 1], 3).tolist()})
     return {"seconds": len(med) * block, "block_seconds": block, "draws": len(embeddings), "table": table,
             "chosen": choose_feedback(table)}
+
+
+def calibrate_event_bias(cm: "ChordModel", embeddings: list, real_rate: float, *,
+                         biases=(-0.2, -0.1, 0.0, 0.05, 0.1, 0.15, 0.2, 0.3), seconds: float = 30.0,
+                         seed: int = 0) -> dict:
+    """The onset-event bias (:attr:`ChordModel.event_bias`) whose draws keep real playing's density.
+
+    Drawing, the LSTM reads its own frames, not a real piece's, and a draw drifts from the notes
+    per second it was trained on (the classical generator thins out). For each bias, draws
+    ``seconds`` (a ``chords`` command's default length) from each embedding (training pieces':
+    chosen without the validation split) and takes the median notes per second; keeps the bias
+    whose median is nearest ``real_rate`` (the median of real ``seconds`` windows of the same pieces,
+    :func:`real_density`)."""
+    table = []
+    for b in biases:
+        rate = float(np.median(draw_blocks(cm, embeddings, seconds=seconds, block=seconds, seed=seed,
+                                           event_bias=b)[:, 0, 0]))
+        table.append({"event_bias": float(b), "notes_per_s": round(rate, 2)})
+    best = min(table, key=lambda r: (abs(r["notes_per_s"] - real_rate), abs(r["event_bias"])))
+    return {"seconds": seconds, "draws": len(embeddings), "real_notes_per_s": round(float(real_rate), 2),
+            "table": table, "chosen": best["event_bias"]}
+
+
+def real_density(pieces: list, frame_seconds: float, seconds: float = 30.0) -> float:
+    """Median notes per second of the whole ``seconds`` windows of real pieces (:class:`Frames`)."""
+    n = max(1, int(round(seconds / frame_seconds)))
+    rates = [f.onset[a:a + n].sum() / (n * frame_seconds) for f in pieces for a in range(0, len(f) - n + 1, n)]
+    return float(np.median(rates)) if rates else 0.0
 
 
 def choose_feedback(table: list, *, tolerance: float = 0.25) -> float:

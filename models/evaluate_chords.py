@@ -132,6 +132,26 @@ def write_card(g, cm, figures):
               "\n  key's onset logit for every key below it already struck in the frame (which notes make a"
               "\n  chord; a run strikes one key at a time)." if cfg.within_frame else
               "\n  The keys of a frame are drawn independently given the LSTM state.")
+    memory = ""
+    if cfg.key_memory or cfg.event_memory:
+        parts = []
+        if cfg.key_memory:
+            parts.append(f"per key, how long ago it was last struck (a trace halving every {cfg.key_memory:g} s)")
+        if cfg.event_memory:
+            parts.append(f"whether keys were struck in each of the last {cfg.event_memory} frames "
+                         f"({cfg.event_memory * cm.frame_seconds:g} s: the pulse so far)")
+        memory = ("\n  It also reads short memories: " + "; and ".join(parts) + ".")
+        if cfg.relative_keys:
+            memory += (f"\n  The last-strike trace reaches each key's onset logit twice: through the output"
+                       f"\n  layer, and through one weight per distance (up to {cfg.relative_keys} semitones) shared by"
+                       f"\n  the whole keyboard (steps and leaps are learned once, in every register).")
+    eb = cm.meta.get("event_bias_calibration")
+    bias = "" if not eb else f"""
+- Drawing, the onset-event logit is raised by **{cm.event_bias:g}**, chosen on the training pieces
+  (`python models/calibrate_chords.py`: {eb['seconds']:g} s drawn from every 4th training piece, seed k; the bias
+  whose median notes per second is nearest the real training pieces' {eb['real_notes_per_s']:.1f}): the LSTM reads
+  its own draws, not a real piece, and without it a draw thins out. Median notes per second by bias:
+  {', '.join(f"{r['event_bias']:g}: {r['notes_per_s']:.1f}" for r in eb['table'])}."""
     text = f"""# Chord generator: {g}
 
 An LSTM that plays new {g} piano music, started from the style embedding (genre classifier
@@ -155,13 +175,13 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
   profiles, running pedal and onset rates); initial state from the 48-d embedding (Dense tanh /
   linear); output Dense over [LSTM output, previous frame] -> {2 * cm.settings.n_pitches + 2} logits (onset per key given
   that keys are struck, hold per key, pedal, whether any key is struck), started as the per-key
-  Markov chain.{within}
+  Markov chain.{memory}{within}
   Loss: NLL of the onset event, of the struck keys, of the holds that are decided (key sounded
   before, not struck again), and of the pedal.
 - A draw (and a `--prime` read through the model before it) starts its running pedal share and
   onset-event rate at their mean over the training frames ({cm.habit_start[0]:.3f} / {cm.habit_start[1]:.3f}), as in a piece
   already under way: started at zero, the model read "nothing played, never pedalled" and kept to
-  it for seconds (the jazz generator then pedalled 8-15 % of the time against 58 % in real playing).
+  it for seconds (the jazz generator then pedalled 8-15 % of the time against 58 % in real playing).{bias}
 - Training windows of {cfg.seq_len} frames, batch {cfg.batch_size}, transposed by up to +-{cfg.transpose} semitones, a share
   {cfg.foreign_cond} started from another genre's embedding, {100 * cfg.input_noise:.1f} % of the fed-back key and pedal bits
   flipped (so the model does not trust its own draws blindly); Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,

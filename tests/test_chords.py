@@ -231,7 +231,9 @@ def assert_sampler_is_teacher_forced(cm, emb, feedback=1.0, n=150):
     """Frames drawn by ``cm.sample`` are those its teacher-forced probabilities give with the same uniforms."""
     fr = cm.sample(emb, n, seed=11, feedback=feedback)
     P = cm.settings.n_pitches
-    p = 1.0 / (1.0 + np.exp(-cm.logits([fr], [emb], habit0=cm.habit_start, feedback=feedback)[0]))
+    z = cm.logits([fr], [emb], habit0=cm.habit_start, feedback=feedback)[0]
+    z[:, 2 * P + 1] += cm.event_bias                  # the calibrated bias on the onset event, as drawn
+    p = 1.0 / (1.0 + np.exp(-z))
     u = np.random.default_rng(seed=11).random((n, 2 * P + 2))
     prev = np.vstack([np.zeros((1, P), bool), fr.sound[:-1]])
     assert np.array_equal((u[:, :P] < p[:, :P]) & (u[:, 2 * P + 1:] < p[:, 2 * P + 1:]), fr.onset)
@@ -284,6 +286,30 @@ def test_choose_feedback_keeps_the_largest_steady_one():
     table = [row(1.0, 12, 5), row(0.75, 12, 8.5, 0.5, 0.7), row(0.5, 12, 10), row(0.25, 12, 11.5)]
     assert choose_feedback(table) == 0.5            # 0.75 keeps notes within 25 % but its pedal moves 40 %
     assert choose_feedback([row(1.0, 12, 5), row(0.5, 12, 7)]) == 0.5   # none steady: the steadiest
+
+
+def test_event_bias_raises_density_and_calibration_picks_the_nearest_to_real_playing():
+    """A larger onset-event bias draws more notes; the calibration keeps the bias whose median notes
+    per second is nearest the real pieces' (the median of their whole windows), and a draw uses the
+    model's calibrated bias by default."""
+    from midistyle.chords import calibrate_event_bias, real_density
+
+    cm = ChordModel.load(chords_model_path("jazz"))
+    clf = GenreClassifier.load(classifier_path())
+    rolls = [encode(inspiration("jazz", k)) for k in range(4)]
+    frames = [roll_frames(r, 1) for r in rolls]
+    real = real_density(frames, cm.frame_seconds, seconds=10.0)
+    n = int(round(10.0 / cm.frame_seconds))
+    want = np.median([f.onset[a:a + n].sum() / 10.0 for f in frames for a in range(0, len(f) - n + 1, n)])
+    assert real == pytest.approx(want) and real > 0
+    cal = calibrate_event_bias(cm, [clf.embed(r) for r in rolls], real, biases=(-1.0, 0.0, 1.0), seconds=10.0)
+    rates = [r["notes_per_s"] for r in cal["table"]]
+    assert rates[0] < rates[1] < rates[2]
+    assert cal["chosen"] == cal["table"][int(np.argmin([abs(x - real) for x in rates]))]["event_bias"]
+    emb = clf.embed(rolls[0])
+    cm.event_bias = 1.0
+    assert np.array_equal(cm.sample(emb, 200, seed=3).onset, cm.sample(emb, 200, seed=3, event_bias=1.0).onset)
+    assert not np.array_equal(cm.sample(emb, 200, seed=3).onset, cm.sample(emb, 200, seed=3, event_bias=0.0).onset)
 
 
 def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():
