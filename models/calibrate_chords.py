@@ -1,13 +1,5 @@
 #!/usr/bin/env python3
-"""Calibrate each shipped chord generator's draws on the training pieces: the onset-event bias that
-keeps real playing's notes per second, then how much of its own running habits a steady draw reads back.
-
-Event bias: drawing, the LSTM reads its own frames and a draw drifts from the density it was trained
-on. For a grid of biases on the onset-event logit, draws 30 s (the ``chords`` default) from every 4th
-training piece's embedding (seed 0 + k) and keeps the bias whose median notes per second is nearest
-the median of the real 30 s windows of all training pieces of the genre
-(:func:`midistyle.chords.calibrate_event_bias`; ``event_bias`` and ``event_bias_calibration`` in the
-sidecar; every draw uses it).
+"""Choose how much of its own running habits each shipped chord generator reads back in a steady draw.
 
 The LSTM reads a running pedal share and onset-event rate; drawing, those come from its own draws,
 and read back in full (as in training) the loop drifts over a minute. For feedback 1, 0.75, 0.5 and
@@ -29,8 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle.chords import (ChordModel, calibrate_event_bias, calibrate_feedback, real_density,  # noqa: E402
-                              roll_frames)
+from midistyle.chords import ChordModel, calibrate_feedback  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.dataset import Dataset  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
@@ -46,16 +37,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         cm = ChordModel.load(path)
         cm.check_classifier(clf)
         t0 = time.time()
-        train = ds.select(genre, "train")
-        embs = [clf.embed(ds.piece(i)) for i in train[::EVERY]]
-        real = real_density([roll_frames(ds.piece(i), cm.config.frame_steps) for i in train], cm.frame_seconds)
-        bias = calibrate_event_bias(cm, embs, real)
-        bias["pieces"] = f"every {EVERY}th training piece (real density: all training pieces)"
-        bias["wall_seconds"] = round(time.time() - t0, 1)
-        update_sidecar(path, event_bias=bias["chosen"], event_bias_calibration=bias)
-        print(genre, json.dumps(bias))
-        cm = ChordModel.load(path)                     # steady draws are calibrated with the event bias in place
-        t0 = time.time()
+        embs = [clf.embed(ds.piece(i)) for i in ds.select(genre, "train")[::EVERY]]
         cal = calibrate_feedback(cm, embs)
         cal["pieces"] = f"every {EVERY}th training piece"
         cal["wall_seconds"] = round(time.time() - t0, 1)
