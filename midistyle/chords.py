@@ -158,9 +158,8 @@ class ChordsConfig(Settings):
     def validate(self) -> None:
         """Sizes >= 1, shares in [0, 1], transposition >= 0."""
         self.require_min(1, "frame_steps", "units", "seq_len", "batch_size", "epochs", "steps_per_epoch", "patience")
-        self.require_min(0, "transpose", "seed", "key_memory", "event_memory")
+        self.require_min(0, "transpose", "seed", "key_memory", "event_memory", "relative_keys")
         self.require("event_memory", isinstance(self.event_memory, int), "must be a whole number of frames")
-        self.require_min(0, "relative_keys")
         self.require("relative_keys", isinstance(self.relative_keys, int) and (not self.relative_keys or self.key_memory),
                      "must be a whole number of semitones, and needs key_memory > 0")
         for name in ("foreign_cond", "input_noise"):
@@ -923,7 +922,7 @@ def calibrate_event_bias(cm: "ChordModel", embeddings: list, real_rate: float, *
 def real_density(pieces: list, frame_seconds: float, seconds: float = 30.0) -> float:
     """Median notes per second of the whole ``seconds`` windows of real pieces (:class:`Frames`)."""
     n = max(1, int(round(seconds / frame_seconds)))
-    rates = [f.onset[a:a + n].sum() / (n * frame_seconds) for f in pieces for a in range(0, len(f) - n + 1, n)]
+    rates = [w.onset.sum() / (n * frame_seconds) for f in pieces for w in windows(f, n) if len(w) == n]
     return float(np.median(rates)) if rates else 0.0
 
 

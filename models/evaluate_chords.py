@@ -145,13 +145,6 @@ def write_card(g, cm, figures):
             memory += (f"\n  The last-strike trace reaches each key's onset logit twice: through the output"
                        f"\n  layer, and through one weight per distance (up to {cfg.relative_keys} semitones) shared by"
                        f"\n  the whole keyboard (steps and leaps are learned once, in every register).")
-    eb = cm.meta.get("event_bias_calibration")
-    bias = "" if not eb else f"""
-- Drawing, the onset-event logit is raised by **{cm.event_bias:g}**, chosen on the training pieces
-  (`python models/calibrate_chords.py`: {eb['seconds']:g} s drawn from every 4th training piece, seed k; the bias
-  whose median notes per second is nearest the real training pieces' {eb['real_notes_per_s']:.1f}): the LSTM reads
-  its own draws, not a real piece, and without it a draw thins out. Median notes per second by bias:
-  {', '.join(f"{r['event_bias']:g}: {r['notes_per_s']:.1f}" for r in eb['table'])}."""
     text = f"""# Chord generator: {g}
 
 An LSTM that plays new {g} piano music, started from the style embedding (genre classifier
@@ -181,7 +174,7 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
 - A draw (and a `--prime` read through the model before it) starts its running pedal share and
   onset-event rate at their mean over the training frames ({cm.habit_start[0]:.3f} / {cm.habit_start[1]:.3f}), as in a piece
   already under way: started at zero, the model read "nothing played, never pedalled" and kept to
-  it for seconds (the jazz generator then pedalled 8-15 % of the time against 58 % in real playing).{bias}
+  it for seconds (the jazz generator then pedalled 8-15 % of the time against 58 % in real playing).
 - Training windows of {cfg.seq_len} frames, batch {cfg.batch_size}, transposed by up to +-{cfg.transpose} semitones, a share
   {cfg.foreign_cond} started from another genre's embedding, {100 * cfg.input_noise:.1f} % of the fed-back key and pedal bits
   flipped (so the model does not trust its own draws blindly); Adam lr {cfg.learning_rate}, {tr['epochs_run']} epochs x {cfg.steps_per_epoch} steps,
