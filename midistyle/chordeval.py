@@ -8,7 +8,8 @@ their output proves little. Here:
   onset gaps, chords, pedal; no velocities, nothing shared with the classifier), fitted on real
   training pieces of every genre (:func:`fit_content_judge`);
 - a **real-vs-generated discriminator**: a logistic regression on the same statistics plus the
-  velocity mean and spread, cross-validated (:func:`discriminator_balanced_accuracy`);
+  velocity mean and spread, cross-validated (:func:`discriminator_balanced_accuracy`), and the
+  statistics that tell the two apart most (:func:`separators`);
 - texture figures of generated against real pieces (:func:`texture_figures`), how much the
   output keeps of its inspiration's pitch-class profile (:func:`inspiration_link`), and whether a
   long draw keeps its texture or drifts away from it (:func:`steadiness`).
@@ -17,14 +18,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .notefeatures import VelocityJudge, content_statistics
+from .notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
 from .pianoroll import PianoRoll, encode
 
 __all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
-           "discriminator_balanced_accuracy", "inspiration_link", "evaluate_generation", "steadiness"]
+           "discriminator_balanced_accuracy", "separators", "inspiration_link", "evaluate_generation",
+           "steadiness", "GENERATION_ROW_NAMES"]
 
 #: Texture figures compared between generated and real music.
 TEXTURE_NAMES = ["polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"]
+#: What each column of :func:`generation_row` is.
+GENERATION_ROW_NAMES = list(CONTENT_FEATURE_NAMES) + ["velocity_mean", "velocity_std"]
 
 
 def window_starts(roll: PianoRoll, seconds: float, max_windows: int) -> list:
@@ -89,6 +93,30 @@ def discriminator_balanced_accuracy(real: np.ndarray, gen: np.ndarray, folds: in
     return 0.5 * (hit_r / len(real) + hit_g / len(gen))
 
 
+def separators(real: np.ndarray, gen: np.ndarray, *, top: int = 5) -> list:
+    """The ``top`` columns of :func:`generation_row` rows that differ most between real and
+    generated music, by standardised mean difference (generated minus real, over the pooled
+    standard deviation; Cohen's d), largest ``|d|`` first.
+
+    Returns a list of dicts ``feature`` (:data:`GENERATION_ROW_NAMES`), ``d``, ``generated``,
+    ``real`` (the column means). Columns constant in both sets are left out.
+    """
+    real, gen = np.atleast_2d(np.asarray(real, np.float64)), np.atleast_2d(np.asarray(gen, np.float64))
+    if real.shape[1] != len(GENERATION_ROW_NAMES) or gen.shape[1] != len(GENERATION_ROW_NAMES):
+        raise ValueError(f"real and gen must be generation_row rows of {len(GENERATION_ROW_NAMES)} columns, "
+                         f"got {real.shape[1]} and {gen.shape[1]}")
+    if not (len(real) and len(gen)):
+        return []
+    pooled = np.sqrt(0.5 * (real.var(axis=0) + gen.var(axis=0)))
+    diff = gen.mean(axis=0) - real.mean(axis=0)
+    ok = pooled > 1e-12
+    d = np.where(ok, diff / np.where(ok, pooled, 1.0), 0.0)
+    order = [int(i) for i in np.argsort(-np.abs(d), kind="stable") if ok[i]][:top]
+    return [{"feature": GENERATION_ROW_NAMES[i], "d": round(float(d[i]), 3),
+             "generated": round(float(gen[:, i].mean()), 4), "real": round(float(real[:, i].mean()), 4)}
+            for i in order]
+
+
 def _pc_profile(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> np.ndarray:
     a, b = roll.step_span(start, seconds)
     n = roll.notes[roll.starting_in(a, b)]
@@ -127,7 +155,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
     dict
         ``judged_target`` (share the content judge assigns to ``cm.genre``; None without a judge),
         ``discriminator`` (balanced accuracy), ``texture`` (median generated / real of
-        :data:`TEXTURE_NAMES`), ``link`` (:func:`inspiration_link`), ``pieces``.
+        :data:`TEXTURE_NAMES`), ``separators`` (:func:`separators`: what tells the generated
+        windows from the real ones most), ``link`` (:func:`inspiration_link`), ``pieces``.
     """
     from . import io as mio
     from .chords import compose, roll_frames
@@ -153,12 +182,13 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
                    "real": float(np.median([t[k] for t in tex_real]))} for k in TEXTURE_NAMES}
     for v in texture.values():
         v["ratio"] = v["generated"] / v["real"] if v["real"] else float("nan")
+    rows_real = np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)])
+    rows_gen = np.array([generation_row(g) for g in gen_rolls]).reshape(len(gen_rolls), len(GENERATION_ROW_NAMES))
     res = {"pieces": len(inspirations), "generated_with_notes": len(gen_rolls), "seconds": seconds,
            "seed": seed, "temperature": temperature, "prime": prime,
            "feedback": cm.habit_feedback if feedback is None else feedback, "texture": texture,
-           "discriminator": discriminator_balanced_accuracy(
-               np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)]),
-               np.array([generation_row(g) for g in gen_rolls])),
+           "discriminator": discriminator_balanced_accuracy(rows_real, rows_gen),
+           "separators": separators(rows_real, rows_gen),
            "link": inspiration_link([a for a, _ in pairs], [b for _, b in pairs], prime) if len(pairs) > 1 else None,
            "judged_target": None}
     if judge is not None and gen_rolls:

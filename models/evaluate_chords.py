@@ -132,6 +132,11 @@ def write_card(g, cm, figures):
               "\n  key's onset logit for every key below it already struck in the frame (which notes make a"
               "\n  chord; a run strikes one key at a time)." if cfg.within_frame else
               "\n  The keys of a frame are drawn independently given the LSTM state.")
+    other = [x for x in GENRES if x != g][0]
+    separated = "\n".join(
+        f"- from {src} inspirations: " + ", ".join(f"{x['feature']} {x['d']:+.2f} ({x['generated']:.3g} vs {x['real']:.3g})"
+                                                   for x in f[f"from_{src}"]["separators"])
+        for src in (g, other))
     memory = ""
     if cfg.key_memory or cfg.event_memory:
         parts = []
@@ -197,6 +202,10 @@ Link: pitch-class profile correlation of the output with its own inspiration / w
 | inspirations | judged {g} | discriminator | {' | '.join(TEXTURE_NAMES)} | link own / other |
 |---|---|---|{'---|' * len(TEXTURE_NAMES)}---|
 {chr(10).join(rows)}
+
+What tells the draws from real {g} playing most (the discriminator's statistics, standardised mean
+difference generated - real, Cohen's d; {g} / other-genre inspirations):
+{separated}
 
 ## Steadiness: does a long draw keep its texture?
 {st['seconds']:g} s drawn from each of the {st['generated']['pieces']} validation pieces of the genre (seed k); real: the same

@@ -334,6 +334,28 @@ def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():
     assert steadiness(cm, embs[:1], [], seconds=20.0, block=10.0)["real"]["pieces"] == 0
 
 
+def test_separators_name_the_statistics_that_differ_most():
+    """Cohen's d of each discriminator column, generated - real, largest first; columns constant in
+    both sets are left out; rows of the wrong width are refused."""
+    from midistyle.chordeval import GENERATION_ROW_NAMES, separators
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(3000, len(GENERATION_ROW_NAMES)))
+    gen = rng.normal(size=(2000, len(GENERATION_ROW_NAMES)))
+    k_up, k_down, k_flat = (GENERATION_ROW_NAMES.index(n) for n in ("interval_13+", "velocity_mean", "silence"))
+    gen[:, k_up] += 3.0
+    gen[:, k_down] -= 2.0
+    real[:, k_flat] = gen[:, k_flat] = 0.5
+    gen[:, k_flat + 1] += 20.0       # next to the constant column: its d is large, and must be reported
+    out = separators(real, gen, top=4)
+    assert [x["feature"] for x in out[:3]] == [GENERATION_ROW_NAMES[k_flat + 1], "interval_13+", "velocity_mean"]
+    assert out[1]["d"] == pytest.approx(3.0, abs=0.15) and out[2]["d"] == pytest.approx(-2.0, abs=0.15)
+    assert out[1]["generated"] == pytest.approx(gen[:, k_up].mean(), abs=1e-3)
+    assert "silence" not in [x["feature"] for x in separators(real, gen, top=len(GENERATION_ROW_NAMES))]
+    with pytest.raises(ValueError, match="generation_row"):
+        separators(real[:, :-1], gen)
+
+
 @pytest.mark.parametrize("frame_steps", [1, 2])
 def test_running_inputs_keep_their_half_lives_in_seconds(frame_steps):
     """One key struck at the start: the onset-event rate halves every 3.5 s or so and the
@@ -424,3 +446,5 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert res["pieces"] == 5 and 0.0 <= res["discriminator"] <= 1.0
     assert res["feedback"] == 1.0           # not calibrated: a steady draw reads its habits back in full
     assert set(res["texture"]) == {"polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"}
+    d = [abs(x["d"]) for x in res["separators"]]
+    assert 0 < len(d) <= 5 and d == sorted(d, reverse=True)

@@ -138,6 +138,9 @@ def cmd_evaluate_chords(args):
     if res["judged_target"] is not None:
         print(f"  independent content judge: {100 * res['judged_target']:.0f} % judged {cm.genre}")
     print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f}")
+    if res["separators"]:
+        print("  tells them apart most (generated - real, Cohen's d): " + ", ".join(
+            f"{x['feature']} {x['d']:+.2f}" for x in res["separators"]))
     print(f"  {'texture':<14} {'generated':>10} {'real':>8} {'ratio':>6}")
     for k in TEXTURE_NAMES:
         t = res["texture"][k]
