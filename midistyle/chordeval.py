@@ -182,8 +182,9 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
                    "real": float(np.median([t[k] for t in tex_real]))} for k in TEXTURE_NAMES}
     for v in texture.values():
         v["ratio"] = v["generated"] / v["real"] if v["real"] else float("nan")
-    rows_real = np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)])
-    rows_gen = np.array([generation_row(g) for g in gen_rolls]).reshape(len(gen_rolls), len(GENERATION_ROW_NAMES))
+    width = len(GENERATION_ROW_NAMES)
+    rows_real = np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)]).reshape(-1, width)
+    rows_gen = np.array([generation_row(g) for g in gen_rolls]).reshape(-1, width)
     res = {"pieces": len(inspirations), "generated_with_notes": len(gen_rolls), "seconds": seconds,
            "seed": seed, "temperature": temperature, "prime": prime,
            "feedback": cm.habit_feedback if feedback is None else feedback, "texture": texture,
