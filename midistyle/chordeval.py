@@ -110,7 +110,7 @@ def separators(real: np.ndarray, gen: np.ndarray, *, top: int = 5) -> list:
     pooled = np.sqrt(0.5 * (real.var(axis=0) + gen.var(axis=0)))
     diff = gen.mean(axis=0) - real.mean(axis=0)
     ok = pooled > 1e-12
-    d = np.where(ok, diff / np.where(ok, pooled, 1.0), 0.0)
+    d = diff / np.where(ok, pooled, 1.0)
     order = [int(i) for i in np.argsort(-np.abs(d), kind="stable") if ok[i]][:top]
     return [{"feature": GENERATION_ROW_NAMES[i], "d": round(float(d[i]), 3),
              "generated": round(float(gen[:, i].mean()), 4), "real": round(float(real[:, i].mean()), 4)}

@@ -43,6 +43,11 @@ SECONDS = 20.0
 STEADY_SECONDS = 60.0
 
 
+def other_genre(g):
+    """The genre that is not ``g``."""
+    return [x for x in GENRES if x != g][0]
+
+
 def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
     ds = Dataset(data)
     clf = GenreClassifier.load(os.path.join(MODELS, "classifier.keras"))
@@ -82,7 +87,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
         print(f"chords-{g} steadiness: {fig['steadiness']}; with --steady: {fig['steadiness_steady']}")
         figures["generators"][g] = fig
         # a generated piece next to a real one
-        other = [x for x in GENRES if x != g][0]
+        other = other_genre(g)
         midi, _, _ = compose(cm, clf.embed(val[other][0]), 30.0, seed=0, velocity_model=vm)
         gen = encode(mio.performance_from_midifile(midi, "generated"), cm.settings)
         real = val[g][0]
@@ -132,11 +137,10 @@ def write_card(g, cm, figures):
               "\n  key's onset logit for every key below it already struck in the frame (which notes make a"
               "\n  chord; a run strikes one key at a time)." if cfg.within_frame else
               "\n  The keys of a frame are drawn independently given the LSTM state.")
-    other = [x for x in GENRES if x != g][0]
     separated = "\n".join(
         f"- from {src} inspirations: " + ", ".join(f"{x['feature']} {x['d']:+.2f} ({x['generated']:.3g} vs {x['real']:.3g})"
                                                    for x in f[f"from_{src}"]["separators"])
-        for src in (g, other))
+        for src in (g, other_genre(g)))
     memory = ""
     if cfg.key_memory or cfg.event_memory:
         parts = []
