@@ -14,9 +14,12 @@ pedal's logit. With ``within_frame`` (the default) a key's onset logit also depe
 below it struck in the same frame (one learned weight per pair of keys, :class:`EarlierKeysOnly
 <midistyle.nn.layers.EarlierKeysOnly>`), so the keys of a frame are drawn lowest first, each given
 those below it: which notes make a chord, and that a run strikes one key at a time, are learned
-rather than left to independent draws. Generation draws a frame at ``sigmoid(logit / temperature)``:
-the event, then the struck keys in that order; only keys that sounded before can hold; the frame
-is fed back.
+rather than left to independent draws. With ``lowest_key``, the lowest key struck in an event
+comes from one softmax over the keys instead (so an event always strikes a key, and the keys
+compete: one of them, not several or none, continues a line), and only the keys above it are drawn
+key by key given it. Generation draws a frame at ``sigmoid(logit / temperature)`` (the softmax at
+``softmax(logit / temperature)``): the event, then the struck keys in that order; only keys that
+sounded before can hold; the frame is fed back.
 
 Conditioning: the genre classifier's embedding of the piece (mean over its segments,
 :meth:`midistyle.classifier.GenreClassifier.embed`) goes through learned Dense layers to the LSTM's
@@ -153,6 +156,8 @@ class ChordsConfig(Settings):
     event_memory: int = 0          # frames of past onset events (struck or not) read each frame (0: none)
     relative_keys: int = 0         # keys up to this many semitones away reach a key's onset through the
                                    # trace of key_memory by one weight per distance, shared over the keyboard
+    lowest_key: bool = False       # an onset event's lowest struck key comes from one softmax over the keys
+                                   # (an event always strikes a key); the keys above it as with within_frame
     seed: int = 0
 
     def validate(self) -> None:
@@ -170,6 +175,8 @@ class ChordsConfig(Settings):
         self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
                      "must be > 0")
         self.require("within_frame", isinstance(self.within_frame, bool), "must be true or false")
+        self.require("lowest_key", isinstance(self.lowest_key, bool) and (not self.lowest_key or self.within_frame),
+                     "must be true or false, and needs within_frame")
 
 
 @dataclass
@@ -369,9 +376,23 @@ def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None, cfg: "ChordsCo
     return np.concatenate([first, x[:-1]])
 
 
-def n_outputs(n_pitches: int) -> int:
-    """Logits per frame: each key's onset given an onset event, each key's hold, the pedal, the event."""
-    return 2 * n_pitches + 2
+def n_outputs(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
+    """Logits per frame: each key's onset given an onset event, each key's hold, the pedal, the event
+    and, with ``cfg.lowest_key``, each key's logit of being the lowest struck (one softmax)."""
+    return 2 * n_pitches + 2 + (n_pitches if cfg is not None and cfg.lowest_key else 0)
+
+
+def _lowest_and_above(onset):
+    """``(lowest, above)`` masks of struck keys (..., P): the lowest struck key of each frame, and the
+    keys above it (whose onsets the per-key logits decide when the event's lowest key has its softmax)."""
+    onset = np.asarray(onset, np.float64)
+    below = np.cumsum(onset, axis=-1) - onset
+    return onset * (below == 0), (below > 0).astype(np.float64)
+
+
+def _log_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def frame_targets(fr: Frames) -> np.ndarray:
@@ -386,19 +407,32 @@ def frame_targets(fr: Frames) -> np.ndarray:
 
 def frame_nll(targets: np.ndarray, logits: np.ndarray) -> np.ndarray:
     """Negative log-likelihood (nats) of each frame, (..., F): whether keys are struck (the event),
-    which ones (given the event), the decided holds and the pedal."""
-    P = (logits.shape[-1] - 2) // 2
+    which ones (given the event), the decided holds and the pedal. Logits with a lowest-key softmax
+    (:func:`n_outputs` with ``lowest_key``) score the lowest struck key by it and only the keys above
+    by their own logits."""
+    P = (targets.shape[-1] - 2) // 3
     y, m = targets[..., :2 * P + 2], targets[..., 2 * P + 2:]
-    p = np.clip(_sigmoid(logits), 1e-7, 1 - 1e-7)
+    p = np.clip(_sigmoid(logits[..., :2 * P + 2]), 1e-7, 1 - 1e-7)
     cell = -(y * np.log(p) + (1 - y) * np.log1p(-p))
-    return (cell[..., 2 * P + 1] + y[..., 2 * P + 1] * cell[..., :P].sum(-1) + (cell[..., P:2 * P] * m).sum(-1)
-            + cell[..., 2 * P])
+    keys = cell[..., :P].sum(-1)
+    if logits.shape[-1] == 3 * P + 2:
+        lowest, above = _lowest_and_above(y[..., :P])
+        keys = -(lowest * _log_softmax(logits[..., 2 * P + 2:])).sum(-1) + (cell[..., :P] * above).sum(-1)
+    return cell[..., 2 * P + 1] + y[..., 2 * P + 1] * keys + (cell[..., P:2 * P] * m).sum(-1) + cell[..., 2 * P]
 
 
-def onset_probabilities(logits: np.ndarray) -> np.ndarray:
-    """Marginal probability of each key's onset: P(event) x P(key | event), (..., P)."""
-    P = (logits.shape[-1] - 2) // 2
-    return _sigmoid(logits[..., 2 * P + 1:2 * P + 2]) * _sigmoid(logits[..., :P])
+def onset_probabilities(logits: np.ndarray, onset: np.ndarray) -> np.ndarray:
+    """Probability of each key's onset given the frames before and the keys below it struck in the
+    frame (``onset`` (..., P), teacher forcing): P(event) x P(key | event, keys below). With a
+    lowest-key softmax, a key with none struck below it gets its softmax share, the chance that it
+    is the event's lowest key (not that share renormalised over the keys from it up, which would
+    make the top key certain whenever nothing is struck: no real probability of its onset)."""
+    P = np.shape(onset)[-1]
+    p_key = _sigmoid(logits[..., :P])
+    if logits.shape[-1] == 3 * P + 2:
+        _, above = _lowest_and_above(onset)
+        p_key = np.where(above > 0, p_key, np.exp(_log_softmax(logits[..., 2 * P + 2:])))
+    return _sigmoid(logits[..., 2 * P + 1:2 * P + 2]) * p_key
 
 
 class ChordModel:
@@ -470,11 +504,12 @@ class ChordModel:
             raise SettingsMismatchError(f"{files['npz']}: weights take {rt.n_in} inputs per frame, encoder "
                                         f"settings {settings.to_dict()} and memories {memory_settings(cfg)} give "
                                         f"{input_size(settings.n_pitches, cfg)}")
-        if rt.w["out/kernel"].shape[1] != n_outputs(settings.n_pitches):
+        n_out = n_outputs(settings.n_pitches, cfg)
+        if rt.w["out/kernel"].shape[1] != n_out:
             raise SettingsMismatchError(f"{files['npz']}: weights give {rt.w['out/kernel'].shape[1]} outputs per "
-                                        f"frame, this midistyle reads {n_outputs(settings.n_pitches)}")
+                                        f"frame, the sidecar's settings (lowest_key={cfg.lowest_key}) read {n_out}")
         if (rt.within is not None) != cfg.within_frame or (
-                rt.within is not None and rt.within.shape != (settings.n_pitches, n_outputs(settings.n_pitches))):
+                rt.within is not None and rt.within.shape != (settings.n_pitches, n_out)):
             raise SettingsMismatchError(f"{files['npz']}: within-frame weights "
                                         f"{None if rt.within is None else rt.within.shape} do not fit the sidecar's "
                                         f"within_frame={cfg.within_frame} over {settings.n_pitches} keys")
@@ -519,7 +554,8 @@ class ChordModel:
         draw continues after them (the prime itself is not returned). A frame is drawn at once:
         first whether keys are struck (the onset event), then, if so, each key with its
         probability given the event and (``within_frame``) the keys below it already struck in this
-        frame, lowest key first; a key that sounded before and is not struck holds with its hold
+        frame, lowest key first (with ``lowest_key``, the lowest struck key comes from the softmax and
+        the keys above it are drawn so); a key that sounded before and is not struck holds with its hold
         probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``,
         the onset event's logit first raised by ``event_bias`` (default :attr:`event_bias`).
         The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any)
@@ -566,9 +602,10 @@ class ChordModel:
         sound = np.zeros((n_frames, P), bool)
         ped = np.zeros(n_frames, bool)
         u = rng.random((n_frames, 2 * P + 2))
+        u_low = rng.random(n_frames) if cfg.lowest_key else None
         inv_t = 1.0 / temperature
         within = None if rt.within is None else rt.within[:, :P]
-        bias = np.zeros(2 * P + 2, np.float32)
+        bias = np.zeros(n_outputs(P, cfg), np.float32)
         bias[2 * P + 1] = self.event_bias if event_bias is None else float(event_bias)
         for t in range(n_frames):
             logit, state = rt.step(x, state)
@@ -578,6 +615,8 @@ class ChordModel:
                 o = np.zeros(P, bool)
             elif within is None:
                 o = u[t, :P] < p[:P]
+            elif cfg.lowest_key:
+                o = draw_keys_above_lowest(logit[0], within, u[t, :P], u_low[t], inv_t)
             else:
                 o = draw_keys_in_order(logit[0, :P], within, u[t, :P], inv_t)
             s_ = o | (prev_sound & (u[t, P:2 * P] < p[P:2 * P]))
@@ -613,6 +652,22 @@ def draw_keys_in_order(logit: np.ndarray, within: np.ndarray, u: np.ndarray, inv
         o[j] = True
         z += within[j]
         i = j + 1
+    return o
+
+
+def draw_keys_above_lowest(logit: np.ndarray, within: np.ndarray, u: np.ndarray, u_lowest: float,
+                           inv_t: float) -> np.ndarray:
+    """Keys struck in one frame of a model with a lowest-key softmax (``logit`` (3P + 2,) of
+    :func:`n_outputs` with ``lowest_key``): the lowest struck key is drawn from
+    ``softmax(logit[2P + 2:] * inv_t)`` by the uniform ``u_lowest``, then the keys above it as
+    :func:`draw_keys_in_order` draws them, given it. A bool array (P,) with at least one key."""
+    P = within.shape[0]
+    q = np.exp(_log_softmax(np.asarray(logit[2 * P + 2:], np.float64) * inv_t))
+    j = min(int(np.searchsorted(np.cumsum(q), u_lowest * q.sum(), side="right")), P - 1)
+    z = np.asarray(logit[:P], np.float64) + within[j]
+    z[:j + 1] = -np.inf
+    o = draw_keys_in_order(z, within, u, inv_t)
+    o[j] = True
     return o
 
 
@@ -834,7 +889,7 @@ def evaluate(cm: ChordModel, pieces: list, embeddings: list, markov: np.ndarray)
     res = {"frames": int(len(Y)), "windows": len(W), "pieces": len(pieces)}
     for name, lg in logits.items():
         lg = np.concatenate(lg)
-        p_on = onset_probabilities(lg)
+        p_on = onset_probabilities(lg, Y)
         cands = np.unique(np.quantile(p_on, np.linspace(0.9, 0.9995, 30)))
         res[name] = {"nll_per_frame": float(frame_nll(T, lg).mean()), "onset_f1": _f1(Y, p_on >= 0.5)["f1"],
                      "onset_f1_best": max(_f1(Y, p_on >= t)["f1"] for t in cands)}
@@ -1007,11 +1062,19 @@ def frame_loss(y_true, y_pred):
     """Keras loss: the per-frame NLL of :func:`frame_nll` (targets of :func:`frame_targets`)."""
     import keras
 
-    P = (y_pred.shape[-1] - 2) // 2
+    ops = keras.ops
+    P = (y_true.shape[-1] - 2) // 3
     y, m = y_true[..., :2 * P + 2], y_true[..., 2 * P + 2:]
-    cell = keras.ops.binary_crossentropy(y, y_pred, from_logits=True)
-    return (cell[..., 2 * P + 1] + y[..., 2 * P + 1] * keras.ops.sum(cell[..., :P], axis=-1)
-            + keras.ops.sum(cell[..., P:2 * P] * m, axis=-1) + cell[..., 2 * P])
+    cell = ops.binary_crossentropy(y, y_pred[..., :2 * P + 2], from_logits=True)
+    keys = ops.sum(cell[..., :P], axis=-1)
+    if y_pred.shape[-1] == 3 * P + 2:
+        on = y[..., :P]
+        below = ops.cumsum(on, axis=-1) - on
+        lowest = on * ops.cast(ops.equal(below, 0.0), on.dtype)
+        above = ops.cast(below > 0.0, on.dtype)
+        keys = (-ops.sum(lowest * ops.log_softmax(y_pred[..., 2 * P + 2:], axis=-1), axis=-1)
+                + ops.sum(cell[..., :P] * above, axis=-1))
+    return cell[..., 2 * P + 1] + y[..., 2 * P + 1] * keys + ops.sum(cell[..., P:2 * P] * m, axis=-1) + cell[..., 2 * P]
 
 
 def _init_as_markov(model, markov: np.ndarray, units: int) -> None:
@@ -1028,6 +1091,8 @@ def _init_as_markov(model, markov: np.ndarray, units: int) -> None:
     k[units + P: units + 2 * P, :P] = np.diag(_logit(markov[1]) - _logit(markov[0]))
     k[units + 2 * P, 2 * P] = _logit(markov[3, 1]) - _logit(markov[3, 0])
     b = np.concatenate([_logit(markov[0]), _logit(markov[2]), [_logit(markov[3, 0]), _logit(markov[3, 2])]])
+    if len(b) < k.shape[1]:      # a lowest-key softmax starts at the keys' rates after silence
+        b = np.concatenate([b, np.log(markov[0] / markov[0].sum())])
     out.set_weights([k.astype(np.float32), b.astype(np.float32)])
 
 
@@ -1100,8 +1165,10 @@ def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist,
     P = data.encoder.n_pitches
     train_ds, val_ds = _datasets(data, cfg, emb_dim, dist.num_replicas_in_sync)
     with dist.scope():
-        relative = (memory_column(P), P, cfg.relative_keys) if cfg.relative_keys else None
-        model = build_conditioned_lstm(input_size(P, cfg), emb_dim, units=cfg.units, n_out=n_outputs(P),
+        # with a lowest-key softmax, the last strikes reach it by their distance too
+        relative = ((memory_column(P), P, cfg.relative_keys, (0, 2 * P + 2) if cfg.lowest_key else (0,))
+                    if cfg.relative_keys else None)
+        model = build_conditioned_lstm(input_size(P, cfg), emb_dim, units=cfg.units, n_out=n_outputs(P, cfg),
                                        cond_dropout=cfg.cond_dropout, within_frame=P if cfg.within_frame else 0,
                                        relative=relative,
                                        name=f"chords_{genre}")

@@ -234,9 +234,22 @@ def assert_sampler_is_teacher_forced(cm, emb, feedback=1.0, n=150):
     z = cm.logits([fr], [emb], habit0=cm.habit_start, feedback=feedback)[0]
     z[:, 2 * P + 1] += cm.event_bias                  # the calibrated bias on the onset event, as drawn
     p = 1.0 / (1.0 + np.exp(-z))
-    u = np.random.default_rng(seed=11).random((n, 2 * P + 2))
+    rng = np.random.default_rng(seed=11)
+    u = rng.random((n, 2 * P + 2))
     prev = np.vstack([np.zeros((1, P), bool), fr.sound[:-1]])
-    assert np.array_equal((u[:, :P] < p[:, :P]) & (u[:, 2 * P + 1:] < p[:, 2 * P + 1:]), fr.onset)
+    event = u[:, 2 * P + 1:2 * P + 2] < p[:, 2 * P + 1:2 * P + 2]
+    if cm.config.lowest_key:
+        # the lowest struck key is where the uniform falls in the softmax's cumulative sum; the keys
+        # above it are struck by their own (teacher-forced, given the keys below) probabilities
+        q = np.exp(z[:, 2 * P + 2:] - z[:, 2 * P + 2:].max(axis=1, keepdims=True))
+        c = np.cumsum(q, axis=1)
+        lowest = np.minimum((c <= rng.random(n)[:, None] * c[:, -1:]).sum(axis=1), P - 1)
+        keys = np.arange(P)[None, :]
+        struck = (keys == lowest[:, None]) | ((keys > lowest[:, None]) & (u[:, :P] < p[:, :P]))
+        assert np.array_equal(struck & event, fr.onset)
+        assert (fr.onset.sum(axis=1) >= 1)[event[:, 0]].all()           # an event always strikes a key
+    else:
+        assert np.array_equal((u[:, :P] < p[:, :P]) & event, fr.onset)
     assert np.array_equal(fr.onset | (prev & (u[:, P:2 * P] < p[:, P:2 * P])), fr.sound)
     assert np.array_equal(u[:, 2 * P] < p[:, 2 * P], fr.pedal)
     return fr
@@ -394,6 +407,45 @@ def test_keys_of_a_frame_are_drawn_lowest_first_given_those_below():
     assert draw_keys_in_order(logit, within, u2, 3.0)[2]
 
 
+def test_lowest_key_draw_and_likelihood():
+    """With a lowest-key softmax: the uniform picks the lowest struck key from the softmax, the keys
+    below it stay silent whatever their logits, the keys above follow their logits plus the lowest
+    key's within-frame weights; the frame likelihood sums to one over every set of struck keys, and
+    NumPy's NLL is Keras's loss."""
+    import itertools
+
+    import keras
+
+    from midistyle.chords import draw_keys_above_lowest, frame_loss, frame_nll, frame_targets, Frames
+
+    P = 4
+    logit = np.zeros(3 * P + 2)
+    logit[:P] = [20.0, 20.0, -20.0, 0.0]              # keys' own logits (used above the lowest only)
+    logit[2 * P + 2:] = np.log([0.1, 0.2, 0.3, 0.4])  # softmax of the lowest key
+    within = np.zeros((P, P))
+    within[2, 3] = 60.0
+    u = np.full(P, 0.5)
+    assert draw_keys_above_lowest(logit, within, u, 0.05, 1.0).tolist() == [True, True, False, False]
+    assert draw_keys_above_lowest(logit, within, u, 0.45, 1.0).tolist() == [False, False, True, True]
+    assert draw_keys_above_lowest(logit, within, u, 0.95, 1.0).tolist() == [False, False, False, True]
+    # likelihood of every non-empty set of struck keys (event on, no holds, no pedal) sums to one
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(1, 3 * P + 2))
+    total, targets = 0.0, []
+    for bits in itertools.product([False, True], repeat=P):
+        if any(bits):
+            on = np.array([bits])
+            fr = Frames(on, on, np.zeros(1, bool), 1)
+            targets.append(frame_targets(fr)[0])
+            total += np.exp(-frame_nll(targets[-1][None], z)[0])
+    p_event = 1 / (1 + np.exp(-z[0, 2 * P + 1]))
+    p_no_pedal = 1 / (1 + np.exp(z[0, 2 * P]))
+    assert total == pytest.approx(p_event * p_no_pedal, rel=1e-6)
+    T = np.array(targets, np.float32)
+    Z = np.repeat(z.astype(np.float32), len(T), axis=0)
+    assert np.allclose(keras.ops.convert_to_numpy(frame_loss(T, Z)), frame_nll(T, Z), atol=1e-4)
+
+
 # ----------------------------------------------------------------------------- training
 def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     d = tmp_path / "jazz"
@@ -404,7 +456,7 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     convert([("jazz", str(d))], str(data), val_fraction=0.34, progress=False, workers=1)
     out = tmp_path / "chords-jazz.keras"
     cfg = ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2, key_memory=0.2, event_memory=6,
-                       relative_keys=3)
+                       relative_keys=3, lowest_key=True)
     meta = train(str(data), "jazz", classifier_path(), str(out), cfg, progress=False)
     stem = str(out)[: -len(".keras")]
     for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png"):
@@ -415,7 +467,7 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     # the within-frame weights learned something, and only from lower keys to higher keys' onsets
     within = np.load(stem + ".npz")["within/kernel"]
     P = within.shape[0]
-    assert within.shape == (P, 2 * P + 2) and np.abs(np.triu(within[:, :P], 1)).max() > 0
+    assert within.shape == (P, 3 * P + 2) and np.abs(np.triu(within[:, :P], 1)).max() > 0
     assert not np.tril(within[:, :P]).any() and not within[:, P:].any()
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     # its short memories of the last strikes and onset events are read alike when drawing and scoring
@@ -429,6 +481,9 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     rel = np.load(stem + ".npz")["relative/kernel"][2 * P + 1 + 24:][:P, :P]
     assert np.abs(rel).max() > 0 and not np.triu(rel, 4).any() and not np.tril(rel, -4).any()
     assert np.allclose(np.diagonal(rel, 2), np.diagonal(rel, 2)[0]) and np.allclose(np.diagonal(rel, -1), rel[1, 0])
+    # with the lowest-key softmax, the last strikes reach it by distance too (a band of its own)
+    low = np.load(stem + ".npz")["relative/kernel"][2 * P + 1 + 24:][:P, 2 * P + 2:]
+    assert np.abs(low).max() > 0 and not np.triu(low, 4).any() and np.allclose(np.diagonal(low, 1), low[0, 1])
     import keras
     lg_k = keras.saving.load_model(str(out), compile=False).predict(
         [a[None] for a in model_inputs(previous_frames(fr, cfg=cm.config), emb, fr, cm.config)], verbose=0)[0]

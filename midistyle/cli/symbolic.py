@@ -224,6 +224,9 @@ def _add_training(train) -> None:
     config_flag(th, "--within-frame", action=argparse.BooleanOptionalAction,
                 help="a key's onset depends on the keys below it struck in the same frame; --no-within-frame "
                      "draws the keys of a frame independently (default: on)")
+    config_flag(th, "--lowest-key", action=argparse.BooleanOptionalAction,
+                help="draw an onset event's lowest struck key from one softmax over the keys (an event always "
+                     "strikes a key), the keys above it as --within-frame does (default: off)")
     th.add_argument("--force", action="store_true", help="overwrite an existing model")
     add_strategy_flag(th)
     th.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -80,13 +80,15 @@ class EarlierKeysOnly(keras.constraints.Constraint):
 @keras.saving.register_keras_serializable(package="midistyle")
 class RelativeKeys(keras.constraints.Constraint):
     """Kernel constraint of the relative layer of :func:`build_conditioned_lstm`: input rows
-    ``first .. first + n_keys - 1`` (one per key) reach output columns ``0 .. n_keys - 1`` (one per
-    key) through a weight that depends only on the distance between the two keys (at most ``width``
-    semitones): what one key tells of another a few semitones away is learned once for the whole
-    keyboard. The projection keeps the mean of each diagonal; every other weight is zero."""
+    ``first .. first + n_keys - 1`` (one per key) reach output columns ``c .. c + n_keys - 1`` (one
+    per key) for each ``c`` of ``columns`` through a weight that depends only on the distance
+    between the two keys (at most ``width`` semitones; one set of weights per block of columns):
+    what one key tells of another a few semitones away is learned once for the whole keyboard. The
+    projection keeps the mean of each diagonal; every other weight is zero."""
 
-    def __init__(self, first: int, n_keys: int, width: int):
+    def __init__(self, first: int, n_keys: int, width: int, columns=(0,)):
         self.first, self.n_keys, self.width = int(first), int(n_keys), int(width)
+        self.columns = tuple(int(c) for c in columns)
 
     def __call__(self, w):
         import numpy as np
@@ -94,13 +96,16 @@ class RelativeKeys(keras.constraints.Constraint):
         P, D = self.n_keys, self.width
         offsets = np.arange(P)[None, :] - np.arange(P)[:, None]           # column key - row key
         diag = np.stack([(offsets == d) for d in range(-D, D + 1)]).astype("float32")   # (2D + 1, P, P)
-        block = w[self.first:self.first + P, :P]
-        means = keras.ops.sum(block[None] * diag, axis=(1, 2)) / np.maximum(diag.sum(axis=(1, 2)), 1.0)
-        tied = keras.ops.tensordot(means, diag, axes=1)
-        return keras.ops.pad(tied, [[self.first, w.shape[0] - self.first - P], [0, w.shape[1] - P]])
+        out = keras.ops.zeros_like(w)
+        for c in self.columns:
+            block = w[self.first:self.first + P, c:c + P]
+            means = keras.ops.sum(block[None] * diag, axis=(1, 2)) / np.maximum(diag.sum(axis=(1, 2)), 1.0)
+            tied = keras.ops.tensordot(means, diag, axes=1)
+            out = out + keras.ops.pad(tied, [[self.first, w.shape[0] - self.first - P], [c, w.shape[1] - c - P]])
+        return out
 
     def get_config(self):
-        return {"first": self.first, "n_keys": self.n_keys, "width": self.width}
+        return {"first": self.first, "n_keys": self.n_keys, "width": self.width, "columns": list(self.columns)}
 
 
 def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: int | None = None,
@@ -120,9 +125,10 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
     at zero, :class:`EarlierKeysOnly`) adds to output ``k < P`` a weight for every key ``j < k``
     struck: the first P outputs become autoregressive over the keys of one step (lowest first).
 
-    With ``relative`` = ``(first, P, width)``, ``relative`` (Dense n_in -> n_out, no bias, started
-    at zero, :class:`RelativeKeys`) adds to output ``k < P`` a weight per input row
-    ``first + j`` that depends only on ``k - j`` (``|k - j| <= width``). It reads the step's input
+    With ``relative`` = ``(first, P, width[, columns])``, ``relative`` (Dense n_in -> n_out, no bias,
+    started at zero, :class:`RelativeKeys`) adds to output ``c + k`` (``k < P``, ``c`` in
+    ``columns``, default ``(0,)``) a weight per input row ``first + j`` that depends only on
+    ``k - j`` (``|k - j| <= width``). It reads the step's input
     like ``out`` does, so the NumPy runtime folds it into ``out``'s kernel.
     """
     n_out = n_out or n_in
