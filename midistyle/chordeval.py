@@ -142,13 +142,14 @@ def inspiration_link(inspirations: list, generated: list, prime_seconds: float) 
 
 def evaluate_generation(cm, clf, inspirations: list, real: list, judge: VelocityJudge | None, *,
                         velocity_model=None, seconds: float = 20.0, seed: int = 0,
-                        temperature: float = 1.0, prime: float = 0.0, feedback: float | None = None) -> dict:
+                        temperature: float = 1.0, prime: float = 0.0, feedback: float | None = None,
+                        event_bias: float | None = None) -> dict:
     """Generate ``seconds`` from each inspiration (Performances, or PianoRolls on the model's grid)
     with chord model ``cm`` and judge it.
 
     ``real`` are PianoRolls of real pieces of the target genre (one window of ``seconds`` from
-    each, a third of the way in, for the discriminator and the texture figures). ``feedback``: as
-    for the model's ``sample`` (default its ``habit_feedback``).
+    each, a third of the way in, for the discriminator and the texture figures). ``feedback``,
+    ``event_bias``: as for the model's ``sample`` (default its ``habit_feedback`` and ``event_bias``).
 
     Returns
     -------
@@ -170,7 +171,7 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
         emb = clf.embed(roll if isinstance(perf, PianoRoll) else encode(perf, clf.settings))
         midi, _, notes = compose(cm, emb, seconds, seed=seed + k,
                                  temperature=temperature, prime=primer, velocity_model=velocity_model,
-                                 feedback=feedback)
+                                 feedback=feedback, event_bias=event_bias)
         ins_rolls.append(roll)
         if notes:
             gen_rolls.append(encode(mio.performance_from_midifile(midi, "generated"), cm.settings))
@@ -187,7 +188,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
     rows_gen = np.array([generation_row(g) for g in gen_rolls]).reshape(-1, width)
     res = {"pieces": len(inspirations), "generated_with_notes": len(gen_rolls), "seconds": seconds,
            "seed": seed, "temperature": temperature, "prime": prime,
-           "feedback": cm.habit_feedback if feedback is None else feedback, "texture": texture,
+           "feedback": cm.habit_feedback if feedback is None else feedback,
+           "event_bias": cm.event_bias if event_bias is None else event_bias, "texture": texture,
            "discriminator": discriminator_balanced_accuracy(rows_real, rows_gen),
            "separators": separators(rows_real, rows_gen),
            "link": inspiration_link([a for a, _ in pairs], [b for _, b in pairs], prime) if len(pairs) > 1 else None,
@@ -199,12 +201,12 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
 
 
 def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block: float = 10.0, seed: int = 0,
-               feedback: float | None = None) -> dict:
+               feedback: float | None = None, event_bias: float | None = None) -> dict:
     """Does a long draw keep its texture? Notes per second and sustain-pedal share of each
     ``block`` of a ``seconds`` draw from each embedding (seed ``seed + k``), medians over the
     draws, against the medians of the same blocks of the real pieces ``real`` (PianoRolls, long
-    enough ones only; from a third of the way in). ``feedback``: as for the model's ``sample``
-    (default its :attr:`habit_feedback`).
+    enough ones only; from a third of the way in). ``feedback``, ``event_bias``: as for the model's
+    ``sample`` (default its :attr:`habit_feedback` and :attr:`event_bias`).
 
     Returns
     -------
@@ -214,9 +216,10 @@ def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block
     from .chords import draw_blocks
 
     fb = cm.habit_feedback if feedback is None else feedback
-    drawn = draw_blocks(cm, embeddings, seconds=seconds, block=block, seed=seed, feedback=fb)
+    drawn = draw_blocks(cm, embeddings, seconds=seconds, block=block, seed=seed, feedback=fb, event_bias=event_bias)
     n_blocks = drawn.shape[1]
-    out = {"block_seconds": block, "seconds": n_blocks * block, "feedback": fb}
+    out = {"block_seconds": block, "seconds": n_blocks * block, "feedback": fb,
+           "event_bias": cm.event_bias if event_bias is None else event_bias}
     gen = drawn.tolist()
     rows = []
     for r in real:

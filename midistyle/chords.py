@@ -461,6 +461,16 @@ class ChordModel:
         #: Added to the onset-event logit when drawing: chosen on the training pieces so that draws
         #: keep the notes per second of real playing (:func:`calibrate_event_bias`; 0 if not calibrated)
         self.event_bias = float(meta.get("event_bias", 0.0))
+        #: The onset-event bias a steady draw adds (0 unless no habit feedback alone kept the
+        #: training pieces' draws steady, :func:`calibrate_feedback`)
+        self.steady_event_bias = float(meta.get("steady_event_bias", self.event_bias))
+
+    def draw_settings(self, steady: bool = False) -> dict:
+        """``feedback`` and ``event_bias`` of a plain or a steady (``chords --steady``) draw, as
+        :meth:`sample` takes them."""
+        if steady:
+            return {"feedback": self.steady_feedback, "event_bias": self.steady_event_bias}
+        return {"feedback": self.habit_feedback, "event_bias": self.event_bias}
 
     @property
     def frame_seconds(self) -> float:
@@ -690,17 +700,18 @@ def shipped_velocity_model(style: str):
 
 
 def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, temperature: float = 1.0,
-            prime: Frames | None = None, velocity_model=None, feedback: float | None = None) -> tuple:
+            prime: Frames | None = None, velocity_model=None, feedback: float | None = None,
+            event_bias: float | None = None) -> tuple:
     """Draw ``seconds`` of music from a chord model and make it a MIDI file (in memory).
 
     Returns ``(mido.MidiFile, Frames, notes)``; velocities are drawn by ``velocity_model``
     (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
-    ``feedback``: as for :meth:`ChordModel.sample`.
+    ``feedback``, ``event_bias``: as for :meth:`ChordModel.sample`.
     """
     from . import io as mio
 
     fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
-                   feedback=feedback)
+                   feedback=feedback, event_bias=event_bias)
     notes = frames_to_notes(fr)
     midi = notes_to_midi(notes, cm.settings, seconds, frame_steps=cm.config.frame_steps,
                          pedal=pedal_runs(fr.pedal), name=f"midistyle chords ({cm.genre})")
@@ -741,15 +752,16 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         the output continues in its key, register and texture (0: the embedding alone).
     steady : bool
         Read back only part of the draw's own running pedal share and density (the model's
-        :attr:`~ChordModel.steady_feedback`), so that a long draw keeps its texture; by default
-        they are read back in full, as in training, and after about 20 s the classical generator
-        thins out and the jazz generator pedals more and more.
+        :attr:`~ChordModel.steady_feedback`) and raise the onset event by the model's
+        :attr:`~ChordModel.steady_event_bias`, so that a long draw keeps its texture; by default
+        the habits are read back in full, as in training, and after about 20 s the classical
+        generator thins out and the jazz generator pedals more and more.
 
     Returns
     -------
     dict
         ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``prime``, ``feedback``,
-        ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
+        ``event_bias``, ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
         None) and ``warning`` (or None).
     """
     from . import io as mio
@@ -783,12 +795,12 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         vm, why = shipped_velocity_model(style)
         if vm is None:
             warnings.append(f"no velocity model for {style!r}, notes get velocity 64 ({why})")
-    feedback = cm.steady_feedback if steady else cm.habit_feedback
+    draw = cm.draw_settings(steady)
     if steady and "steady_feedback" not in cm.meta:
         warnings.append(f"{cm.path} has no steady calibration (models/calibrate_chords.py): "
                         "this steady draw reads its habits back in full, like a plain one")
     midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm,
-                              feedback=feedback)
+                              **draw)
     tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
     if not notes:
         warnings.append("the generator drew only silence (try another seed or a higher temperature)")
@@ -802,7 +814,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     vm_path = vm.path if vm is not None and notes else None
     mio.save_midi(midi, out, force=force, protect=protect)
     return {"input": inspire, "output": out, "style": style, "seconds": float(seconds), "seed": int(seed),
-            "temperature": float(temperature), "prime": float(prime), "feedback": feedback, "notes": len(notes),
+            "temperature": float(temperature), "prime": float(prime), **draw, "notes": len(notes),
             "polyphony": round(tex["polyphony"], 2), "notes_per_s": round(tex["notes_per_s"], 2),
             "pedal_share": round(tex["pedal_share"], 3), "velocity_model": vm_path, "warning": warning}
 
@@ -935,22 +947,38 @@ def draw_blocks(cm: "ChordModel", embeddings: list, *, seconds: float, block: fl
 
 
 def calibrate_feedback(cm: "ChordModel", embeddings: list, *, feedbacks=(1.0, 0.75, 0.5, 0.25),
-                       seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
-    """How much of its own running habits a steady draw should read back (:attr:`ChordModel.steady_feedback`).
+                       event_biases=(), seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
+    """How much of its own running habits a steady draw should read back (:attr:`ChordModel.steady_feedback`)
+    and, when that alone does not keep it steady, how much to raise its onset event
+    (:attr:`ChordModel.steady_event_bias`).
 
     For each ``feedback``, draws ``seconds`` from each embedding (training pieces': this is chosen
     without the validation split) and compares the last ``block`` seconds with the first: median
-    over draws of the notes per second and of the pedal share. :func:`choose_feedback` keeps the
-    largest feedback (the nearest to training) whose draws keep both within 25 %.
+    over draws of the notes per second and of the pedal share. If no feedback keeps both within
+    25 %, the smallest feedback is tried with each of ``event_biases`` in turn, up to the first
+    that does (a generator whose short memories of its own onsets thin it out is held by a bias on
+    the event, not by its habits). :func:`choose_feedback` keeps the largest steady feedback, at
+    the smallest bias.
     """
     table = []
-    for fb in feedbacks:
+
+    def add(fb, bias):
         med = np.median(draw_blocks(cm, embeddings, seconds=seconds, block=block, min_blocks=2, seed=seed,
-                                    feedback=fb), axis=0)
-        table.append({"feedback": float(fb), "notes_per_s": np.round(med[:, 0], 2).tolist(),
+                                    feedback=fb, event_bias=bias), axis=0)
+        table.append({"feedback": float(fb), "event_bias": float(bias), "notes_per_s": np.round(med[:, 0], 2).tolist(),
                       "pedal_share": np.round(med[:, 1], 3).tolist()})
-    return {"seconds": len(med) * block, "block_seconds": block, "draws": len(embeddings), "table": table,
-            "chosen": choose_feedback(table)}
+        return len(med)
+
+    n = 0
+    for fb in feedbacks:
+        n = add(fb, 0.0)
+    for bias in event_biases:
+        if _drift(table[-1]) <= STEADY_TOLERANCE:
+            break
+        add(min(feedbacks), bias)
+    chosen = choose_feedback(table)
+    return {"seconds": n * block, "block_seconds": block, "draws": len(embeddings), "table": table,
+            "chosen": chosen["feedback"], "chosen_event_bias": chosen["event_bias"]}
 
 
 def calibrate_event_bias(cm: "ChordModel", embeddings: list, real_rate: float, *,
@@ -981,14 +1009,22 @@ def real_density(pieces: list, frame_seconds: float, seconds: float = 30.0) -> f
     return float(np.median(rates)) if rates else 0.0
 
 
-def choose_feedback(table: list, *, tolerance: float = 0.25) -> float:
-    """The largest ``feedback`` of :func:`calibrate_feedback`'s table whose last block keeps the
-    notes per second and the pedal share of its first within ``tolerance`` (relative); the
-    steadiest row if none does."""
-    def drift(row):
-        return max(abs(row[k][-1] / max(row[k][0], 1e-9) - 1.0) for k in ("notes_per_s", "pedal_share"))
-    ok = [r for r in table if drift(r) <= tolerance]
-    return float(max(ok, key=lambda r: r["feedback"])["feedback"] if ok else min(table, key=drift)["feedback"])
+#: How far (relative) the last block of a steady draw may move from its first (:func:`choose_feedback`).
+STEADY_TOLERANCE = 0.25
+
+
+def _drift(row: dict) -> float:
+    return max(abs(row[k][-1] / max(row[k][0], 1e-9) - 1.0) for k in ("notes_per_s", "pedal_share"))
+
+
+def choose_feedback(table: list, *, tolerance: float = STEADY_TOLERANCE) -> dict:
+    """The row of :func:`calibrate_feedback`'s table with the largest ``feedback`` (then the smallest
+    ``event_bias``, 0 when a row has none) whose last block keeps the notes per second and the
+    pedal share of its first within ``tolerance`` (relative); the steadiest row if none does. Returns
+    ``{"feedback", "event_bias"}``."""
+    ok = [r for r in table if _drift(r) <= tolerance]
+    row = max(ok, key=lambda r: (r["feedback"], -abs(r.get("event_bias", 0.0)))) if ok else min(table, key=_drift)
+    return {"feedback": float(row["feedback"]), "event_bias": float(row.get("event_bias", 0.0))}
 
 
 def habit_start(pieces: list) -> list:

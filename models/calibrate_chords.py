@@ -5,10 +5,11 @@ The LSTM reads a running pedal share and onset-event rate; drawing, those come f
 and read back in full (as in training) the loop drifts over a minute. For feedback 1, 0.75, 0.5 and
 0.25 (:func:`midistyle.chords.anchored_habits`), draws 60 s from every 4th *training* piece's
 embedding (seed 0 + k; the validation split is not used) and keeps the largest feedback whose last
-10 s keep the notes per second and the pedal share of the first 10 s within 25 %
-(:func:`midistyle.chords.calibrate_feedback`). Writes it, with the table, into the model's sidecar
-(``steady_feedback``, ``feedback_calibration``; ``midistyle chords --steady`` uses it, a plain draw
-reads its habits back in full, as in training). Run by models/train_symbolic.sh after training,
+10 s keep the notes per second and the pedal share of the first 10 s within 25 %; if none does, the
+smallest feedback with the first of :data:`EVENT_BIASES` on the onset event that does
+(:func:`midistyle.chords.calibrate_feedback`). Writes them, with the table, into the model's sidecar
+(``steady_feedback``, ``steady_event_bias``, ``feedback_calibration``; ``midistyle chords --steady``
+uses them, a plain draw reads its habits back in full, as in training). Run by models/train_symbolic.sh after training,
 before models/evaluate_chords.py.
 
 Usage: python models/calibrate_chords.py [DATA.h5 [GENRE ...]]
@@ -27,6 +28,8 @@ from midistyle.dataset import Dataset  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
 
 EVERY = 4
+#: Onset-event biases tried, in turn, when no habit feedback alone keeps the draws steady.
+EVENT_BIASES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
 
 def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
@@ -38,10 +41,11 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         cm.check_classifier(clf)
         t0 = time.time()
         embs = [clf.embed(ds.piece(i)) for i in ds.select(genre, "train")[::EVERY]]
-        cal = calibrate_feedback(cm, embs)
+        cal = calibrate_feedback(cm, embs, event_biases=EVENT_BIASES)
         cal["pieces"] = f"every {EVERY}th training piece"
         cal["wall_seconds"] = round(time.time() - t0, 1)
-        update_sidecar(path, steady_feedback=cal["chosen"], feedback_calibration=cal)
+        update_sidecar(path, steady_feedback=cal["chosen"], steady_event_bias=cal["chosen_event_bias"],
+                       feedback_calibration=cal)
         print(genre, json.dumps(cal))
 
 

@@ -74,7 +74,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
             for prime, steady in ((0.0, False), (5.0, False), (0.0, True)):
                 t0 = time.time()
                 res = evaluate_generation(cm, clf, val[src], val[g], judge, velocity_model=vm, seconds=SECONDS,
-                                          seed=0, prime=prime, feedback=cm.steady_feedback if steady else None)
+                                          seed=0, prime=prime, **(cm.draw_settings(steady=True) if steady else {}))
                 res["seconds_wall"] = round(time.time() - t0, 1)
                 fig[f"from_{src}" + ("_prime5" if prime else "") + ("_steady" if steady else "")] = res
                 print(f"chords-{g} from {src} (prime {prime:g}): judged {g} {res['judged_target']:.2f}, "
@@ -83,7 +83,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
                                   for k in TEXTURE_NAMES) + f", link {res['link']}")
         embs = [clf.embed(r) for r in val[g]]
         fig["steadiness"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS)
-        fig["steadiness_steady"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS, feedback=cm.steady_feedback)
+        fig["steadiness_steady"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS, **cm.draw_settings(steady=True))
         print(f"chords-{g} steadiness: {fig['steadiness']}; with --steady: {fig['steadiness_steady']}")
         figures["generators"][g] = fig
         # a generated piece next to a real one
@@ -137,6 +137,11 @@ def write_card(g, cm, figures):
               "\n  key's onset logit for every key below it already struck in the frame (which notes make a"
               "\n  chord; a run strikes one key at a time)." if cfg.within_frame else
               "\n  The keys of a frame are drawn independently given the LSTM state.")
+    if cfg.lowest_key:
+        within += ("\n  The lowest key struck in an onset event comes from one softmax over the keys (so an event"
+                   "\n  always strikes a key and the keys compete for it: one of them, not several or none, carries"
+                   "\n  a line on); only the keys above it are drawn key by key, given it. Onset F1 scores a key with"
+                   "\n  none struck below it by its softmax share.")
     separated = "\n".join(
         f"- from {src} inspirations: " + ", ".join(f"{x['feature']} {x['d']:+.2f} ({x['generated']:.3g} vs {x['real']:.3g})"
                                                    for x in f[f"from_{src}"]["separators"])
@@ -153,7 +158,8 @@ def write_card(g, cm, figures):
         if cfg.relative_keys:
             memory += (f"\n  The last-strike trace reaches each key's onset logit twice: through the output"
                        f"\n  layer, and through one weight per distance (up to {cfg.relative_keys} semitones) shared by"
-                       f"\n  the whole keyboard (steps and leaps are learned once, in every register).")
+                       f"\n  the whole keyboard (steps and leaps are learned once, in every register)"
+                       + (", and likewise the lowest-key softmax." if cfg.lowest_key else "."))
     text = f"""# Chord generator: {g}
 
 An LSTM that plays new {g} piano music, started from the style embedding (genre classifier
@@ -228,16 +234,17 @@ blocks of the {st['real']['pieces']} validation pieces long enough, from a third
 
 `midistyle chords --steady` reads back only a part of the draw's own running pair (feedback
 **{cm.steady_feedback:g}**: the model reads `start + feedback x (running - start)`, start = the habit start
-above). Chosen on the training pieces (`python models/calibrate_chords.py`: 60 s from every 4th training
-piece, seed k; the largest feedback whose last 10 s keep the notes per second and the pedal share of
-its first 10 s within 25 %), medians:
+above) and adds **{cm.steady_event_bias:g}** to the onset event's logit. Chosen on the training pieces
+(`python models/calibrate_chords.py`: 60 s from every 4th training piece, seed k; the largest feedback
+whose last 10 s keep the notes per second and the pedal share of its first 10 s within 25 %; if none
+does, the smallest feedback with the first event bias that does), medians:
 
-| feedback | notes per s, first / last 10 s | pedal share, first / last 10 s |
-|---|---|---|
-{chr(10).join(f"| {r['feedback']:g} | {r['notes_per_s'][0]:.1f} / {r['notes_per_s'][-1]:.1f} | {r['pedal_share'][0]:.2f} / {r['pedal_share'][-1]:.2f} |" for r in cm.meta['feedback_calibration']['table'])}
+| feedback | event bias | notes per s, first / last 10 s | pedal share, first / last 10 s |
+|---|---|---|---|
+{chr(10).join(f"| {r['feedback']:g} | {r.get('event_bias', 0.0):g} | {r['notes_per_s'][0]:.1f} / {r['notes_per_s'][-1]:.1f} | {r['pedal_share'][0]:.2f} / {r['pedal_share'][-1]:.2f} |" for r in cm.meta['feedback_calibration']['table'])}
 
-It is not the default: over 20 s (the `--steady` rows of the table above) it is judged no better, and
-the classical generator's notes come out shorter (median 0.075 s against 0.10 s real).
+It is not the default: a plain draw reads its habits as in training; over 20 s compare the plain and
+`--steady` rows of the table above.
 
 ## Reproduce
 `bash models/train_symbolic.sh`, then `python models/evaluate_chords.py`.

@@ -282,7 +282,7 @@ def test_steady_draws_keep_their_density_over_a_minute():
     assert 0.0 < cm.steady_feedback < 1.0 == cm.habit_feedback
     clf = GenreClassifier.load(classifier_path())
     embs = [clf.embed(encode(inspiration("classical", k))) for k in range(8)]
-    steady = np.median(draw_blocks(cm, embs, seconds=60.0, block=20.0, feedback=cm.steady_feedback), axis=0)
+    steady = np.median(draw_blocks(cm, embs, seconds=60.0, block=20.0, **cm.draw_settings(steady=True)), axis=0)
     plain = np.median(draw_blocks(cm, embs, seconds=60.0, block=20.0), axis=0)
     assert steady[2, 0] >= 0.75 * steady[0, 0]
     assert steady[2, 0] / steady[0, 0] > plain[2, 0] / plain[0, 0]
@@ -297,8 +297,12 @@ def test_choose_feedback_keeps_the_largest_steady_one():
         return {"feedback": fb, "notes_per_s": [first, 9.0, last], "pedal_share": [p0, 0.5, p1]}
 
     table = [row(1.0, 12, 5), row(0.75, 12, 8.5, 0.5, 0.7), row(0.5, 12, 10), row(0.25, 12, 11.5)]
-    assert choose_feedback(table) == 0.5            # 0.75 keeps notes within 25 % but its pedal moves 40 %
-    assert choose_feedback([row(1.0, 12, 5), row(0.5, 12, 7)]) == 0.5   # none steady: the steadiest
+    assert choose_feedback(table) == {"feedback": 0.5, "event_bias": 0.0}   # 0.75's pedal moves 40 %
+    assert choose_feedback([row(1.0, 12, 5), row(0.5, 12, 7)])["feedback"] == 0.5   # none steady: the steadiest
+    # held only by a bias on the event: the smallest bias that keeps it steady
+    biased = [row(1.0, 12, 5), row(0.25, 12, 6), dict(row(0.25, 14, 8), event_bias=0.1),
+              dict(row(0.25, 15, 12), event_bias=0.2), dict(row(0.25, 17, 16), event_bias=0.3)]
+    assert choose_feedback(biased) == {"feedback": 0.25, "event_bias": 0.2}
 
 
 def test_event_bias_raises_density_and_calibration_picks_the_nearest_to_real_playing():

@@ -127,14 +127,14 @@ def cmd_evaluate_chords(args):
     vm = None if args.constant_velocity else shipped_velocity_model(cm.genre)[0]
     res = evaluate_generation(cm, clf, inspirations, real, load_judge(content_judge_path()), velocity_model=vm,
                               seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime,
-                              feedback=cm.steady_feedback if args.steady else None)
+                              **(cm.draw_settings(steady=True) if args.steady else {}))
     res["genre"] = cm.genre
     if args.json:
         print(json.dumps(res))
         return
     print(f"chords-{cm.genre}: {res['generated_with_notes']} of {res['pieces']} inspirations gave music "
           f"({args.seconds:g} s each, seed {args.seed}, prime {args.prime:g} s"
-          + (f", steady feedback {cm.steady_feedback:g})" if args.steady else ")"))
+          + (f", steady feedback {cm.steady_feedback:g}, event bias {cm.steady_event_bias:+g})" if args.steady else ")"))
     if res["judged_target"] is not None:
         print(f"  independent content judge: {100 * res['judged_target']:.0f} % judged {cm.genre}")
     print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f}")
