@@ -30,7 +30,7 @@ sys.path.insert(0, ROOT)
 
 from midistyle import io as mio  # noqa: E402
 from midistyle.chordeval import TEXTURE_NAMES, evaluate_generation, fit_content_judge, steadiness, window_starts  # noqa: E402
-from midistyle.chords import ChordModel, shipped_velocity_model, compose  # noqa: E402
+from midistyle.chords import ChordModel, shipped_velocity_model, compose, n_outputs  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.dataset import Dataset  # noqa: E402
 from midistyle.notefeatures import CONTENT_FEATURE_NAMES, content_statistics  # noqa: E402
@@ -101,11 +101,13 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
 
 
 #: What the steadiness table shows and what was tried against it (measured, see the closing note of the stop).
-STEADY_NOTE = """Known fault: a draw drifts after its first 20 s or so (the figures above judge 20 s): the
-classical generator thins out (12 notes/s in its first 10 s, 5-6 after 30 s) and the jazz
-generator pedals more and more (0.59 of the time in its first 10 s, 0.88 after 40 s). The running
-pedal share and onset-event rate the LSTM reads feed its own draws back to it. Tried, and not
-kept (classical figures): training windows that read the running inputs of their piece so far
+STEADY_NOTE = """Known fault: a plain draw drifts after its first 20 s or so (the table above; the figures
+above judge 20 s): the classical generator thins out and the jazz generator pedals more and more.
+The running pedal share and onset-event rate the LSTM reads feed its own draws back to it, and so
+do the classical generator's short memories of its own onsets, which the habit feedback of
+`--steady` does not reach (its calibration below: a bias on the onset event holds it). Tried, and
+not kept (figures of the earlier classical generator, without short memories or lowest-key
+softmax): training windows that read the running inputs of their piece so far
 instead of starting from zero (validation NLL 2.135 against 2.061, the draws still thinned out);
 a piece-level pair (pedal share, event rate) read instead of running averages, a training
 piece's drawn for each draw (steady, but 20 s draws of 20 notes/s against 11.3 real, pedal 0.35
@@ -181,8 +183,8 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
   struck again while it sounds.
 - LSTM({cfg.units}) reading the previous frame (onsets, sounding keys, pedal, running pitch-class
   profiles, running pedal and onset rates); initial state from the 48-d embedding (Dense tanh /
-  linear); output Dense over [LSTM output, previous frame] -> {2 * cm.settings.n_pitches + 2} logits (onset per key given
-  that keys are struck, hold per key, pedal, whether any key is struck), started as the per-key
+  linear); output Dense over [LSTM output, previous frame] -> {n_outputs(cm.settings.n_pitches, cfg)} logits (onset per key given
+  that keys are struck, hold per key, pedal, whether any key is struck{", lowest struck key" if cfg.lowest_key else ""}), started as the per-key
   Markov chain.{memory}{within}
   Loss: NLL of the onset event, of the struck keys, of the holds that are decided (key sounded
   before, not struck again), and of the pedal.
@@ -234,7 +236,7 @@ blocks of the {st['real']['pieces']} validation pieces long enough, from a third
 
 `midistyle chords --steady` reads back only a part of the draw's own running pair (feedback
 **{cm.steady_feedback:g}**: the model reads `start + feedback x (running - start)`, start = the habit start
-above) and adds **{cm.steady_event_bias:g}** to the onset event's logit. Chosen on the training pieces
+above){f" and adds **{cm.steady_event_bias:g}** to the onset event's logit" if cm.steady_event_bias else ""}. Chosen on the training pieces
 (`python models/calibrate_chords.py`: 60 s from every 4th training piece, seed k; the largest feedback
 whose last 10 s keep the notes per second and the pedal share of its first 10 s within 25 %; if none
 does, the smallest feedback with the first event bias that does), medians:
