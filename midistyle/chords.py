@@ -466,8 +466,8 @@ class ChordModel:
         self.steady_event_bias = float(meta.get("steady_event_bias", self.event_bias))
 
     def draw_settings(self, steady: bool = False) -> dict:
-        """``feedback`` and ``event_bias`` of a plain or a steady (``chords --steady``) draw, as
-        :meth:`sample` takes them."""
+        """``feedback`` and ``event_bias`` of a plain or a steady draw (:attr:`steady_feedback`,
+        :attr:`steady_event_bias`), as :meth:`sample` takes them."""
         if steady:
             return {"feedback": self.steady_feedback, "event_bias": self.steady_event_bias}
         return {"feedback": self.habit_feedback, "event_bias": self.event_bias}
