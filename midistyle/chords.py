@@ -973,7 +973,7 @@ def calibrate_feedback(cm: "ChordModel", embeddings: list, *, feedbacks=(1.0, 0.
     for fb in feedbacks:
         n = add(fb, 0.0)
     for bias in event_biases:
-        if _drift(table[-1]) <= STEADY_TOLERANCE:
+        if any(_drift(r) <= STEADY_TOLERANCE for r in table):
             break
         add(min(feedbacks), bias)
     chosen = choose_feedback(table)
