@@ -8,7 +8,9 @@ their output proves little. Here:
   onset gaps, chords, pedal; no velocities, nothing shared with the classifier), fitted on real
   training pieces of every genre (:func:`fit_content_judge`);
 - a **real-vs-generated discriminator**: a logistic regression on the same statistics plus the
-  velocity mean and spread, cross-validated (:func:`discriminator_balanced_accuracy`), and the
+  velocity mean and spread, cross-validated (:func:`discriminator_balanced_accuracy`), a second one
+  of another model family on the same rows (gradient-boosted trees, scikit-learn's
+  ``HistGradientBoostingClassifier``: it finds combinations a linear judge cannot), and the
   statistics that tell the two apart most (:func:`separators`);
 - texture figures of generated against real pieces (:func:`texture_figures`), how much the
   output keeps of its inspiration's pitch-class profile (:func:`inspiration_link`), and whether a
@@ -23,7 +25,7 @@ from .pianoroll import PianoRoll, encode
 
 __all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
            "discriminator_balanced_accuracy", "separators", "inspiration_link", "evaluate_generation",
-           "steadiness", "GENERATION_ROW_NAMES"]
+           "steadiness", "GENERATION_ROW_NAMES", "DISCRIMINATORS"]
 
 #: Texture figures compared between generated and real music.
 TEXTURE_NAMES = ["polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"]
@@ -75,9 +77,17 @@ def generation_row(roll: PianoRoll, start: float = 0.0, seconds: float | None = 
     return np.concatenate([content_statistics(roll, start, seconds), vel])
 
 
-def discriminator_balanced_accuracy(real: np.ndarray, gen: np.ndarray, folds: int = 5, seed: int = 0) -> float:
-    """Cross-validated balanced accuracy of a logistic regression telling real rows from generated
-    ones (0.5 = indistinguishable)."""
+#: Model families of :func:`discriminator_balanced_accuracy`.
+DISCRIMINATORS = ("logistic", "boosted")
+
+
+def discriminator_balanced_accuracy(real: np.ndarray, gen: np.ndarray, folds: int = 5, seed: int = 0, *,
+                                    family: str = "logistic") -> float:
+    """Cross-validated balanced accuracy of a classifier telling real rows from generated ones
+    (0.5 = indistinguishable): ``family`` "logistic" (a logistic regression) or "boosted"
+    (gradient-boosted trees, 200 rounds of rate 0.05, seeded by ``seed``); the same folds."""
+    if family not in DISCRIMINATORS:
+        raise ValueError(f"family must be one of {DISCRIMINATORS}, got {family!r}")
     real, gen = np.asarray(real), np.asarray(gen)
     if min(len(real), len(gen)) < folds:
         return float("nan")
@@ -87,9 +97,14 @@ def discriminator_balanced_accuracy(real: np.ndarray, gen: np.ndarray, folds: in
     for f in range(folds):
         X = np.vstack([real[fr != f], gen[fg != f]])
         y = ["real"] * int((fr != f).sum()) + ["generated"] * int((fg != f).sum())
-        judge = VelocityJudge().fit(X, y, iters=800)
-        hit_r += sum(p == "real" for p in judge.predict(real[fr == f]))
-        hit_g += sum(p == "generated" for p in judge.predict(gen[fg == f]))
+        if family == "logistic":
+            predict = VelocityJudge().fit(X, y, iters=800).predict
+        else:
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            predict = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed).fit(X, y).predict
+        hit_r += sum(p == "real" for p in predict(real[fr == f]))
+        hit_g += sum(p == "generated" for p in predict(gen[fg == f]))
     return 0.5 * (hit_r / len(real) + hit_g / len(gen))
 
 
@@ -155,7 +170,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
     -------
     dict
         ``judged_target`` (share the content judge assigns to ``cm.genre``; None without a judge),
-        ``discriminator`` (balanced accuracy), ``texture`` (median generated / real of
+        ``discriminator`` (balanced accuracy, logistic), ``discriminator_boosted`` (the same with
+        gradient-boosted trees), ``texture`` (median generated / real of
         :data:`TEXTURE_NAMES`), ``separators`` (:func:`separators`: what tells the generated
         windows from the real ones most), ``link`` (:func:`inspiration_link`), ``pieces``.
     """
@@ -191,6 +207,7 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
            "feedback": cm.habit_feedback if feedback is None else feedback,
            "event_bias": cm.event_bias if event_bias is None else event_bias, "texture": texture,
            "discriminator": discriminator_balanced_accuracy(rows_real, rows_gen),
+           "discriminator_boosted": discriminator_balanced_accuracy(rows_real, rows_gen, family="boosted"),
            "separators": separators(rows_real, rows_gen),
            "link": inspiration_link([a for a, _ in pairs], [b for _, b in pairs], prime) if len(pairs) > 1 else None,
            "judged_target": None}

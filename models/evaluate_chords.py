@@ -7,7 +7,8 @@
    validation windows is reported. Saved as models/content-judge.json.
 2. For each target genre and each source genre: 20 s generated from every validation piece of the
    source genre (seed 0 + k, temperature 1, no prime); share the content judge assigns to the
-   target; real-vs-generated discriminator (balanced accuracy, 5-fold) against one 20 s window of
+   target; real-vs-generated discriminators (balanced accuracy, 5-fold; logistic regression and
+   gradient-boosted trees) against one 20 s window of
    every real validation piece of the target; texture (polyphony, notes/s, note length, velocity
    std, pedal share) generated vs real medians; pitch-class link to the inspiration, without and
    with ``--prime 5``; and the same with ``--steady`` (the calibrated habit feedback).
@@ -78,7 +79,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
                 res["seconds_wall"] = round(time.time() - t0, 1)
                 fig[f"from_{src}" + ("_prime5" if prime else "") + ("_steady" if steady else "")] = res
                 print(f"chords-{g} from {src} (prime {prime:g}): judged {g} {res['judged_target']:.2f}, "
-                      f"discriminator {res['discriminator']:.2f}, texture "
+                      f"discriminator {res['discriminator']:.2f} (boosted {res['discriminator_boosted']:.2f}), texture "
                       + ", ".join(f"{k} {res['texture'][k]['generated']:.2f}/{res['texture'][k]['real']:.2f}"
                                   for k in TEXTURE_NAMES) + f", link {res['link']}")
         embs = [clf.embed(r) for r in val[g]]
@@ -132,7 +133,7 @@ def write_card(g, cm, figures):
                            (f"from_{src}_steady", f"{src}, --steady")):
             r = f[key]
             t = r["texture"]
-            rows.append(f"| {label} | {100 * r['judged_target']:.0f} % | {r['discriminator']:.2f} | "
+            rows.append(f"| {label} | {100 * r['judged_target']:.0f} % | {r['discriminator']:.2f} | {r['discriminator_boosted']:.2f} | "
                         + " | ".join(f"{t[k]['generated']:.2f} / {t[k]['real']:.2f}" for k in TEXTURE_NAMES)
                         + f" | {r['link']['own']:.2f} / {r['link']['other']:.2f} |")
     within = ("\n  Within a frame the keys are drawn lowest first: a learned weight per pair of keys adds to a"
@@ -208,11 +209,12 @@ Content judge (`content-judge.json`, logistic regression on pitch-class, interva
 note-length and pedal statistics; accuracy on real validation windows
 {', '.join(f'{k} {100 * v:.0f} %' for k, v in figures['content_judge_accuracy_on_real_validation'].items())}). Discriminator: balanced accuracy
 of a cross-validated logistic regression on the same statistics plus velocity mean and spread
-(0.5 = indistinguishable). Texture: median generated / median real ({g} validation pieces).
+(0.5 = indistinguishable), and of gradient-boosted trees on the same rows and folds (another model
+family: it also finds combinations of the statistics). Texture: median generated / median real ({g} validation pieces).
 Link: pitch-class profile correlation of the output with its own inspiration / with the others.
 
-| inspirations | judged {g} | discriminator | {' | '.join(TEXTURE_NAMES)} | link own / other |
-|---|---|---|{'---|' * len(TEXTURE_NAMES)}---|
+| inspirations | judged {g} | discriminator | boosted | {' | '.join(TEXTURE_NAMES)} | link own / other |
+|---|---|---|---|{'---|' * len(TEXTURE_NAMES)}---|
 {chr(10).join(rows)}
 
 What tells the draws from real {g} playing most (the discriminator's statistics, standardised mean

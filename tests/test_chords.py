@@ -351,6 +351,27 @@ def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():
     assert steadiness(cm, embs[:1], [], seconds=20.0, block=10.0)["real"]["pieces"] == 0
 
 
+def test_boosted_discriminator_finds_what_a_linear_one_cannot():
+    """Generated rows that differ from real ones only in a combination of two columns (same means,
+    an XOR of signs): the logistic discriminator is near chance, the gradient-boosted one tells them
+    apart; identical distributions stay near chance for both; an unknown family is refused."""
+    from midistyle.chordeval import discriminator_balanced_accuracy
+
+    rng = np.random.default_rng(3)
+
+    def rows(n, same_sign):
+        x = rng.normal(size=(n, 6))
+        flip = (np.sign(x[:, 0]) == np.sign(x[:, 1])) != same_sign
+        x[flip, 1] *= -1
+        return x
+    real, gen = rows(120, True), rows(120, False)
+    assert discriminator_balanced_accuracy(real, gen) < 0.65
+    assert discriminator_balanced_accuracy(real, gen, family="boosted") > 0.8
+    assert discriminator_balanced_accuracy(real, rows(120, True), family="boosted") < 0.65
+    with pytest.raises(ValueError, match="family"):
+        discriminator_balanced_accuracy(real, gen, family="forest")
+
+
 def test_separators_name_the_statistics_that_differ_most():
     """Cohen's d of each discriminator column, generated - real, largest first; columns constant in
     both sets are left out; rows of the wrong width are refused."""
@@ -502,7 +523,7 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
                    "--real", *tpd_validation_files()["jazz"][:5], "--seconds", "5", "--steady", "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
-    assert res["pieces"] == 5 and 0.0 <= res["discriminator"] <= 1.0
+    assert res["pieces"] == 5 and 0.0 <= res["discriminator"] <= 1.0 and 0.0 <= res["discriminator_boosted"] <= 1.0
     assert res["feedback"] == 1.0           # not calibrated: a steady draw reads its habits back in full
     assert set(res["texture"]) == {"polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"}
     d = [abs(x["d"]) for x in res["separators"]]

@@ -137,7 +137,8 @@ def cmd_evaluate_chords(args):
           + (f", steady feedback {cm.steady_feedback:g}, event bias {cm.steady_event_bias:+g})" if args.steady else ")"))
     if res["judged_target"] is not None:
         print(f"  independent content judge: {100 * res['judged_target']:.0f} % judged {cm.genre}")
-    print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f}")
+    print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f} logistic, "
+          f"{res['discriminator_boosted']:.2f} gradient-boosted trees")
     if res["separators"]:
         print("  tells them apart most (generated - real, Cohen's d): " + ", ".join(
             f"{x['feature']} {x['d']:+.2f}" for x in res["separators"]))
