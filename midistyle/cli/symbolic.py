@@ -303,8 +303,9 @@ def _add_evaluate(evaluate) -> None:
         description="Generate SECONDS of music in the chord model's genre from each inspiration, then judge it: "
                     "the share the independent content judge (logistic regression on pitch-class, interval, "
                     "rhythm, polyphony and pedal statistics; shipped as models/content-judge.json) assigns to "
-                    "the target genre, a cross-validated real-vs-generated discriminator against windows of the "
-                    "--real pieces (balanced accuracy, 0.5 = indistinguishable), texture figures generated vs "
+                    "the target genre, two cross-validated real-vs-generated discriminators (logistic regression and "
+                    "gradient-boosted trees) against windows of the --real pieces (balanced accuracy, 0.5 = "
+                    "indistinguishable), texture figures generated vs "
                     "real, and how much each output keeps of its inspiration's pitch-class profile.",
         epilog="example:\n  midistyle evaluate chords --style classical --inspire tpd/jazz --real tpd/classical",
         formatter_class=RAW)
