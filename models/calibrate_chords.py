@@ -9,8 +9,8 @@ embedding (seed 0 + k; the validation split is not used) and keeps the largest f
 smallest feedback with the first of :data:`EVENT_BIASES` on the onset event that does
 (:func:`midistyle.chords.calibrate_feedback`). Writes them, with the table, into the model's sidecar
 (``steady_feedback``, ``steady_event_bias``, ``feedback_calibration``; ``midistyle chords --steady``
-uses them, a plain draw reads its habits back in full, as in training). Run by models/train_symbolic.sh after training,
-before models/evaluate_chords.py.
+uses them, a plain draw reads its habits back in full, as in training). Run by models/train_symbolic.sh
+after training, before models/evaluate_chords.py.
 
 Usage: python models/calibrate_chords.py [DATA.h5 [GENRE ...]]
 """

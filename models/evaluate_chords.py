@@ -75,7 +75,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
             for prime, steady in ((0.0, False), (5.0, False), (0.0, True)):
                 t0 = time.time()
                 res = evaluate_generation(cm, clf, val[src], val[g], judge, velocity_model=vm, seconds=SECONDS,
-                                          seed=0, prime=prime, **(cm.draw_settings(steady=True) if steady else {}))
+                                          seed=0, prime=prime, **cm.draw_settings(steady))
                 res["seconds_wall"] = round(time.time() - t0, 1)
                 fig[f"from_{src}" + ("_prime5" if prime else "") + ("_steady" if steady else "")] = res
                 print(f"chords-{g} from {src} (prime {prime:g}): judged {g} {res['judged_target']:.2f}, "
@@ -83,7 +83,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
                       + ", ".join(f"{k} {res['texture'][k]['generated']:.2f}/{res['texture'][k]['real']:.2f}"
                                   for k in TEXTURE_NAMES) + f", link {res['link']}")
         embs = [clf.embed(r) for r in val[g]]
-        fig["steadiness"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS)
+        fig["steadiness"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS, **cm.draw_settings())
         fig["steadiness_steady"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS, **cm.draw_settings(steady=True))
         print(f"chords-{g} steadiness: {fig['steadiness']}; with --steady: {fig['steadiness_steady']}")
         figures["generators"][g] = fig

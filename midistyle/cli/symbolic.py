@@ -127,7 +127,7 @@ def cmd_evaluate_chords(args):
     vm = None if args.constant_velocity else shipped_velocity_model(cm.genre)[0]
     res = evaluate_generation(cm, clf, inspirations, real, load_judge(content_judge_path()), velocity_model=vm,
                               seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime,
-                              **(cm.draw_settings(steady=True) if args.steady else {}))
+                              **cm.draw_settings(args.steady))
     res["genre"] = cm.genre
     if args.json:
         print(json.dumps(res))
