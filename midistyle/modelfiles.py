@@ -17,7 +17,7 @@ import time
 from .errors import ModelError, OutputError, OutputExistsError
 
 __all__ = ["bundle_stem", "bundle_files", "read_sidecar", "write_sidecar", "update_sidecar", "check_model_output",
-           "save_without_optimizer", "stage_bundle", "commit_bundle", "training_summary", "float_history", "timed", "plot_history"]
+           "save_without_optimizer", "stage_bundle", "commit_bundle", "training_summary", "float_history", "timed", "plot_history", "write_card"]
 
 
 def bundle_stem(path: str) -> str:
@@ -195,3 +195,13 @@ def plot_history(history: dict, path: str, title: str, panels=(("loss", "loss"),
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def write_card(model_path: str, title: str, summary: str, details: str = "") -> str:
+    """Write the card ``STEM.md`` of the model at ``model_path`` (a title, a one-sentence summary
+    that ``midistyle models`` shows, details below), through a temporary file; returns its path."""
+    path = bundle_stem(model_path) + ".md"
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        fh.write(f"# {title}\n\n{summary}\n" + (f"\n{details}\n" if details else ""))
+    os.replace(path + ".tmp", path)
+    return path

@@ -327,9 +327,23 @@ def note_beats_of(perf) -> np.ndarray:
     return perf.notes["start_tick"] / float(perf.ticks_per_beat)
 
 
+def blend_velocities(before, after, strength: float) -> np.ndarray:
+    """Each note moved from its own velocity (``before``) toward ``after`` by ``strength``: 0
+    keeps ``before``, 1 gives ``after`` exactly, 0.5 lands half-way (the amount knob of
+    humanize tools). :class:`InputError` naming ``strength`` outside [0, 1]."""
+    if not (isinstance(strength, (int, float)) and 0.0 <= strength <= 1.0):
+        raise InputError(f"strength must lie in [0, 1], got {strength!r}", field="strength")
+    after = np.asarray(after, np.float64)
+    if strength == 1:
+        return after
+    before = np.asarray(before, np.float64)
+    return before + float(strength) * (after - before)
+
+
 def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None = None,
             output: str | None = None, force: bool = False, *, seed: int = 0, temperature: float = 1.0,
-            mean: bool = False, plot: str | None = None, max_seconds: float | None = 7200.0) -> list:
+            mean: bool = False, strength: float = 1.0, plot: str | None = None,
+            max_seconds: float | None = 7200.0) -> list:
     """Play each input with a genre's model: only the velocities change, every tick is kept.
 
     Parameters
@@ -350,6 +364,9 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
         Sharpness of the draws (1: the model's distribution; lower: nearer its most likely value).
     mean : bool
         Write the expected velocity of each note instead of a drawn performance.
+    strength : float
+        How far each note moves from its own velocity toward the model's (0: unchanged, 1: the
+        model's; :func:`blend_velocities`). The draw itself does not depend on it.
     plot : str, optional
         PNG of the input's and the output's velocity over the piano roll (one input only).
     max_seconds : float or None
@@ -358,14 +375,15 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     Returns
     -------
     list of dict
-        Per input: ``input``, ``output``, ``notes``, ``mean_velocity_before`` / ``after``,
-        ``std_velocity_before`` / ``after``.
+        Per input: ``input``, ``output``, ``notes``, ``strength``, ``mean_velocity_before`` /
+        ``after``, ``std_velocity_before`` / ``after``.
     """
     from . import io as mio
     from .registry import velocity_model_path
 
     if not temperature > 0:
-        raise InputError(f"temperature must be > 0, got {temperature!r}")
+        raise InputError(f"temperature must be > 0, got {temperature!r}", field="temperature")
+    blend_velocities([], [], strength)          # checks strength before any work
     if isinstance(model, VelocityModel):
         vm = model
     else:
@@ -384,8 +402,8 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     rolls = [encode(perf, vm.settings, max_seconds=max_seconds) for perf in perfs]
     results = []
     for k, (src, perf, roll) in enumerate(zip(inputs, perfs, rolls)):
-        vel = vm.predict_notes(roll, beats=note_beats_of(perf), mean=mean, seed=seed + k,
-                               temperature=temperature)
+        vel = blend_velocities(perf.notes["velocity"], vm.predict_notes(
+            roll, beats=note_beats_of(perf), mean=mean, seed=seed + k, temperature=temperature), strength)
         out = output or default_output(src, tag)
         mio.write_velocities(perf, vel, out, force=force)
         after = np.clip(np.rint(vel), 1, 127)
@@ -393,9 +411,10 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
             from .plot import plot_velocity_compare
 
             plot_velocity_compare(roll, after, plot, titles=(f"input: {os.path.basename(src)}",
-                                                           f"played as {tag} ({'expected' if mean else f'seed {seed + k}'})"),
+                                                           f"played as {tag} ({'expected' if mean else f'seed {seed + k}'}"
+                                                           + (f", strength {strength:g})" if strength != 1 else ")")),
                                   force=force)
-        results.append({"input": src, "output": out, "notes": int(len(vel)),
+        results.append({"input": src, "output": out, "notes": int(len(vel)), "strength": float(strength),
                         "mean_velocity_before": round(float(perf.notes["velocity"].mean()), 2),
                         "mean_velocity_after": round(float(after.mean()), 2),
                         "std_velocity_before": round(float(perf.notes["velocity"].std()), 2),

@@ -35,19 +35,14 @@ from ..settings import Settings, is_number
 from .features import FeatureSettings, clip_features, feature_names
 
 KIND = "audio-genre"
-#: Default location of the shipped model's files (stem).
-MODEL_NAME = "audio-genre"
 
 
 def model_path() -> str:
-    """Path of the shipped audio genre classifier (``models/audio-genre.keras``); ModelError if missing."""
-    from ..registry import models_dir
+    """Path of the audio genre classifier (the shipped ``audio-genre.keras``, see
+    :func:`midistyle.registry.audio_genre_path`); ModelError if none is found."""
+    from ..registry import audio_genre_path
 
-    path = os.path.join(models_dir(), MODEL_NAME + ".keras")
-    if not os.path.exists(path[:-len(".keras")] + ".json"):
-        raise ModelError(f"no audio genre classifier in {models_dir()} (train one with "
-                         f"`bash models/train_audio.sh`)")
-    return path
+    return audio_genre_path()
 
 
 # ----------------------------------------------------------------------------- inference

@@ -13,7 +13,7 @@ import os
 
 from ..errors import MidistyleError
 
-__all__ = ["PROG", "RAW", "Parser", "nonneg_int", "pos_int", "pos_float", "config_flag", "add_config_flags",
+__all__ = ["PROG", "RAW", "Parser", "nonneg_int", "pos_int", "pos_float", "unit_float", "config_flag", "add_config_flags",
            "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args",
            "encoder_settings", "collect_inputs"]
 
@@ -58,6 +58,17 @@ def pos_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not (0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
     return value
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 
 from ..errors import MidistyleError
+from .models import add_install_flags, card_for_install, install_output
 from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
                      pos_float, run_training, settings_from_args)
 
@@ -38,11 +39,13 @@ def cmd_train_chords(args):
     from ..chords import ChordsConfig, train
     from ..registry import classifier_path
 
+    install_output(args, "chords")
     meta = run_training(args, lambda output: train(args.data, args.genre, args.classifier or classifier_path(), output,
                                                    settings_from_args(ChordsConfig, args), progress=not args.quiet,
                                                    force=args.force, strategy=args.strategy))
     if meta is None:
         return
+    card_for_install(args, "chords", meta)
     v = meta["validation"]
     if args.json:
         print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
@@ -204,7 +207,7 @@ def _add_training(train) -> None:
     th.add_argument("data", metavar="DATA.h5")
     th.add_argument("--genre", required=True)
     th.add_argument("--classifier", help="classifier giving the embeddings (default: the shipped one)")
-    th.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
+    add_install_flags(th)
     from ..chords import ChordsConfig
 
     add_config_flags(th, ChordsConfig(), (
@@ -232,6 +235,7 @@ def _add_training(train) -> None:
     add_strategy_flag(th)
     th.add_argument("--quiet", action="store_true", help="no progress bars")
     th.add_argument("--json", action="store_true", help="print the validation figures as JSON")
+    name_flags(th, {"genre": "--genre"})
     th.set_defaults(func=cmd_train_chords)
 
 

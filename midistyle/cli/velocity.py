@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 
+from .models import add_install_flags, card_for_install, install_output
 from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
-                     pos_float, run_training, settings_from_args)
+                     pos_float, run_training, settings_from_args, unit_float)
 
 __all__ = ["add_commands"]
 
@@ -13,7 +14,7 @@ def cmd_velocity(args):
     from ..velocity import restyle
 
     results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force,
-                      seed=args.seed, temperature=args.temperature, mean=args.mean, plot=args.plot,
+                      seed=args.seed, temperature=args.temperature, mean=args.mean, strength=args.strength, plot=args.plot,
                       max_seconds=args.max_seconds)
     for r in results:
         if args.json:
@@ -28,10 +29,12 @@ def cmd_train_velocity(args):
     from ..velocity import VelocityConfig, train
 
     cfg = settings_from_args(VelocityConfig, args)
+    install_output(args, "velocity")
     meta = run_training(args, lambda output: train(args.data, args.genre, output, cfg, strategy=args.strategy,
                                                    progress=not args.quiet, force=args.force))
     if meta is None:
         return
+    card_for_install(args, "velocity", meta)
     v = meta["validation"]
     line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v["methods"].items())
     p = v["performance"]
@@ -94,12 +97,16 @@ def add_commands(sub, train, evaluate) -> None:
                    help="1 draws from the model's distribution; lower is nearer its most likely velocity (default: 1)")
     v.add_argument("--mean", action="store_true",
                    help="write each note's expected velocity instead of a drawn performance (deterministic)")
+    v.add_argument("--strength", type=unit_float, default=1.0,
+                   help="how far each note moves from its own velocity toward the model's: 0 keeps the input's "
+                        "dynamics, 1 plays the model's (default: 1)")
     v.add_argument("--plot", metavar="PNG", help="write the input's and the output's velocity heat maps (one input)")
     v.add_argument("--max-seconds", type=pos_float, default=7200.0,
                    help="refuse inputs longer than this, before allocating anything (default: 7200 = 2 h)")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--quiet", action="store_true", help="print nothing on success")
-    name_flags(v, {"genre": "--to", "max_seconds": "--max-seconds"})
+    name_flags(v, {"genre": "--to", "max_seconds": "--max-seconds", "strength": "--strength",
+                   "temperature": "--temperature"})
     v.set_defaults(func=cmd_velocity)
 
     tv = train.add_parser("velocity", help="train a genre's velocity model on an HDF5 dataset",
@@ -108,7 +115,7 @@ def add_commands(sub, train, evaluate) -> None:
                                       "a loss-curve PNG beside the output.")
     tv.add_argument("data", metavar="DATA.h5")
     tv.add_argument("--genre", required=True)
-    tv.add_argument("-o", "--output", required=True, help="model path, ending in .keras")
+    add_install_flags(tv)
     from ..velocity import VelocityConfig
 
     add_config_flags(tv, VelocityConfig(), (
@@ -124,6 +131,7 @@ def add_commands(sub, train, evaluate) -> None:
     add_strategy_flag(tv)
     tv.add_argument("--force", action="store_true", help="overwrite an existing model")
     tv.add_argument("--quiet", action="store_true")
+    name_flags(tv, {"genre": "--genre"})
     tv.set_defaults(func=cmd_train_velocity)
 
     ev = evaluate.add_parser("velocity", help="how a velocity model plays real performances, against the real playing",
