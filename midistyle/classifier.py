@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,12 +233,13 @@ class GenreClassifier:
             return cls(meta, lambda x: segment_classifier_forward(w, x), files["keras"], weights_fingerprint(w))
         if not os.path.exists(files["keras"]):
             raise ModelError(f"{files['keras']}: no such model file")
-        import keras
-
-        model = keras.saving.load_model(files["keras"], compile=False)
+        model = load_keras_classifier(files["keras"])
         if model.input_shape[-1] != n_in:
             raise SettingsMismatchError(f"{files['keras']}: model takes {model.input_shape[-1]} features, "
                                         f"sidecar says {n_in}")
+        if model.output_shape[-1] != len(genres):
+            raise SettingsMismatchError(f"{files['keras']}: model gives {model.output_shape[-1]} classes, "
+                                        f"sidecar names {len(genres)} genres")
         return cls(meta, keras_forward(model), files["keras"], meta.get("fingerprint", ""))
 
     # ------------------------------------------------------------------ prediction
@@ -287,6 +289,35 @@ class GenreClassifier:
         """Read and encode a file, then :meth:`predict`; adds ``"file"``."""
         res = self.predict(encode(path, self.settings))
         return {"file": os.fspath(path), **res}
+
+
+def load_keras_classifier(path: str):
+    """The Keras model of ``path``: one input and one output of shape (..., width), with an ``embed``
+    layer. Raises :class:`ModelError` naming ``path`` when Keras cannot load it (damaged, not a
+    ``.keras`` archive, unknown layers) or it is not shaped like a classifier."""
+    if not zipfile.is_zipfile(path):         # Keras would say "File not found" of a damaged file
+        raise ModelError(f"{path}: not a Keras model archive (damaged, or another format)")
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:                 # Keras raises ValueError, KeyError, TypeError, OSError, ...
+        raise ModelError(f"{path}: cannot load the Keras model ({one_line(exc)})") from None
+    try:
+        shapes = model.input_shape, model.output_shape
+    except (AttributeError, ValueError):     # not built, or layers without one shape
+        shapes = None, None
+    if not all(isinstance(s, tuple) and len(s) >= 2 and isinstance(s[-1], int) for s in shapes):
+        raise ModelError(f"{path}: not a classifier network (input shape {shapes[0]}, output shape {shapes[1]})")
+    if "embed" not in [layer.name for layer in getattr(model, "layers", ())]:
+        raise ModelError(f"{path}: not a classifier network (no layer named embed)")
+    return model
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of ``exc``'s message (its type's name when it has none), at most ``limit`` characters."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def keras_forward(model):

@@ -9,13 +9,18 @@ one key are at least ~60 ms apart) while a 20 s receptive field stays within 800
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InputError, SettingsMismatchError
 from .io import SOFT_CC, SUSTAIN_CC, Performance, read
-from .settings import Settings, SettingsError
+from .settings import Settings, SettingsError, is_number
+
+#: Finest time step :class:`EncoderSettings` accepts (1 ms): about one tick of a 480 ticks-per-beat
+#: file at 120 bpm, finer than any performer's timing; a finer grid only multiplies the memory.
+MIN_STEP = 0.001
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class EncoderSettings(Settings):
     Attributes
     ----------
     step : float
-        Seconds per time step (default 0.025).
+        Seconds per time step (default 0.025; at least :data:`MIN_STEP`).
     pitch_low, pitch_high : int
         Lowest and highest MIDI pitch kept, inclusive (default the 88 piano keys, 21..108).
     """
@@ -35,8 +40,9 @@ class EncoderSettings(Settings):
     pitch_high: int = 108
 
     def validate(self) -> None:
-        """``step`` > 0 seconds; ``0 <= pitch_low <= pitch_high <= 127``."""
-        self.require("step", isinstance(self.step, (int, float)) and self.step > 0, "must be a number of seconds > 0")
+        """``step`` a finite number of seconds >= :data:`MIN_STEP`; ``0 <= pitch_low <= pitch_high <= 127``."""
+        self.require("step", is_number(self.step) and math.isfinite(self.step) and self.step >= MIN_STEP,
+                     f"must be a finite number of seconds >= {MIN_STEP:g}")
         self.require_min(0, "pitch_low", "pitch_high")
         self.require("pitch_high", self.pitch_high <= 127, "must be <= 127")
         self.require("pitch_low", self.pitch_low <= self.pitch_high, "must be <= pitch_high")
@@ -161,8 +167,14 @@ def pedal_matrix(pedals: np.ndarray, n_steps: int, step: float) -> np.ndarray:
 #: last years, and a dense grid of it would not fit in memory.
 MAX_SECONDS = 7200.0
 
+#: Most grid cells (steps x pitches) :func:`encode` accepts by default: 2 h at the default step over
+#: all 128 pitches needs 37 million; 100 million cells take about 300 MB in the roll's matrices, and a
+#: long piece at a very fine step would need many GiB.
+MAX_CELLS = 100_000_000
 
-def encode(source, settings: EncoderSettings | None = None, *, max_seconds: float | None = MAX_SECONDS) -> PianoRoll:
+
+def encode(source, settings: EncoderSettings | None = None, *, max_seconds: float | None = MAX_SECONDS,
+           max_cells: int | None = MAX_CELLS) -> PianoRoll:
     """Encode a performance (or anything :func:`midistyle.io.read` takes) as a :class:`PianoRoll`.
 
     Parameters
@@ -174,6 +186,9 @@ def encode(source, settings: EncoderSettings | None = None, *, max_seconds: floa
     max_seconds : float or None
         Refuse (:class:`InputError`) a piece longer than this before allocating its grid
         (default :data:`MAX_SECONDS`; None: no limit).
+    max_cells : int or None
+        Refuse (:class:`InputError`, naming the settings field ``step``) a grid of more steps x
+        pitches than this before allocating it (default :data:`MAX_CELLS`; None: no limit).
 
     Notes
     -----
@@ -185,6 +200,7 @@ def encode(source, settings: EncoderSettings | None = None, *, max_seconds: floa
     perf = source if isinstance(source, Performance) else read(source)
     check_duration(perf, max_seconds)
     n_steps = grid_length(perf.notes, perf.duration, settings.step)
+    check_grid_size(perf, n_steps, settings, max_cells)
     return roll_from_notes(perf.notes, pedal_matrix(perf.pedals, n_steps, settings.step), settings)
 
 
@@ -193,6 +209,17 @@ def check_duration(perf: Performance, max_seconds: float | None = MAX_SECONDS) -
     if max_seconds is not None and perf.duration > max_seconds:
         raise InputError(f"{perf.source}: lasts {perf.duration / 3600:.1f} h, longer than the limit of "
                          f"{max_seconds / 3600:g} h set by max_seconds", field="max_seconds")
+
+
+def check_grid_size(perf: Performance, n_steps: int, settings: EncoderSettings,
+                    max_cells: int | None = MAX_CELLS) -> None:
+    """Raise :class:`InputError` (field ``step``) when a grid of ``n_steps`` steps over the pitches of
+    ``settings`` would hold more than ``max_cells`` cells (None: no limit)."""
+    cells = n_steps * settings.n_pitches
+    if max_cells is not None and cells > max_cells:
+        raise InputError(f"{perf.source}: {perf.duration:.1f} s at a step of {settings.step:g} s needs a grid of "
+                         f"{n_steps} steps x {settings.n_pitches} pitches ({cells:.3g} cells), more than the "
+                         f"limit of {max_cells:.3g} set by max_cells; use a coarser step", field="step")
 
 
 def grid_length(notes: np.ndarray, duration: float, step: float) -> int:

@@ -1,5 +1,8 @@
 """Figures of pieces, written as PNG: the seed's three panels (held notes, velocity heat map,
-onsets) with the pedals below, for one piece or several compared; velocity before/after."""
+onsets) with the pedals below, for one piece or several compared; velocity before/after.
+
+Figures are made with matplotlib's object API (``Figure``, no pyplot), so they hold no global
+state and several can be drawn at once from threads (the studio does)."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,15 +38,13 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
                           start: float = 0.0, seconds: float | None = None, force: bool = False) -> None:
     """Two velocity heat maps over the piano roll, one above the other, on one colour scale:
     the piece as given and with ``velocities``. Written atomically to ``path`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     s = roll.settings
     a, b = roll.step_span(start, seconds)
     imgs = [velocity_image(roll)[:, a:b], velocity_image(roll, velocities)[:, a:b]]
-    fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True)
+    fig = Figure(figsize=(12, 6.5))
+    axes = fig.subplots(2, 1, sharex=True)
     extent = (a * s.step, b * s.step, s.pitch_low - 0.5, s.pitch_high + 0.5)
     for ax, img, title in zip(axes, imgs, titles):
         vals = img[np.isfinite(img)]
@@ -56,7 +57,6 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
     axes[-1].set_xlabel("seconds")
     fig.colorbar(im, ax=axes, label="velocity", shrink=0.8)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"), force=force, suffix=".png")
-    plt.close(fig)
 
 
 def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: float | None = None,
@@ -66,10 +66,7 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
     Per piece: held notes ("chords"), velocity heat map, onsets, and a strip with the sustain
     and soft pedals. ``start`` / ``seconds`` zoom in. Written atomically to ``path`` (PNG).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rolls = list(rolls)
     titles = list(titles or [f"piece {k + 1}" for k in range(len(rolls))])
@@ -79,8 +76,8 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
     ratios = []
     for _ in rolls:
         ratios += [3, 3, 3, 0.8]
-    fig, axes = plt.subplots(len(ratios), 1, figsize=(12, 1.2 + 6.0 * len(rolls)), sharex=True,
-                             gridspec_kw={"height_ratios": ratios}, constrained_layout=True)
+    fig = Figure(figsize=(12, 1.2 + 6.0 * len(rolls)), layout="constrained")
+    axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     im = None
     for k, (roll, (a, b), title) in enumerate(zip(rolls, windows, titles)):
         s = roll.settings
@@ -112,4 +109,3 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
     axes[-1].set_xlabel("seconds")
     fig.colorbar(im, ax=list(axes), label="velocity", shrink=0.4)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"), force=force, suffix=".png")
-    plt.close(fig)

@@ -7,7 +7,7 @@ Models are looked up, in this order, in
    ``models/`` folder (an editable install);
 2. each folder of ``$MIDISTYLE_MODELS`` (``os.pathsep``-separated), which *adds* to the search;
 3. the user's model folder (:func:`user_dir`: the platform's user data folder, e.g.
-   ``~/.local/share/midistyle/models`` on Linux), where ``train ... --install`` puts models.
+   ``~/.local/share/midistyle/models`` on Linux), where the train commands install models.
 
 A model is a sidecar ``STEM.json`` whose ``kind`` names a model kind, with its NumPy weights
 ``STEM.npz`` beside it (the judges are a JSON file alone). When two folders hold a model of the

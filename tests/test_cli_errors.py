@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -223,3 +224,53 @@ def test_library_error_names_field_and_cli_adds_flag(argv, words, flag, tmp_path
     r = run_cli(*argv)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert words in r.stderr and r.stderr.rstrip().endswith(f"(flag {flag})"), r.stderr
+
+
+# ----------------------------------------------------------------------------- damaged Keras classifier, absurd grids
+def test_classify_damaged_keras_model_without_npz(tmp_path):
+    """A classifier whose ``.npz`` is missing falls back to its ``.keras``: a damaged one is a model error."""
+    shutil.copy(REPO / "models" / "classifier.json", tmp_path / "X.json")
+    model = tmp_path / "X.keras"
+    model.write_bytes(np.random.default_rng(5).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    r = run_cli("classify", "--model", model, REPO / "examples" / "anthropology.mid")
+    assert_one_line_error(r, str(model))
+    assert "not a Keras model archive" in r.stderr
+
+
+def test_classify_keras_model_of_another_kind_without_npz(tmp_path):
+    """A loadable ``.keras`` that is no classifier (here the audio genre network) is a model error too."""
+    shutil.copy(REPO / "models" / "classifier.json", tmp_path / "X.json")
+    model = tmp_path / "X.keras"
+    shutil.copy(REPO / "models" / "audio-genre.keras", model)
+    r = run_cli("classify", "--model", model, REPO / "examples" / "anthropology.mid")
+    # TensorFlow's own logging may precede the error (written by its C++ runtime, beyond our control)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert [line for line in lines if line.startswith("midistyle")] == lines[-1:]
+    assert lines[-1].startswith("midistyle: error:") and str(model) in lines[-1]
+    assert "not a classifier network" in lines[-1]
+
+
+@pytest.mark.parametrize("command", ["info", "plot"])
+def test_step_too_fine_is_a_settings_error_naming_the_flag(command, tmp_path):
+    """A tiny step would ask for a grid of tens of GiB: refused before anything is allocated."""
+    out = ["-o", tmp_path / "x.png"] if command == "plot" else []
+    r = run_cli(command, "--step", "1e-9", REPO / "examples" / "anthropology.mid", *out, timeout=60)
+    assert_one_line_error(r, "EncoderSettings: step must be")
+    assert r.stderr.rstrip().endswith("(flag --step)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_long_piece_at_fine_step_is_refused_before_allocating(tmp_path):
+    """A legal step over a long piece: the grid's size is checked before it is allocated."""
+    tick = 480 * 2 * 1300                    # 1300 s at 120 bpm: 1.3 million 1-ms steps x 88 keys
+    long = save_tracks(tmp_path / "long.mid", [[(0, mido.MetaMessage("set_tempo", tempo=500000)),
+                                                (0, mido.Message("note_on", note=60, velocity=80)),
+                                                (480, mido.Message("note_off", note=60)),
+                                                (tick, mido.Message("note_on", note=64, velocity=80)),
+                                                (tick + 480, mido.Message("note_off", note=64))]])
+    assert run_cli("info", long).returncode == 0          # fine at the default step
+    r = run_cli("info", "--step", "0.001", long)
+    assert_one_line_error(r, long.name)
+    assert re.search(r"grid of \d{7} steps x 88 pitches", r.stderr) and "max_cells" in r.stderr
+    assert r.stderr.rstrip().endswith("(flag --step)")

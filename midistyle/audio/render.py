@@ -232,7 +232,7 @@ MAX_RENDER_SECONDS = 3600.0
 def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int = DEFAULT_SR,
                  soundfont: str | None = None, start: float = 0.0, duration: float | None = None,
                  normalize: bool = True, tail: float = 4.0,
-                 max_seconds: float | None = MAX_RENDER_SECONDS) -> np.ndarray:
+                 max_seconds: float | None = MAX_RENDER_SECONDS, progress=None) -> np.ndarray:
     """Synthesise notes (and pedals) to a mono waveform.
 
     Parameters
@@ -259,6 +259,8 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
         Refuse (:class:`InputError`, before any synthesis) an output longer than this (default
         :data:`MAX_RENDER_SECONDS`; None: no limit). A damaged delta time can make a file last
         years, and its waveform would not fit in memory.
+    progress : callable, optional
+        Called with the share of the voices synthesised so far (0..1) as the work goes on.
 
     Returns
     -------
@@ -294,7 +296,9 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
     total = int(round(duration * sr))
     out = np.zeros(total, dtype=np.float32)
     w0 = int(round(start * sr))
-    for z, key, vel, on, t_rel, length, soft_on in voices:
+    for k, (z, key, vel, on, t_rel, length, soft_on) in enumerate(voices):
+        if progress is not None and k % 256 == 0:
+            progress(k / len(voices))
         a = int(round(on * sr))
         b = a + int(np.ceil(length * sr))
         lo, hi = max(a, w0), min(b, w0 + total)
@@ -308,6 +312,8 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
         peak = float(np.max(np.abs(out))) if total else 0.0
         if peak > 0:
             out *= PEAK / peak
+    if progress is not None:
+        progress(1.0)
     return out
 
 

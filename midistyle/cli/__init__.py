@@ -16,7 +16,7 @@ import sys
 
 from .. import __version__
 from ..errors import MidistyleError, OutputExistsError
-from . import audio, data, models, symbolic, velocity
+from . import audio, data, models, studio, symbolic, velocity
 from .common import PROG, Parser
 
 __all__ = ["main", "build_parser"]
@@ -55,6 +55,7 @@ def build_parser() -> Parser:
     symbolic.add_commands(sub, train, evaluate)
     audio.add_commands(sub, train, evaluate)
     models.add_commands(sub)
+    studio.add_commands(sub)
     return p
 
 

@@ -15,7 +15,7 @@ from ..errors import MidistyleError
 
 __all__ = ["PROG", "RAW", "Parser", "nonneg_int", "pos_int", "pos_float", "unit_float", "config_flag", "add_config_flags",
            "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args",
-           "encoder_settings", "collect_inputs"]
+           "collect_inputs"]
 
 PROG = "midistyle"
 
@@ -128,17 +128,6 @@ def add_encoder_args(p) -> None:
     p.add_argument("--step", type=float, default=None, help="seconds per time step (default: 0.025)")
     p.add_argument("--pitch-range", type=int, nargs=2, default=None, metavar=("LOW", "HIGH"),
                    help="lowest and highest MIDI pitch kept (default: 21 108, the piano keys)")
-
-
-def encoder_settings(args):
-    """The :class:`midistyle.pianoroll.EncoderSettings` of ``--step`` / ``--pitch-range``."""
-    from ..pianoroll import EncoderSettings
-
-    pitch = dict(zip(("pitch_low", "pitch_high"), args.pitch_range or ()))
-    try:
-        return settings_from_args(EncoderSettings, args, {"step": "step"}, **pitch)
-    except ValueError as exc:
-        raise MidistyleError(f"bad encoder settings: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- inputs

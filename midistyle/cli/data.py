@@ -6,9 +6,28 @@ import os
 import sys
 
 from ..errors import MidistyleError
-from .common import RAW, add_encoder_args, encoder_settings, pos_int
+from .common import RAW, add_encoder_args, name_flags, pos_int, settings_from_args
 
 __all__ = ["add_commands"]
+
+#: The flag that sets each encoder settings field: a SettingsError or an encoding error that names one
+#: (e.g. a step too fine for the piece) ends with it.
+ENCODER_FLAGS = {"step": "--step", "pitch_low": "--pitch-range", "pitch_high": "--pitch-range"}
+
+
+def add_encoder_flags(parser) -> None:
+    """``--step`` and ``--pitch-range`` on ``parser``, recorded as the flags of the encoder settings fields."""
+    add_encoder_args(parser)
+    name_flags(parser, ENCODER_FLAGS)
+
+
+def encoder_settings(args):
+    """The :class:`midistyle.pianoroll.EncoderSettings` of ``--step`` / ``--pitch-range``; a bad value is
+    a :class:`midistyle.settings.SettingsError` naming its field, to which main() adds the flag."""
+    from ..pianoroll import EncoderSettings
+
+    pitch = dict(zip(("pitch_low", "pitch_high"), args.pitch_range or ()))
+    return settings_from_args(EncoderSettings, args, {"step": "step"}, **pitch)
 
 
 def cmd_info(args):
@@ -87,7 +106,7 @@ def add_commands(sub) -> None:
                                    "velocity statistics of each input (MIDI, MusicXML, ABC, Humdrum, corpus:NAME).")
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument("--json", action="store_true", help="one JSON object per file")
-    add_encoder_args(s)
+    add_encoder_flags(s)
     s.set_defaults(func=cmd_info)
 
     pl = sub.add_parser("plot", help="draw a piece: held notes, velocity, onsets, pedals (PNG)",
@@ -105,7 +124,7 @@ def add_commands(sub) -> None:
     pl.add_argument("--seconds", type=float, default=None, help="seconds shown (default: the whole piece)")
     pl.add_argument("--force", action="store_true", help="overwrite an existing output (never an input)")
     pl.add_argument("--quiet", action="store_true")
-    add_encoder_args(pl)
+    add_encoder_flags(pl)
     pl.set_defaults(func=cmd_plot)
 
     d = sub.add_parser("dataset", help="build HDF5 training datasets from folders of MIDI")
@@ -137,5 +156,5 @@ def add_commands(sub) -> None:
     c.add_argument("--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
-    add_encoder_args(c)
+    add_encoder_flags(c)
     c.set_defaults(func=cmd_dataset_convert)

@@ -1,0 +1,82 @@
+"""What the studio does with an upload: the same library calls as the command line (restyle,
+generate), then the before/after figure and the audio renders of a result.
+
+Each function takes a :class:`~midistyle.serve.store.Result` (its private folder) and the path of
+the uploaded file in it, writes the result's files under their fixed names and returns the
+figures the command line prints. Library errors (:class:`midistyle.errors.MidistyleError`) pass
+through; the server turns them into a 4xx answer.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio.spectral import DEFAULT_SR
+
+__all__ = ["STUDIO_SR", "restyle_upload", "chords_upload", "render_later"]
+
+#: sample rate of the studio's audio
+STUDIO_SR = DEFAULT_SR
+
+
+def _figure(res, first, second, titles) -> None:
+    """The compare figure of two performances (:func:`midistyle.plot.plot_pieces`) as the result's ``compare.png``."""
+    from ..pianoroll import encode
+    from ..plot import plot_pieces
+
+    plot_pieces([encode(first), encode(second)], res.path("compare.png"), titles=titles)
+
+
+def render_later(store, res, key: str, perf, *, audio_seconds: float) -> None:
+    """Render ``perf`` with the SoundFont piano to the result's ``KEY.wav`` in the background
+    (at most its first ``audio_seconds``), its progress in the result's status."""
+    from ..audio.files import write_audio
+    from ..audio.render import render_performance
+
+    end = float(perf.notes["end"].max()) if len(perf.notes) else 0.0
+    duration = float(audio_seconds) if end > audio_seconds else None
+
+    def work(progress):
+        y = render_performance(perf, sr=STUDIO_SR, duration=duration, progress=progress)
+        write_audio(res.path(f"{key}.wav"), y, STUDIO_SR)
+
+    store.render(res, key, work)
+
+
+def restyle_upload(store, res, upload: str, *, title: str, genre: str, seed: int = 0, temperature: float = 1.0,
+                   strength: float = 1.0, audio: bool = True, audio_seconds: float = 600.0,
+                   max_seconds: float = 7200.0) -> dict:
+    """The velocity restyle (:func:`midistyle.velocity.restyle`) of the uploaded file: ``result.mid`` (the same bytes as the
+    command line writes for the same input and settings), ``compare.png`` and, with ``audio``,
+    ``original.wav`` and ``result.wav`` rendered in the background. Returns the command's figures."""
+    from .. import io as mio
+    from ..velocity import restyle
+
+    r = restyle([upload], genre=genre, output=res.path("result.mid"), seed=seed, temperature=temperature,
+                strength=strength, max_seconds=max_seconds)[0]
+    before, after = mio.read(upload), mio.read(res.path("result.mid"))
+    _figure(res, before, after, [title, f"{title} played as {genre} (seed {seed}, strength {strength:g})"])
+    if audio:
+        render_later(store, res, "original", before, audio_seconds=audio_seconds)
+        render_later(store, res, "result", after, audio_seconds=audio_seconds)
+    return {"to": genre, "seed": seed, "temperature": temperature,
+            **{k: v for k, v in r.items() if k not in ("input", "output")}}
+
+
+def chords_upload(store, res, upload: str, *, title: str, style: str, seconds: float = 20.0, seed: int = 0,
+                  temperature: float = 1.0, audio: bool = True, audio_seconds: float = 600.0) -> dict:
+    """Chords (:func:`midistyle.chords.generate`) from the uploaded inspiration: ``result.mid``,
+    ``compare.png`` (inspiration above the new piece) and, with ``audio``, both rendered in the
+    background. Returns the command's figures."""
+    from .. import io as mio
+    from ..chords import generate
+
+    r = generate(upload, style, output=res.path("result.mid"), seconds=seconds, seed=seed, temperature=temperature)
+    inspiration = mio.read(upload)
+    new = mio.read(res.path("result.mid")) if r["notes"] else None
+    if new is not None:
+        _figure(res, inspiration, new, [f"inspiration: {title}", f"{r['seconds']:g} s of {style} (seed {seed})"])
+        if audio:
+            render_later(store, res, "original", inspiration, audio_seconds=audio_seconds)
+            render_later(store, res, "result", new, audio_seconds=audio_seconds)
+    return {k: (round(v, 3) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()
+            if k not in ("input", "output", "velocity_model")}
