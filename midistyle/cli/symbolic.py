@@ -96,6 +96,7 @@ def cmd_embed(args):
 
 def cmd_chords(args):
     from ..chords import generate
+    from ..modelfiles import bundle_stem
 
     r = generate(args.inspire, args.style, output=args.output, seconds=args.seconds, seed=args.seed,
                  temperature=args.temperature, force=args.force, model=args.model, classifier=args.classifier,
@@ -105,7 +106,7 @@ def cmd_chords(args):
     if args.json:
         print(json.dumps(r))
     elif not args.quiet:
-        vel = os.path.basename(r["velocity_model"]) if r["velocity_model"] else "constant 64"
+        vel = os.path.basename(bundle_stem(r["velocity_model"])) if r["velocity_model"] else "constant 64"
         print(f"{r['input']} -> {r['output']}: {r['seconds']:g} s of {r['style']} chords, {r['notes']} notes "
               f"({r['notes_per_s']:.1f}/s), mean polyphony {r['polyphony']:.1f}, pedal {100 * r['pedal_share']:.0f} %, "
               f"seed {r['seed']}, velocities: {vel}")
