@@ -219,6 +219,18 @@ def gather_files(sources) -> tuple:
     return jobs, skipped, duplicates
 
 
+def split_files(sources, *, val_fraction: float = 0.15, seed: int = 0) -> dict:
+    """The files of ``[(genre, folder)]`` split by piece exactly as :func:`convert` splits them
+    (de-duplicated by content, :func:`assign_split`): ``{genre: {"train": [paths], "val": [paths]}}``.
+    For models trained on files rather than on a dataset (the tempo model reads tempo maps)."""
+    jobs, _, _ = gather_files(sources)
+    split = assign_split([j[3] for j in jobs], [j[2] for j in jobs], val_fraction, seed)
+    out = {}
+    for (path, _, genre, _, _), part in zip(jobs, split):
+        out.setdefault(genre, {"train": [], "val": []})[part].append(path)
+    return out
+
+
 def no_pieces_error(skipped: list) -> InputError:
     """The error of a conversion that kept nothing."""
     return InputError("no MIDI file could be converted ("

@@ -83,6 +83,9 @@ class Performance:
         Number of notes on the drum channel, which are ignored.
     programs : list of int
         Programs of non-drum channels.
+    tempo : (array of int, array of float)
+        The tempo map: start tick of each tempo segment (the first is 0) and its microseconds
+        per beat (120 bpm before the file's first tempo event).
     midi : mido.MidiFile or None
         The parsed messages, kept by the exact reader only.
     data : bytes or None
@@ -98,6 +101,7 @@ class Performance:
     tempo_changes: int = 0
     drum_notes: int = 0
     programs: list = field(default_factory=list)
+    tempo: tuple = field(default_factory=lambda: (np.zeros(1, np.int64), np.full(1, 500000.0)))
     midi: mido.MidiFile | None = None
     data: bytes | None = field(default=None, repr=False)
 
@@ -129,6 +133,12 @@ def check_input_path(path: str) -> None:
         raise InputError(f"{path}: cannot be read (permission denied)")
     if os.path.getsize(path) == 0:
         raise InputError(f"{path}: empty file")
+
+
+def tick_to_seconds(ticks, tempo: tuple, ticks_per_beat: int) -> np.ndarray:
+    """Seconds of absolute ``ticks`` through a tempo map ``(start ticks, microseconds per beat)``
+    (:attr:`Performance.tempo`)."""
+    return _tick_to_seconds(np.asarray(ticks, dtype=np.float64), *tempo, ticks_per_beat)
 
 
 def _tick_to_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempos: np.ndarray,
@@ -257,7 +267,7 @@ def performance_from_midifile(midi: mido.MidiFile, source: str) -> Performance:
     pedals = _pedal_table(parr[:, 0], parr[:, 1], parr[:, 2], tempo_map, tpb)
     return Performance(notes=table, pedals=pedals, source=source, ticks_per_beat=tpb,
                        n_tracks=len(midi.tracks), tempo_changes=len(tempo_events),
-                       drum_notes=drum_notes, programs=sorted(programs), midi=midi)
+                       drum_notes=drum_notes, programs=sorted(programs), tempo=tempo_map, midi=midi)
 
 
 #: Ticks between the rounds of note-offs :func:`_closing_bytes` adds after each track's end;
@@ -374,7 +384,7 @@ def _fast_performance(data: bytes, source: str) -> Performance | None:
                        pedals=_pedal_table(ped["tick"], ped["cc"], ped["value"], tempo_map, tpb),
                        source=source, ticks_per_beat=tpb, n_tracks=closed[1],
                        tempo_changes=len(tempos["time"]), drum_notes=drum_notes,
-                       programs=sorted(programs), data=data)
+                       programs=sorted(programs), tempo=tempo_map, data=data)
 
 
 def read_midi(path: str, *, exact: bool = False) -> Performance:
@@ -519,6 +529,36 @@ def with_velocities(perf: Performance, velocities: np.ndarray) -> mido.MidiFile:
         msg = tracks[ti][mi]
         tracks[ti][mi] = msg.copy(velocity=v)
     out.tracks.extend(tracks)
+    return out
+
+
+def with_tempo_map(midi: mido.MidiFile, events) -> mido.MidiFile:
+    """A copy of ``midi`` whose tempo events are ``events`` (``[(tick, microseconds per beat)]``),
+    placed in its first track; every other message keeps its absolute tick (so every note keeps
+    its tick, and a DAW shows the new tempo as the tempo track)."""
+    out = mido.MidiFile(type=midi.type, ticks_per_beat=midi.ticks_per_beat, charset=midi.charset)
+    tempo = sorted((int(t), int(us)) for t, us in events)
+    for k, track in enumerate(midi.tracks):
+        timed, now, end = [], 0, None
+        for msg in track:
+            now += msg.time
+            if msg.type == "set_tempo":
+                continue
+            if msg.type == "end_of_track":
+                end = (now, msg)
+                continue
+            timed.append((now, 1, msg))
+        if k == 0:
+            timed += [(t, 0, mido.MetaMessage("set_tempo", tempo=us)) for t, us in tempo]
+            timed.sort(key=lambda e: (e[0], e[1]))         # stable: a tick's tempo before its notes
+        last = timed[-1][0] if timed else 0
+        if end is not None:
+            timed.append((max(end[0], last), 2, end[1]))
+        new, prev = mido.MidiTrack(), 0
+        for t, _, msg in timed:
+            new.append(msg.copy(time=t - prev))
+            prev = t
+        out.tracks.append(new)
     return out
 
 

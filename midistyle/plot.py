@@ -10,7 +10,11 @@ import numpy as np
 from .fsutil import atomic_write
 from .pianoroll import PianoRoll
 
-__all__ = ["velocity_image", "plot_velocity_compare", "plot_pieces"]
+__all__ = ["velocity_image", "pool_columns", "plot_velocity_compare", "plot_pieces"]
+
+#: most image columns drawn across a figure (it is about 1000 pixels wide): longer spans are
+#: max-pooled in time first, so a two-hour piece costs what a short one does
+MAX_COLUMNS = 2000
 
 
 def velocity_image(roll: PianoRoll, velocities=None) -> np.ndarray:
@@ -34,6 +38,17 @@ def velocity_image(roll: PianoRoll, velocities=None) -> np.ndarray:
     return img
 
 
+def pool_columns(img: np.ndarray, most: int = MAX_COLUMNS) -> np.ndarray:
+    """``img`` (rows, T) with its columns max-pooled (NaN ignored) into at most ``most``."""
+    img = np.asarray(img, np.float32)
+    k = -(-img.shape[1] // most)
+    if k <= 1:
+        return img
+    pad = (-img.shape[1]) % k
+    padded = np.pad(img, ((0, 0), (0, pad)), constant_values=np.nan)
+    return np.fmax.reduce(padded.reshape(img.shape[0], -1, k), axis=2)
+
+
 def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("input", "output"),
                           start: float = 0.0, seconds: float | None = None, force: bool = False) -> None:
     """Two velocity heat maps over the piano roll, one above the other, on one colour scale:
@@ -42,7 +57,7 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
 
     s = roll.settings
     a, b = roll.step_span(start, seconds)
-    imgs = [velocity_image(roll)[:, a:b], velocity_image(roll, velocities)[:, a:b]]
+    imgs = [pool_columns(velocity_image(roll)[:, a:b]), pool_columns(velocity_image(roll, velocities)[:, a:b])]
     fig = Figure(figsize=(12, 6.5))
     axes = fig.subplots(2, 1, sharex=True)
     extent = (a * s.step, b * s.step, s.pitch_low - 0.5, s.pitch_high + 0.5)
@@ -60,11 +75,13 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
 
 
 def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: float | None = None,
-                force: bool = False) -> None:
+                force: bool = False, tempos=None) -> None:
     """The seed's figure of each piece, pieces one above the other on shared scales.
 
     Per piece: held notes ("chords"), velocity heat map, onsets, and a strip with the sustain
-    and soft pedals. ``start`` / ``seconds`` zoom in. Written atomically to ``path`` (PNG).
+    and soft pedals. ``start`` / ``seconds`` zoom in. ``tempos`` (one per piece: ``(seconds, bpm)``
+    of each beat, :func:`midistyle.tempo.tempo_curve`, or None) adds a tempo strip to every piece.
+    Written atomically to ``path`` (PNG).
     """
     from matplotlib.figure import Figure
 
@@ -73,36 +90,45 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
     windows = [r.step_span(min(start, max(r.duration - r.settings.step, 0.0)), seconds) for r in rolls]
     windows = [(a, max(b, a + 1)) for a, b in windows]
     span = max(b - a for a, b in windows) * rolls[0].settings.step
+    tempos = list(tempos) if tempos is not None and any(t is not None for t in tempos) else None
+    per = 5 if tempos else 4
     ratios = []
     for _ in rolls:
-        ratios += [3, 3, 3, 0.8]
-    fig = Figure(figsize=(12, 1.2 + 6.0 * len(rolls)), layout="constrained")
+        ratios += [3, 3, 3, 0.8] + ([1.2] if tempos else [])
+    fig = Figure(figsize=(12, 1.2 + (7.0 if tempos else 6.0) * len(rolls)), layout="constrained")
     axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
     im = None
     for k, (roll, (a, b), title) in enumerate(zip(rolls, windows, titles)):
         s = roll.settings
         ext = (a * s.step, b * s.step, s.pitch_low - 0.5, s.pitch_high + 0.5)
-        ax_h, ax_v, ax_o, ax_p = axes[4 * k: 4 * k + 4]
-        ax_h.imshow(roll.held[a:b].T, aspect="auto", origin="lower", extent=ext, cmap="Greys",
+        ax_h, ax_v, ax_o, ax_p = axes[per * k: per * k + 4]
+        ax_h.imshow(pool_columns(roll.held[a:b].T), aspect="auto", origin="lower", extent=ext, cmap="Greys",
                     vmin=0, vmax=1, interpolation="nearest")
         ax_h.set_title(f"{title}: held notes", fontsize=9)
-        im = ax_v.imshow(velocity_image(roll)[:, a:b], aspect="auto", origin="lower", extent=ext, cmap="magma", vmin=1, vmax=127,
-                         interpolation="nearest")
+        im = ax_v.imshow(pool_columns(velocity_image(roll)[:, a:b]), aspect="auto", origin="lower", extent=ext,
+                         cmap="magma", vmin=1, vmax=127, interpolation="nearest")
         ax_v.set_facecolor("#e8e8e8")
         ax_v.set_title("velocity", fontsize=9)
         ts, ps = np.nonzero(roll.onsets[a:b])
         ax_o.scatter((ts + a) * s.step, ps + s.pitch_low, s=3, c="k", marker="s", linewidths=0)
         ax_o.set_ylim(ext[2], ext[3])
         ax_o.set_title("onsets", fontsize=9)
-        t = np.arange(a, b) * s.step
-        ax_p.fill_between(t, 0, roll.pedals[a:b, 0] / 127.0, step="post", color="tab:blue", alpha=0.6,
-                          label="sustain")
-        ax_p.fill_between(t, 0, -roll.pedals[a:b, 1] / 127.0, step="post", color="tab:orange", alpha=0.6,
-                          label="soft")
+        ped = pool_columns(roll.pedals[a:b].T / 127.0)
+        t = a * s.step + np.arange(ped.shape[1]) * (b - a) * s.step / max(ped.shape[1], 1)
+        ax_p.fill_between(t, 0, ped[0], step="post", color="tab:blue", alpha=0.6, label="sustain")
+        ax_p.fill_between(t, 0, -ped[1], step="post", color="tab:orange", alpha=0.6, label="soft")
         ax_p.set_ylim(-1, 1)
         ax_p.set_yticks([])
         ax_p.legend(loc="upper right", fontsize=7, ncol=2)
-        for ax in (ax_h, ax_v, ax_o, ax_p):
+        strips = [ax_h, ax_v, ax_o, ax_p]
+        if tempos:
+            ax_t = axes[per * k + 4]
+            if tempos[k] is not None and len(tempos[k][0]):
+                ax_t.step(tempos[k][0], tempos[k][1], where="post", color="tab:green", lw=1.2)
+            ax_t.set_ylabel("bpm", fontsize=8)
+            ax_t.set_title("tempo (quarter notes per minute)", fontsize=9)
+            strips.append(ax_t)
+        for ax in strips:
             ax.set_xlim(a * s.step, a * s.step + span)
         for ax in (ax_h, ax_v, ax_o):
             ax.set_ylabel("pitch", fontsize=8)

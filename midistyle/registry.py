@@ -34,10 +34,10 @@ __all__ = ["SHIPPED", "ENV", "USER", "MODEL_KINDS", "ModelEntry", "shipped_dir",
 #: where a model folder comes from, in search order
 SHIPPED, ENV, USER = "shipped", "env", "user"
 #: model kinds and whether a model of that kind has NumPy weights (``STEM.npz``) beside its sidecar
-MODEL_KINDS = {"velocity": True, "chords": True, "classifier": True, "audio-genre": True,
+MODEL_KINDS = {"velocity": True, "chords": True, "tempo": True, "classifier": True, "audio-genre": True,
                "velocity-judge": False, "content-judge": False}
 #: kinds with one model per genre, named by the genre; the others are named by their kind
-GENRE_KINDS = ("velocity", "chords")
+GENRE_KINDS = ("velocity", "chords", "tempo")
 #: the name a user model may have (it becomes part of a file name)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -135,6 +135,10 @@ def _figures(meta: dict) -> dict:
         elif kind == "chords":
             out = {"nll_per_frame": v.get("model", {}).get("nll_per_frame"),
                    "onset_f1_best": v.get("model", {}).get("onset_f1_best")}
+        elif kind == "tempo":
+            out = {"nll_per_beat": v.get("nll_per_beat"), "rubato_std_ratio": v.get("std_ratio_median"),
+                   "lag1_real": v.get("lag1_real_median"), "lag1_drawn": v.get("lag1_drawn_median"),
+                   "discriminator": v.get("discriminator")}
         elif kind == "classifier":
             out = {"piece_accuracy": v.get("piece_accuracy"), "segment_accuracy": v.get("segment_accuracy")}
         elif kind == "audio-genre":

@@ -29,6 +29,7 @@ import numpy as np
 from .errors import InputError, ModelError, SettingsMismatchError
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle,
                          training_summary)
+from .nn.sequences import event_windows, previous_inputs
 from .notefeatures import CONTEXT_NAMES, RidgeBaseline, piece_context
 from .pianoroll import EncoderSettings, PianoRoll, encode
 from .settings import Settings
@@ -45,6 +46,15 @@ NOTE_INPUT_NAMES = (
      "to_phrase_end", "piece_pos", "grid", "beat_sin", "beat_cos", "bar_sin", "bar_cos", "on_beat",
      "downbeat"] + [f"ctx_{n}" for n in CONTEXT_NAMES])
 _CHORD_RANK = NOTE_INPUT_NAMES.index("chord_rank")
+#: the note inputs a notated score cannot carry like a performance does (it has no pedal and its
+#: timing is a metronome's): for a score they are set to what the genre's performances have
+#: (the model's ``score_inputs``, :func:`score_inputs_of`)
+SCORE_BLIND_INPUTS = ("ctx_sustain_share", "ctx_grid_regularity", "sustain")
+#: MIDI velocities of the dynamic marks (MuseScore's defaults)
+DYNAMICS = {"ppp": 16, "pp": 33, "p": 49, "mp": 64, "mf": 80, "f": 96, "ff": 112, "fff": 126}
+#: a piece whose notes take at most this many velocities is taken for a score (a notation program
+#: writes one velocity per dynamic mark; a performance has dozens)
+SCORE_MAX_VELOCITIES = 8
 
 
 @dataclass
@@ -207,16 +217,6 @@ def note_inputs(roll: PianoRoll, beats: np.ndarray | None = None) -> tuple:
     return X, order
 
 
-def previous_inputs(velocities: np.ndarray) -> np.ndarray:
-    """Teacher-forcing input: each note's previous velocity / 127 and a has-previous flag (N, 2)."""
-    v = np.asarray(velocities, np.float32)
-    prev = np.zeros((len(v), 2), np.float32)
-    if len(v) > 1:
-        prev[1:, 0] = v[:-1] / 127.0
-        prev[1:, 1] = 1.0
-    return prev
-
-
 # ----------------------------------------------------------------------------- model files
 class VelocityModel:
     """A trained velocity model: sample a performance, or predict the expected velocities.
@@ -272,20 +272,37 @@ class VelocityModel:
         """Raise :class:`SettingsMismatchError` if ``roll`` was encoded with other settings."""
         self.settings.check(roll.settings, what=f"input (model {self.path})")
 
-    def _inputs(self, roll, beats):
+    def _inputs(self, roll, beats, score: bool = False):
         self.check(roll)
-        return note_inputs(roll, beats)
+        X, order = note_inputs(roll, beats)
+        if score:
+            pedalled = bool(len(X)) and X[0, NOTE_INPUT_NAMES.index("ctx_sustain_share")] > 0
+            for name, value in self.meta.get("score_inputs", {}).items():
+                if name in NOTE_INPUT_NAMES and not (pedalled and "sustain" in name):
+                    X[:, NOTE_INPUT_NAMES.index(name)] = value
+        return X, order
 
-    def sample(self, roll: PianoRoll, *, beats=None, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+    @property
+    def score_level(self) -> dict:
+        """How the model's draws for scores are brought to the genre's performances (calibrated on
+        training pieces, :func:`calibrate_scores`): ``offset`` added to a piece's mean velocity,
+        ``spread`` multiplying its deviations from it (0 and 1 when uncalibrated)."""
+        c = self.meta.get("score_level", {})
+        return {"offset": float(c.get("offset", 0.0)), "spread": float(c.get("spread", 1.0))}
+
+    def sample(self, roll: PianoRoll, *, beats=None, seed: int = 0, temperature: float = 1.0,
+               score: bool = False) -> np.ndarray:
         """A performance: velocity of every note of ``roll.notes``, drawn note by note.
 
         Same ``seed``, same velocities. Notes outside the pitch range keep theirs. The draw uses
         ``temperature`` times the model's :attr:`sampling_temperature` for the top note struck at
         each onset and times its :attr:`chord_temperature` for the other notes of the chord.
+        ``score``: the input is a notated score (:func:`looks_like_score`): the inputs it cannot
+        carry (:data:`SCORE_BLIND_INPUTS`) read as the genre's performances have them.
         """
         if not temperature > 0:
             raise InputError(f"temperature must be > 0, got {temperature!r}")
-        X, order = self._inputs(roll, beats)
+        X, order = self._inputs(roll, beats, score)
         out = roll.notes["velocity"].astype(np.float64).copy()
         first = X[:, _CHORD_RANK] == 0
         drawn = self.runtime.sample(X, np.random.default_rng(seed), temperature=temperature * np.where(
@@ -293,20 +310,30 @@ class VelocityModel:
         out[order] = np.clip(drawn, 1, 127)
         return out
 
-    def mean(self, roll: PianoRoll, *, beats=None) -> np.ndarray:
-        """Expected velocity of every note (the regression head; deterministic)."""
-        X, order = self._inputs(roll, beats)
+    def mean(self, roll: PianoRoll, *, beats=None, score: bool = False) -> np.ndarray:
+        """Expected velocity of every note (the regression head; deterministic); ``score`` as in
+        :meth:`sample`."""
+        X, order = self._inputs(roll, beats, score)
         out = roll.notes["velocity"].astype(np.float64).copy()
         if len(X):
             out[order] = np.clip(self.runtime.condition(X)["mean"] * 127.0, 1.0, 127.0)
         return out
 
     def predict_notes(self, roll: PianoRoll, *, beats=None, mean: bool = False, seed: int = 0,
-                      temperature: float = 1.0) -> np.ndarray:
-        """:meth:`mean` if ``mean`` else :meth:`sample`."""
+                      temperature: float = 1.0, score: bool = False, level=None) -> np.ndarray:
+        """:meth:`mean` if ``mean`` else :meth:`sample`; for a ``score``, brought to the genre's
+        level and spread (:attr:`score_level`); with ``level`` (:func:`parse_level`), its mean
+        velocity moved there."""
         if mean:
-            return self.mean(roll, beats=beats)
-        return self.sample(roll, beats=beats, seed=seed, temperature=temperature)
+            v = self.mean(roll, beats=beats, score=score)
+        else:
+            v = self.sample(roll, beats=beats, seed=seed, temperature=temperature, score=score)
+        if score:
+            c = self.score_level
+            v = shape_level(v, roll.in_range(), offset=c["offset"], spread=c["spread"])
+        if level is not None:
+            v = shape_level(v, roll.in_range(), level=parse_level(level))
+        return v
 
     def note_log_likelihood(self, roll: PianoRoll, velocities=None, *, beats=None) -> np.ndarray:
         """Log-probability (nats) of each in-range note's velocity given the notes and the
@@ -322,6 +349,72 @@ class VelocityModel:
 
 
 # ----------------------------------------------------------------------------- restyle
+def parse_level(level) -> float:
+    """A dynamic mark (:data:`DYNAMICS`: pp, p, mp, mf, f, ff, ...) or a MIDI velocity 1..127 as a
+    mean velocity; :class:`InputError` naming ``level`` otherwise."""
+    if isinstance(level, str):
+        text = level.strip().lower()
+        if text in DYNAMICS:
+            return float(DYNAMICS[text])
+        try:
+            level = float(text)
+        except ValueError:
+            raise InputError(f"level must be one of {', '.join(DYNAMICS)} or a velocity 1..127, got {level!r}",
+                             field="level") from None
+    if not (isinstance(level, (int, float)) and 1 <= level <= 127):
+        raise InputError(f"level must be one of {', '.join(DYNAMICS)} or a velocity 1..127, got {level!r}",
+                         field="level")
+    return float(level)
+
+
+def shape_level(velocities, mask=None, *, level: float | None = None, offset: float = 0.0,
+                spread: float = 1.0) -> np.ndarray:
+    """Velocities whose mean over ``mask`` (default all) is moved to ``level`` (or by ``offset``)
+    and whose deviations from it are multiplied by ``spread``; clipped to 1..127."""
+    v = np.asarray(velocities, np.float64)
+    m = np.ones(len(v), bool) if mask is None else np.asarray(mask, bool)
+    if not m.any():
+        return v.copy()
+    mu = float(v[m].mean())
+    target = (mu if level is None else float(level)) + offset
+    out = v.copy()
+    out[m] = np.clip(target + (v[m] - mu) * spread, 1.0, 127.0)
+    return out
+
+
+def looks_like_score(perf) -> bool:
+    """Whether ``perf`` reads as a notated score rather than a performance: its notes take at most
+    :data:`SCORE_MAX_VELOCITIES` velocities (a notation program writes one per dynamic mark)."""
+    return len(np.unique(perf.notes["velocity"])) <= SCORE_MAX_VELOCITIES
+
+
+def score_inputs_of(model: "VelocityModel", performances) -> dict:
+    """The genre's performances' typical values of :data:`SCORE_BLIND_INPUTS` (medians over
+    ``performances``, real training pieces), which a score's notes are given instead."""
+    ctx = np.array([note_inputs(encode(p, model.settings), note_beats_of(p))[0][0] for p in performances])
+    out = {name: float(np.median(ctx[:, NOTE_INPUT_NAMES.index(name)])) for name in SCORE_BLIND_INPUTS
+           if name.startswith("ctx_")}
+    out["sustain"] = 1.0 if out.get("ctx_sustain_share", 0.0) >= 0.5 else 0.0
+    return out
+
+
+def calibrate_scores(model: "VelocityModel", performances: list, scores: list, *, seed: int = 0) -> dict:
+    """``score_level`` of a model: the median of (real - drawn) piece mean velocities (``offset``)
+    and of real / drawn velocity spreads (``spread``) when the model plays ``scores`` (score-like
+    versions of ``performances``, real training pieces) with its score inputs."""
+    diffs, ratios = [], []
+    for k, (perf, sc) in enumerate(zip(performances, scores)):
+        roll = encode(sc, model.settings)
+        v = model.sample(roll, beats=note_beats_of(sc), seed=seed + k, score=True)[roll.in_range()]
+        real = perf.notes["velocity"][roll.in_range()].astype(np.float64)
+        if len(v) < 16 or real.std() < 1 or v.std() < 1e-6:
+            continue
+        diffs.append(real.mean() - v.mean())
+        ratios.append(real.std() / v.std())
+    return {"offset": round(float(np.median(diffs)), 2), "spread": round(float(np.median(ratios)), 3),
+            "pieces": len(diffs), "seed": seed}
+
+
 def note_beats_of(perf) -> np.ndarray:
     """Onset of every note of a :class:`~midistyle.io.Performance` in beats (its ticks / ticks per beat)."""
     return perf.notes["start_tick"] / float(perf.ticks_per_beat)
@@ -342,8 +435,8 @@ def blend_velocities(before, after, strength: float) -> np.ndarray:
 
 def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None = None,
             output: str | None = None, force: bool = False, *, seed: int = 0, temperature: float = 1.0,
-            mean: bool = False, strength: float = 1.0, plot: str | None = None,
-            max_seconds: float | None = 7200.0) -> list:
+            mean: bool = False, strength: float = 1.0, level=None, score: bool | None = None,
+            plot: str | None = None, max_seconds: float | None = 7200.0) -> list:
     """Play each input with a genre's model: only the velocities change, every tick is kept.
 
     Parameters
@@ -367,6 +460,13 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     strength : float
         How far each note moves from its own velocity toward the model's (0: unchanged, 1: the
         model's; :func:`blend_velocities`). The draw itself does not depend on it.
+    level : str or float, optional
+        The mean velocity of the result: a dynamic mark (pp .. ff) or a velocity
+        (:func:`parse_level`); by default the model's, which for a score is brought to the
+        genre's performances.
+    score : bool, optional
+        Whether an input is a notated score (:meth:`VelocityModel.sample`); by default each input
+        is judged by :func:`looks_like_score`.
     plot : str, optional
         PNG of the input's and the output's velocity over the piano roll (one input only).
     max_seconds : float or None
@@ -375,8 +475,8 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     Returns
     -------
     list of dict
-        Per input: ``input``, ``output``, ``notes``, ``strength``, ``mean_velocity_before`` /
-        ``after``, ``std_velocity_before`` / ``after``.
+        Per input: ``input``, ``output``, ``notes``, ``strength``, ``score`` (read as a score),
+        ``level``, ``mean_velocity_before`` / ``after``, ``std_velocity_before`` / ``after``.
     """
     from . import io as mio
     from .registry import velocity_model_path
@@ -384,6 +484,8 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     if not temperature > 0:
         raise InputError(f"temperature must be > 0, got {temperature!r}", field="temperature")
     blend_velocities([], [], strength)          # checks strength before any work
+    if level is not None:
+        parse_level(level)
     if isinstance(model, VelocityModel):
         vm = model
     else:
@@ -402,8 +504,10 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     rolls = [encode(perf, vm.settings, max_seconds=max_seconds) for perf in perfs]
     results = []
     for k, (src, perf, roll) in enumerate(zip(inputs, perfs, rolls)):
+        is_score = looks_like_score(perf) if score is None else bool(score)
         vel = blend_velocities(perf.notes["velocity"], vm.predict_notes(
-            roll, beats=note_beats_of(perf), mean=mean, seed=seed + k, temperature=temperature), strength)
+            roll, beats=note_beats_of(perf), mean=mean, seed=seed + k, temperature=temperature, score=is_score,
+            level=level), strength)
         out = output or default_output(src, tag)
         mio.write_velocities(perf, vel, out, force=force)
         after = np.clip(np.rint(vel), 1, 127)
@@ -415,6 +519,7 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
                                                            + (f", strength {strength:g})" if strength != 1 else ")")),
                                   force=force)
         results.append({"input": src, "output": out, "notes": int(len(vel)), "strength": float(strength),
+                        "score": is_score, "level": None if level is None else parse_level(level),
                         "mean_velocity_before": round(float(perf.notes["velocity"].mean()), 2),
                         "mean_velocity_after": round(float(after.mean()), 2),
                         "std_velocity_before": round(float(perf.notes["velocity"].std()), 2),
@@ -651,36 +756,6 @@ def piece_sequence(roll: PianoRoll, beats=None) -> tuple:
     return X, roll.notes["velocity"][order].astype(np.int64)
 
 
-def _windows(seqs, window: int, rng=None, max_per_piece: int = 0, noise: float = 0.0):
-    """Cut (X, v) sequences into training windows of ``window`` notes (the last one padded).
-
-    Teacher forcing uses the whole piece, so a window's first note still sees the velocity
-    before it. Training windows start at a random offset (``rng``); validation ones at 0.
-    ``noise`` (training) blurs the previous velocities the network reads, so that it learns not
-    to trust its own draws blindly (less drift when it plays from its own samples).
-    Yields dicts ready for Keras: inputs, targets and per-note weights (0 on padding).
-    """
-    for X, v in seqs:
-        prev = previous_inputs(v)
-        N = len(v)
-        off = int(rng.integers(0, window)) if rng is not None and N > window else 0
-        starts = [max(a, 0) for a in range(off - window if off else 0, N, window)]
-        for k, a in enumerate(starts):
-            if max_per_piece and k >= max_per_piece:
-                break
-            b = min(a + window, N) if a or not off else off
-            pad = window - (b - a)
-            f = np.pad(X[a:b], ((0, pad), (0, 0)))
-            pv = np.pad(prev[a:b], ((0, pad), (0, 0)))
-            if noise and rng is not None:
-                pv[:, 0] += (rng.normal(0.0, noise, window) * pv[:, 1]).astype(np.float32)
-            y = np.pad(v[a:b], (0, pad))
-            wt = np.pad(np.ones(b - a, np.float32), (0, pad))
-            yield ({"features": f, "previous": pv},
-                   {"logits": y, "mean": (y / 127.0).astype(np.float32)[:, None]},
-                   {"logits": wt, "mean": wt})
-
-
 def build_model(cfg: VelocityConfig, n_in: int):
     """The Keras model of ``cfg`` (:func:`midistyle.nn.layers.build_autoregressive_wavenet`)."""
     from .nn.layers import build_autoregressive_wavenet
@@ -752,10 +827,10 @@ def _datasets(data: _TrainingData, cfg: VelocityConfig, replicas: int) -> tuple:
         rng = np.random.default_rng(cfg.seed)
         while True:
             order = rng.permutation(len(data.train_seqs))
-            yield from _windows([data.train_seqs[i] for i in order], W, rng, noise=cfg.input_noise)
+            yield from event_windows([data.train_seqs[i] for i in order], W, rng, noise=cfg.input_noise)
 
     train_ds = generator_dataset(stream, sig, cfg.batch_size, shuffle=256, seed=cfg.seed, shard=True)
-    val = list(_windows(data.val_seqs, W, None, cfg.val_windows_per_piece))
+    val = list(event_windows(data.val_seqs, W, None, cfg.val_windows_per_piece))
     val = [val[i] for i in full_batch_rows(len(val), cfg.batch_size, replicas)]
     val_ds = array_dataset(tuple({k: np.stack([w[j][k] for w in val]) for k in val[0][j]} for j in range(3)),
                            cfg.batch_size, shard=True)

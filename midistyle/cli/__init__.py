@@ -16,7 +16,7 @@ import sys
 
 from .. import __version__
 from ..errors import MidistyleError, OutputExistsError
-from . import audio, data, models, studio, symbolic, velocity
+from . import audio, data, models, perform, studio, symbolic, velocity
 from .common import PROG, Parser
 
 __all__ = ["main", "build_parser"]
@@ -52,6 +52,7 @@ def build_parser() -> Parser:
     evaluate = CommandGroup(sub, "evaluate", "measure models on real performances", "evaluate_command", "WHAT")
     data.add_commands(sub)
     velocity.add_commands(sub, train, evaluate)
+    perform.add_commands(sub, train, evaluate)
     symbolic.add_commands(sub, train, evaluate)
     audio.add_commands(sub, train, evaluate)
     models.add_commands(sub)

@@ -15,7 +15,7 @@ from ..errors import MidistyleError
 
 __all__ = ["PROG", "RAW", "Parser", "nonneg_int", "pos_int", "pos_float", "unit_float", "config_flag", "add_config_flags",
            "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args",
-           "collect_inputs"]
+           "collect_inputs", "parse_sources"]
 
 PROG = "midistyle"
 
@@ -145,6 +145,20 @@ def collect_inputs(items) -> list:
         else:
             out.append(item)
     return out
+
+
+def parse_sources(items, genre):
+    """``GENRE=DIR`` items, or folders labelled ``genre`` -> [(genre, folder)]."""
+    sources = []
+    for item in items:
+        if "=" in item and not os.path.exists(item):
+            g, folder = item.split("=", 1)
+            sources.append((g, folder))
+        elif genre:
+            sources.append((genre, item))
+        else:
+            raise MidistyleError(f"{item}: give --genre NAME, or write the folder as GENRE=DIR")
+    return sources
 
 
 def add_strategy_flag(parser) -> None:

@@ -6,7 +6,7 @@ import os
 import sys
 
 from ..errors import MidistyleError
-from .common import RAW, add_encoder_args, name_flags, pos_int, settings_from_args
+from .common import RAW, add_encoder_args, name_flags, parse_sources, pos_int, settings_from_args
 
 __all__ = ["add_commands"]
 
@@ -44,30 +44,21 @@ def cmd_plot(args):
     from ..pianoroll import encode
     from ..plot import plot_pieces
 
-    inputs = [args.input] + ([args.compare] if args.compare else [])
+    from ..io import read
+    from ..tempo import tempo_curve
+
+    inputs = [args.input] + (args.compare or [])
     check_output(args.output, force=args.force, protect=tuple(inputs), extensions=(".png",))
     if args.seconds is not None and not args.seconds > 0:
         raise MidistyleError(f"--seconds must be > 0, got {args.seconds}")
     settings = encoder_settings(args)
-    rolls = [encode(p, settings) for p in inputs]
+    perfs = [read(p) for p in inputs]
+    rolls = [encode(p, settings) for p in perfs]
+    tempos = [tempo_curve(p) for p in perfs] if any(p.tempo_changes > 1 for p in perfs) else None
     plot_pieces(rolls, args.output, titles=[os.path.basename(p) for p in inputs], start=args.start,
-                seconds=args.seconds, force=args.force)
+                seconds=args.seconds, force=args.force, tempos=tempos)
     if not args.quiet:
         print(f"wrote {args.output}")
-
-
-def parse_sources(items, genre):
-    """``GENRE=DIR`` items, or folders labelled ``genre`` -> [(genre, folder)]."""
-    sources = []
-    for item in items:
-        if "=" in item and not os.path.exists(item):
-            g, folder = item.split("=", 1)
-            sources.append((g, folder))
-        elif genre:
-            sources.append((genre, item))
-        else:
-            raise MidistyleError(f"{item}: give --genre NAME, or write the folder as GENRE=DIR")
-    return sources
 
 
 def cmd_dataset_convert(args):
@@ -118,7 +109,7 @@ def add_commands(sub) -> None:
                                "  midistyle plot song.mid --compare song.classical.mid -o cmp.png --start 30 --seconds 20",
                         formatter_class=RAW)
     pl.add_argument("input", metavar="IN", help="MIDI file, score or corpus:NAME")
-    pl.add_argument("--compare", metavar="OTHER", help="a second piece drawn below the first")
+    pl.add_argument("--compare", metavar="OTHER", nargs="+", help="pieces drawn below the first (a tempo strip is added when any has tempo changes)")
     pl.add_argument("-o", "--output", required=True, help="PNG to write")
     pl.add_argument("--start", type=float, default=0.0, help="first second shown (default: 0)")
     pl.add_argument("--seconds", type=float, default=None, help="seconds shown (default: the whole piece)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from .perform import LEVEL_HELP
 from .models import add_install_flags, card_for_install, install_output
 from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
                      pos_float, run_training, settings_from_args, unit_float)
@@ -14,7 +15,8 @@ def cmd_velocity(args):
     from ..velocity import restyle
 
     results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force,
-                      seed=args.seed, temperature=args.temperature, mean=args.mean, strength=args.strength, plot=args.plot,
+                      seed=args.seed, temperature=args.temperature, mean=args.mean, strength=args.strength,
+                      level=args.level, plot=args.plot,
                       max_seconds=args.max_seconds)
     for r in results:
         if args.json:
@@ -100,13 +102,14 @@ def add_commands(sub, train, evaluate) -> None:
     v.add_argument("--strength", type=unit_float, default=1.0,
                    help="how far each note moves from its own velocity toward the model's: 0 keeps the input's "
                         "dynamics, 1 plays the model's (default: 1)")
+    v.add_argument("--level", help=LEVEL_HELP)
     v.add_argument("--plot", metavar="PNG", help="write the input's and the output's velocity heat maps (one input)")
     v.add_argument("--max-seconds", type=pos_float, default=7200.0,
                    help="refuse inputs longer than this, before allocating anything (default: 7200 = 2 h)")
     v.add_argument("--json", action="store_true", help="one JSON object per input")
     v.add_argument("--quiet", action="store_true", help="print nothing on success")
     name_flags(v, {"genre": "--to", "max_seconds": "--max-seconds", "strength": "--strength",
-                   "temperature": "--temperature"})
+                   "temperature": "--temperature", "level": "--level"})
     v.set_defaults(func=cmd_velocity)
 
     tv = train.add_parser("velocity", help="train a genre's velocity model on an HDF5 dataset",

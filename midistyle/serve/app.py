@@ -39,6 +39,8 @@ from .store import MEDIA_TYPES, ResultStore
 
 __all__ = ["create_app"]
 
+#: the form fields of the API (an error names one of them, or none)
+FORM_FIELDS = ("file", "inspire", "to", "style", "seed", "temperature", "strength", "seconds", "audio")
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 log = logging.getLogger("midistyle.studio")
 
@@ -87,8 +89,13 @@ def number_field(form, name: str, cast, default, lo: float, hi: float, *, open_l
     except (TypeError, ValueError):
         raise BadRequest(f"{name} must be a number, got {text[:40]!r}", field=name) from None
     if not (lo < value <= hi if open_low else lo <= value <= hi):
-        raise BadRequest(f"{name} must lie in {'(' if open_low else '['}{lo:g}, {hi:g}], got {text[:40]}", field=name)
+        raise BadRequest(f"{name} must lie in {'(' if open_low else '['}{_number(lo)}, {_number(hi)}], got {text[:40]}",
+                         field=name)
     return value
+
+
+def _number(x) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def flag_field(form, name: str, default: bool = True) -> bool:
@@ -160,7 +167,7 @@ def create_app(settings: StudioSettings | None = None) -> Starlette:
             out["wav"] = {k: files[f"{k}.wav"] for k in res.audio}
         return out
 
-    async def run_job(request: Request, upload_field: str, job) -> JSONResponse:
+    async def run_job(request: Request, upload_field: str, job, aliases: dict) -> JSONResponse:
         form = await read_form(request, settings)
         data, shown = await read_upload(form, upload_field, settings)
         res = store.new()
@@ -172,7 +179,12 @@ def create_app(settings: StudioSettings | None = None) -> Starlette:
         except MidistyleError as exc:
             store.discard(res)
             status = exc.status if isinstance(exc, BadRequest) else 400
-            return error(public_message(exc, {upload: shown, res.folder: "result"}), status, exc.field)
+            from ..registry import search_path
+
+            hidden = {upload: shown, res.folder: "result", **{f: f"the {o} models" for o, f in search_path()}}
+            field = aliases.get(exc.field, exc.field)
+            field = field if field in FORM_FIELDS else None
+            return error(public_message(exc, hidden), status, field)
         except BaseException:
             store.discard(res)
             raise
@@ -217,11 +229,11 @@ def create_app(settings: StudioSettings | None = None) -> Starlette:
 
     @guarded
     async def api_velocity(request):
-        return await run_job(request, "file", velocity_job)
+        return await run_job(request, "file", velocity_job, {"genre": "to"})
 
     @guarded
     async def api_chords(request):
-        return await run_job(request, "inspire", chords_job)
+        return await run_job(request, "inspire", chords_job, {"genre": "style"})
 
     @guarded
     async def api_models(request):
