@@ -52,6 +52,19 @@ class Settings:
             value = getattr(self, name)
             self.require(name, is_number(value) and value >= minimum, f"must be a number >= {minimum}")
 
+    def require_positive(self, *names: str) -> None:
+        """Every field of ``names`` is a number > 0."""
+        for name in names:
+            value = getattr(self, name)
+            self.require(name, is_number(value) and value > 0, "must be > 0")
+
+    def require_dilations(self, *names: str) -> None:
+        """Every field of ``names`` is a non-empty sequence of integers >= 1 (dilated stacks)."""
+        for name in names:
+            value = getattr(self, name)
+            self.require(name, len(value) > 0 and all(isinstance(d, int) and d >= 1 for d in value),
+                         "must be a non-empty list of integers >= 1")
+
     def require_one_of(self, field: str, choices) -> None:
         """``field`` is one of ``choices``."""
         self.require(field, getattr(self, field) in choices, f"must be one of {', '.join(map(str, choices))}")

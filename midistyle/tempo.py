@@ -72,13 +72,9 @@ class TempoConfig(Settings):
         self.require_min(1, "cond_channels", "channels", "skip_channels", "head_units", "window", "batch_size",
                          "epochs", "patience", "steps_per_epoch")
         self.require_min(0, "mean_weight", "input_noise", "seed")
-        for name in ("cond_dilations", "ar_dilations"):
-            value = getattr(self, name)
-            self.require(name, len(value) > 0 and all(isinstance(d, int) and d >= 1 for d in value),
-                         "must be a non-empty list of integers >= 1")
+        self.require_dilations("cond_dilations", "ar_dilations")
         self.require("span", isinstance(self.span, (int, float)) and 0 < self.span <= 2, "must be in (0, 2]")
-        self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
-                     "must be > 0")
+        self.require_positive("learning_rate")
         self.require("dropout", isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1, "must be in [0, 1)")
 
     def to_class(self, deviation) -> np.ndarray:

@@ -84,12 +84,8 @@ class VelocityConfig(Settings):
         self.require_min(1, "cond_channels", "channels", "skip_channels", "head_units", "window", "batch_size",
                          "epochs", "val_windows_per_piece", "patience")
         self.require_min(0, "max_steps_per_epoch", "mean_weight", "input_noise", "seed")
-        for name in ("cond_dilations", "ar_dilations"):
-            value = getattr(self, name)
-            self.require(name, len(value) > 0 and all(isinstance(d, int) and d >= 1 for d in value),
-                         "must be a non-empty list of integers >= 1")
-        self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
-                     "must be > 0")
+        self.require_dilations("cond_dilations", "ar_dilations")
+        self.require_positive("learning_rate")
         self.require("dropout", isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1, "must be in [0, 1)")
 
 

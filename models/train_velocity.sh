@@ -10,4 +10,5 @@ for GENRE in jazz classical; do
   midistyle train velocity "$DATA" --genre "$GENRE" -o "models/velocity-$GENRE.keras" --seed 0 --force --quiet "$@"
 done
 python models/calibrate_velocity.py "$DATA"
+python models/calibrate_scores.py
 python models/evaluate_velocity.py "$DATA"

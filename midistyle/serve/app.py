@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -153,12 +153,33 @@ def error(message: str, status: int, field: str | None = None) -> JSONResponse:
 
 
 # ----------------------------------------------------------------------------- the app
-def create_app(settings: StudioSettings | None = None) -> Starlette:
-    """The studio app with its own result store (removed when the app shuts down)."""
-    settings = settings or StudioSettings()
-    store = ResultStore(keep_seconds=settings.keep_minutes * 60.0, render_workers=settings.render_workers)
+def guarded(handler):
+    """``handler`` answering every error as JSON: its own 4xx, a bug as a 500 logged in one line."""
+    async def wrapped(request):
+        try:
+            return await handler(request)
+        except BadRequest as exc:
+            return error(str(exc), exc.status, exc.field)
+        except MidistyleError as exc:
+            return error(str(exc), 400, exc.field if exc.field in FORM_FIELDS else None)
+        except HTTPException as exc:
+            return error(str(exc.detail), exc.status_code)
+        except Exception as exc:
+            log.error("internal error on %s %s: %s: %s", request.method, request.url.path,
+                      type(exc).__name__, (str(exc).splitlines() or [""])[0][:300])
+            return error(f"internal error ({type(exc).__name__})", 500)
+    return wrapped
 
-    def urls(res) -> dict:
+
+class Studio:
+    """The request handlers of one studio: its ``settings`` and its result ``store``."""
+
+    def __init__(self, settings: StudioSettings):
+        self.settings = settings
+        self.store = ResultStore(keep_seconds=settings.keep_minutes * 60.0, render_workers=settings.render_workers)
+
+    def urls(self, res) -> dict:
+        """The URLs of a result's files (the PNG and WAVs where made) and of its status."""
         files = {name: f"/files/{res.id}/{name}" for name in MEDIA_TYPES}
         out = {"id": res.id, "midi": files["result.mid"], "status": f"/api/results/{res.id}"}
         if os.path.exists(res.path("compare.png")):
@@ -167,90 +188,69 @@ def create_app(settings: StudioSettings | None = None) -> Starlette:
             out["wav"] = {k: files[f"{k}.wav"] for k in res.audio}
         return out
 
-    async def run_job(request: Request, upload_field: str, job, aliases: dict) -> JSONResponse:
-        form = await read_form(request, settings)
-        data, shown = await read_upload(form, upload_field, settings)
-        res = store.new()
+    async def run_job(self, request: Request, upload_field: str, job, aliases: dict) -> JSONResponse:
+        """Read the form and its upload into a new result, run ``job(form, res, upload, shown)`` in a
+        worker thread; a library error removes the result and answers 4xx naming the form field."""
+        form = await read_form(request, self.settings)
+        data, shown = await read_upload(form, upload_field, self.settings)
+        res = self.store.new()
         upload = os.path.join(res.folder, "upload" + upload_suffix(shown))
         with open(upload, "wb") as fh:
             fh.write(data)
         try:
             figures = await run_in_threadpool(job, form, res, upload, shown)
         except MidistyleError as exc:
-            store.discard(res)
-            status = exc.status if isinstance(exc, BadRequest) else 400
             from ..registry import search_path
 
+            self.store.discard(res)
             hidden = {upload: shown, res.folder: "result", **{f: f"the {o} models" for o, f in search_path()}}
             field = aliases.get(exc.field, exc.field)
-            field = field if field in FORM_FIELDS else None
-            return error(public_message(exc, hidden), status, field)
+            return error(public_message(exc, hidden), exc.status if isinstance(exc, BadRequest) else 400,
+                         field if field in FORM_FIELDS else None)
         except BaseException:
-            store.discard(res)
+            self.store.discard(res)
             raise
-        return JSONResponse({**urls(res), "name": shown, "figures": figures})
+        return JSONResponse({**self.urls(res), "name": shown, "figures": figures})
 
-    def velocity_job(form, res, upload, shown):
+    def velocity_job(self, form, res, upload, shown):
         from .jobs import restyle_upload
 
-        return restyle_upload(store, res, upload, title=shown, genre=text_field(form, "to"),
+        return restyle_upload(self.store, res, upload, title=shown, genre=text_field(form, "to"),
                               seed=number_field(form, "seed", int, 0, 0, 2 ** 31 - 1),
                               temperature=number_field(form, "temperature", float, 1.0, 0, 10, open_low=True),
                               strength=number_field(form, "strength", float, 1.0, 0, 1),
-                              audio=flag_field(form, "audio"), audio_seconds=settings.audio_seconds,
-                              max_seconds=settings.max_seconds)
+                              audio=flag_field(form, "audio"), audio_seconds=self.settings.audio_seconds,
+                              max_seconds=self.settings.max_seconds)
 
-    def chords_job(form, res, upload, shown):
+    def chords_job(self, form, res, upload, shown):
         from .jobs import chords_upload
 
-        return chords_upload(store, res, upload, title=shown, style=text_field(form, "style"),
-                             seconds=number_field(form, "seconds", float, 20.0, 0, settings.max_chord_seconds,
+        return chords_upload(self.store, res, upload, title=shown, style=text_field(form, "style"),
+                             seconds=number_field(form, "seconds", float, 20.0, 0, self.settings.max_chord_seconds,
                                                   open_low=True),
                              seed=number_field(form, "seed", int, 0, 0, 2 ** 31 - 1),
                              temperature=number_field(form, "temperature", float, 1.0, 0, 10, open_low=True),
-                             audio=flag_field(form, "audio"), audio_seconds=settings.audio_seconds)
+                             audio=flag_field(form, "audio"), audio_seconds=self.settings.audio_seconds)
 
-    def guarded(handler):
-        """``handler`` answering every error as JSON: its own 4xx, a bug as a 500 logged in one line."""
-        async def wrapped(request):
-            try:
-                return await handler(request)
-            except BadRequest as exc:
-                return error(str(exc), exc.status, exc.field)
-            except MidistyleError as exc:
-                return error(str(exc), 400, exc.field)
-            except HTTPException as exc:
-                return error(str(exc.detail), exc.status_code)
-            except Exception as exc:
-                log.error("internal error on %s %s: %s: %s", request.method, request.url.path,
-                          type(exc).__name__, (str(exc).splitlines() or [""])[0][:300])
-                return error(f"internal error ({type(exc).__name__})", 500)
-        return wrapped
+    async def api_velocity(self, request):
+        return await self.run_job(request, "file", self.velocity_job, {"genre": "to"})
 
-    @guarded
-    async def api_velocity(request):
-        return await run_job(request, "file", velocity_job, {"genre": "to"})
+    async def api_chords(self, request):
+        return await self.run_job(request, "inspire", self.chords_job, {"genre": "style"})
 
-    @guarded
-    async def api_chords(request):
-        return await run_job(request, "inspire", chords_job, {"genre": "style"})
-
-    @guarded
-    async def api_models(request):
+    async def api_models(self, request):
         from ..registry import catalog
 
         return JSONResponse({"models": [e.to_dict() for e in await run_in_threadpool(catalog)]})
 
-    @guarded
-    async def api_result(request):
-        res = store.get(request.path_params["rid"])
+    async def api_result(self, request):
+        res = self.store.get(request.path_params["rid"])
         if res is None:
             return error("no such result (it may have expired)", 404)
         return JSONResponse(res.status())
 
-    @guarded
-    async def result_file(request):
-        res = store.get(request.path_params["rid"])
+    async def result_file(self, request):
+        res = self.store.get(request.path_params["rid"])
         name = request.path_params["name"]
         if res is None or name not in MEDIA_TYPES:
             return error("no such result (it may have expired)", 404)
@@ -262,28 +262,34 @@ def create_app(settings: StudioSettings | None = None) -> Starlette:
             return error(state.get("error") or "no such file in this result", 404)
         return FileResponse(path, media_type=MEDIA_TYPES[name])
 
-    async def index(request):
+    async def index(self, request):
         return FileResponse(os.path.join(STATIC, "index.html"), media_type="text/html")
 
-    async def http_error(request, exc):
-        return error(str(exc.detail), exc.status_code)
+
+async def http_error(request, exc):
+    return error(str(exc.detail), exc.status_code)
+
+
+def create_app(settings: StudioSettings | None = None) -> Starlette:
+    """The studio app with its own result store (removed when the app shuts down)."""
+    studio = Studio(settings or StudioSettings())
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         try:
             yield
         finally:
-            store.close()
+            studio.store.close()
 
     app = Starlette(routes=[
-        Route("/", index),
-        Route("/api/models", api_models),
-        Route("/api/velocity", api_velocity, methods=["POST"]),
-        Route("/api/chords", api_chords, methods=["POST"]),
-        Route("/api/results/{rid}", api_result),
-        Route("/files/{rid}/{name}", result_file),
+        Route("/", studio.index),
+        Route("/api/models", guarded(studio.api_models)),
+        Route("/api/velocity", guarded(studio.api_velocity), methods=["POST"]),
+        Route("/api/chords", guarded(studio.api_chords), methods=["POST"]),
+        Route("/api/results/{rid}", guarded(studio.api_result)),
+        Route("/files/{rid}/{name}", guarded(studio.result_file)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ], exception_handlers={HTTPException: http_error}, lifespan=lifespan)
-    app.state.store = store
-    app.state.settings = settings
+    app.state.store = studio.store
+    app.state.settings = studio.settings
     return app
