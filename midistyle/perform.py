@@ -26,7 +26,7 @@ def score_like(perf, velocity: int = 64):
     pedals, one tempo (the median of its tempo map, weighted by beats); ticks and pitches kept.
     The result has no MIDI messages (:attr:`Performance.exact` is False): for evaluation."""
     from .io import tick_to_seconds
-    from .tempo import beat_curve
+    from .beats import beat_curve
 
     p = copy.copy(perf)
     curve = beat_curve(perf)
@@ -43,7 +43,7 @@ def score_like(perf, velocity: int = 64):
 
 def tempo_plan(perf, genre: str, tempo_model=None) -> str | None:
     """Why the input's tempo is kept (a one-line reason), or None when a tempo map is drawn for it."""
-    from .tempo import has_rubato, on_beat_grid
+    from .beats import has_rubato, on_beat_grid
 
     if tempo_model is None:
         return (f"no tempo model for {genre} (TPD's {genre} files carry too few tempo maps to learn "
@@ -158,7 +158,8 @@ def evaluate_perform(performances: list, genre: str, *, seed: int = 0, velocity_
     spread ratio; for the sequenced pieces with rubato, the tempo figures of
     :func:`midistyle.tempo.evaluate` (unless not ``tempo``)."""
     from .registry import velocity_model_path
-    from .tempo import TempoModel, evaluate as evaluate_tempo, has_rubato, on_beat_grid
+    from .beats import has_rubato, on_beat_grid
+    from .tempo import TempoModel, evaluate as evaluate_tempo
     from .velocity import VelocityModel, note_beats_of
 
     vm = velocity_model if isinstance(velocity_model, VelocityModel) else VelocityModel.load(

@@ -252,6 +252,12 @@ def install_path(kind: str, name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- what the commands use
+def _loader_path(entry: ModelEntry) -> str:
+    """The ``.keras`` path the loaders take for a model with weights (its bundle's stem; the
+    ``.keras`` file itself may be absent, as in an installed package), else its JSON."""
+    return entry.path[: -len(".json")] + ".keras" if MODEL_KINDS[entry.kind] else entry.path
+
+
 def velocity_genres() -> list:
     """Genres with a velocity model, sorted."""
     return names("velocity")
@@ -259,7 +265,7 @@ def velocity_genres() -> list:
 
 def velocity_model_path(genre: str | None) -> str:
     """Path of the velocity model for ``genre``; a clear error lists the genres available."""
-    return find("velocity", genre).path
+    return _loader_path(find("velocity", genre))
 
 
 def chords_genres() -> list:
@@ -269,17 +275,17 @@ def chords_genres() -> list:
 
 def chords_model_path(genre: str | None) -> str:
     """Path of the chord generator for ``genre``; a clear error lists the genres available."""
-    return find("chords", genre).path
+    return _loader_path(find("chords", genre))
 
 
 def classifier_path() -> str:
-    """Sidecar path of the genre classifier (``classifier.json``); ModelError if none is found."""
-    return find("classifier").path
+    """Path of the genre classifier (``classifier.keras``); ModelError if none is found."""
+    return _loader_path(find("classifier"))
 
 
 def audio_genre_path() -> str:
-    """Sidecar path of the audio genre classifier (``audio-genre.json``); ModelError if none is found."""
-    return find("audio-genre").path
+    """Path of the audio genre classifier (``audio-genre.keras``); ModelError if none is found."""
+    return _loader_path(find("audio-genre"))
 
 
 def _optional(kind: str) -> str | None:

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .beats import beat_curve, has_rubato, n_beats, on_beat_grid
 from .errors import InputError, ModelError, SettingsMismatchError
 from .settings import Settings
 
-__all__ = ["KIND", "BEAT_FEATURE_NAMES", "TempoConfig", "beat_features", "beat_curve", "has_rubato",
-           "on_beat_grid", "tempo_curve", "TempoModel", "tempo_events", "curve_statistics", "tempo_curve_features",
-           "select_pieces", "train"]
+__all__ = ["KIND", "BEAT_FEATURE_NAMES", "TempoConfig", "beat_features", "TempoModel", "tempo_events", "curve_statistics", "tempo_curve_features",
+           "select_pieces", "window_features", "calibrate_temperature", "evaluate", "train"]
 
 KIND = "tempo"
 FEATURE_VERSION = 1
@@ -33,10 +33,8 @@ FEATURE_VERSION = 1
 BEAT_FEATURE_NAMES = (
     "has_onsets", "log_onsets", "mean_pitch", "low_pitch", "pitch_range", "log_duration", "longest",
     "offbeat_share", "pc_change", "density_change", "density_8", "rest_ahead", "rest_behind",
-    "bar_sin", "bar_cos", "half_sin", "downbeat", "piece_pos", "to_end", "last_bar", "first_bar",
+    "bar_sin", "bar_cos", "half_bar", "downbeat", "piece_pos", "to_end", "last_bar", "first_bar",
     "log_beats", "piece_density")
-#: a piece whose beat periods vary less than this (std of the log) has no rubato to learn
-MIN_RUBATO = 0.01
 #: beats per window of the real-vs-drawn discriminator (eight 4/4 bars)
 DISCRIMINATOR_WINDOW = 32
 
@@ -88,21 +86,6 @@ class TempoConfig(Settings):
 
 
 # ----------------------------------------------------------------------------- what a score tells per beat
-def n_beats(perf) -> int:
-    """Beats (quarter notes of the file's ticks) from 0 to the last onset, inclusive."""
-    if not len(perf.notes):
-        return 0
-    return int(perf.notes["start_tick"].max() // perf.ticks_per_beat) + 1
-
-
-def on_beat_grid(perf, share: float = 0.9) -> bool:
-    """Whether at least ``share`` of the onsets sit on a 16th / eighth-triplet grid of the file's
-    beats: a score or a sequenced performance, whose beats mean something."""
-    from .velocity import grid_share
-
-    return grid_share(perf.notes["start_tick"] / float(perf.ticks_per_beat)) >= share
-
-
 def beat_features(perf) -> np.ndarray:
     """Per-beat inputs (B, len(:data:`BEAT_FEATURE_NAMES`)) of a performance or score, from its
     ticks alone (never its seconds, velocities or pedals: what a notated score also has)."""
@@ -143,34 +126,10 @@ def beat_features(perf) -> np.ndarray:
     return np.column_stack([
         has, logc / 3.0, np.where(has, mean_p, 0.0) / 127.0, low / 127.0, rng / 48.0, logd, longest,
         off, change, (logc - before) / 3.0, dens8 / 3.0, rest_ahead, rest_behind,
-        np.sin(2 * np.pi * bar), np.cos(2 * np.pi * bar), np.sin(np.pi * (b % 2)), (b % 4 == 0),
+        np.sin(2 * np.pi * bar), np.cos(2 * np.pi * bar), np.cos(np.pi * (b % 2)), (b % 4 == 0),
         b / max(B - 1, 1), np.log1p(B - 1 - b) / 7.0, (b >= B - 4), (b < 4),
         np.full(B, np.log1p(B) / 7.0), np.full(B, logc.mean() / 3.0),
     ]).astype(np.float32)
-
-
-def beat_curve(perf) -> np.ndarray:
-    """Log beat period (seconds) of each beat from the file's tempo map (B,)."""
-    B = n_beats(perf)
-    ticks, tempos = perf.tempo
-    idx = np.searchsorted(ticks, np.arange(B) * perf.ticks_per_beat, side="right") - 1
-    return np.log(tempos[np.maximum(idx, 0)] / 1e6)
-
-
-def tempo_curve(perf) -> tuple:
-    """``(seconds, bpm)`` of each beat: when it starts and its tempo in quarter notes per minute
-    (for figures, :func:`midistyle.plot.plot_pieces`)."""
-    from .io import tick_to_seconds
-
-    B = n_beats(perf)
-    return (tick_to_seconds(np.arange(B) * perf.ticks_per_beat, perf.tempo, perf.ticks_per_beat),
-            60.0 / np.exp(beat_curve(perf)))
-
-
-def has_rubato(perf) -> bool:
-    """Whether the tempo map varies from beat to beat (std of the log period >= :data:`MIN_RUBATO`)."""
-    c = beat_curve(perf)
-    return len(c) > 8 and float(np.std(c - np.median(c))) >= MIN_RUBATO
 
 
 def curve_statistics(deviation) -> dict:
@@ -255,14 +214,20 @@ class TempoModel:
 
     def sample(self, perf, *, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
         """A drawn log-period deviation per beat of ``perf`` (B,), mean 0 over the piece (the
-        score's overall tempo is kept). ``temperature`` multiplies the model's own."""
+        score's overall tempo is kept). ``temperature`` multiplies the model's own. A draw that
+        wanders further than the training pieces' players did (its std above the sidecar's
+        ``max_std``, their 90th percentile) is scaled down to it: on a score unlike the training
+        pieces the beat-by-beat draw can drift."""
         X = beat_features(perf)
         if not len(X):
             return np.zeros(0)
         cls = self.runtime.sample(X, np.random.default_rng(seed), temperature=self.temperature * temperature,
                                   scale=float(self.config.bins - 1))
         d = self.config.from_class(cls)
-        return d - d.mean()
+        d = d - d.mean()
+        cap = float(self.meta.get("max_std", np.inf))
+        sd = float(d.std())
+        return d * (cap / sd) if sd > cap else d
 
     def log_likelihood(self, perf) -> np.ndarray:
         """Log-probability (nats) of each beat's class of the real curve, teacher forced."""
@@ -343,20 +308,15 @@ def evaluate(model: TempoModel, perfs: list, *, seed: int = 0, temperature: floa
     real-vs-drawn discriminator on :func:`tempo_curve_features` (0.5: indistinguishable)."""
     from .chordeval import discriminator_balanced_accuracy
 
-    rows, real_f, fake_f, nll = [], [], [], []
+    rows, nll = [], []
     for k, perf in enumerate(perfs):
         c = beat_curve(perf)
-        real = c - np.median(c)
         drawn = model.sample(perf, seed=seed + k, temperature=temperature)
-        X = beat_features(perf)
-        r, g = curve_statistics(real), curve_statistics(drawn)
+        r, g = curve_statistics(c - np.median(c)), curve_statistics(drawn)
         rows.append({"source": os.path.basename(perf.source), "beats": int(len(c)), "std_real": r["std"],
                      "std_drawn": g["std"], "lag1_real": r["lag1"], "lag1_drawn": g["lag1"]})
-        for a in range(0, len(c) - DISCRIMINATOR_WINDOW + 1, DISCRIMINATOR_WINDOW):
-            b = a + DISCRIMINATOR_WINDOW
-            real_f.append(tempo_curve_features(real[a:b], X[a:b]))
-            fake_f.append(tempo_curve_features(drawn[a:b], X[a:b]))
         nll.append(-model.log_likelihood(perf))
+    real_f, fake_f = window_features(model, perfs, seed=seed, temperature=temperature)
     ratio = [x["std_drawn"] / max(x["std_real"], 1e-9) for x in rows]
     lagdiff = [x["lag1_drawn"] - x["lag1_real"] for x in rows]
     disc = discriminator_balanced_accuracy(np.array(real_f), np.array(fake_f)) if len(rows) >= 4 else float("nan")
@@ -367,6 +327,44 @@ def evaluate(model: TempoModel, perfs: list, *, seed: int = 0, temperature: floa
             "lag1_drawn_median": float(np.median([x["lag1_drawn"] for x in rows])) if rows else float("nan"),
             "lag1_diff_median": float(np.median(np.abs(lagdiff))) if rows else float("nan"),
             "discriminator": disc, "seed": seed, "temperature": temperature, "per_piece": rows}
+
+
+def window_features(model: TempoModel, perfs: list, *, seed: int = 0, temperature: float = 1.0) -> tuple:
+    """``(real, drawn)`` rows of :func:`tempo_curve_features` over windows of
+    :data:`DISCRIMINATOR_WINDOW` beats of each piece's real curve and of a curve drawn for it."""
+    real_f, fake_f = [], []
+    for k, perf in enumerate(perfs):
+        c = beat_curve(perf)
+        real, X = c - np.median(c), beat_features(perf)
+        drawn = model.sample(perf, seed=seed + k, temperature=temperature)
+        for a in range(0, len(c) - DISCRIMINATOR_WINDOW + 1, DISCRIMINATOR_WINDOW):
+            b = a + DISCRIMINATOR_WINDOW
+            real_f.append(tempo_curve_features(real[a:b], X[a:b]))
+            fake_f.append(tempo_curve_features(drawn[a:b], X[a:b]))
+    return np.array(real_f), np.array(fake_f)
+
+
+def calibrate_temperature(model: TempoModel, perfs: list, temperatures=(0.8, 0.85, 0.9, 1.0), *,
+                          max_std_d: float = 0.1, seed: int = 0) -> dict:
+    """The sampling temperature of a tempo model, chosen on (training) pieces: of the
+    ``temperatures`` whose drawn windows keep the real rubato's spread (Cohen's d of the std within
+    ``max_std_d``), the one the real-vs-drawn discriminator tells apart least. Returns the table
+    and ``chosen`` (1 when none qualifies)."""
+    from .chordeval import discriminator_balanced_accuracy
+
+    saved, model.meta["sampling_temperature"] = model.meta.get("sampling_temperature"), 1.0
+    rows = []
+    try:
+        for t in temperatures:
+            real, fake = window_features(model, perfs, seed=seed, temperature=t)
+            d = (fake.mean(0) - real.mean(0)) / np.sqrt((fake.var(0) + real.var(0)) / 2 + 1e-12)
+            rows.append({"temperature": t, "discriminator": round(discriminator_balanced_accuracy(real, fake), 4),
+                         "std_d": round(float(d[0]), 3), "step_d": round(float(d[4]), 3)})
+    finally:
+        model.meta["sampling_temperature"] = saved if saved is not None else 1.0
+    ok = [r for r in rows if abs(r["std_d"]) <= max_std_d]
+    chosen = min(ok, key=lambda r: r["discriminator"])["temperature"] if ok else 1.0
+    return {"table": rows, "chosen": chosen, "pieces": len(perfs), "seed": seed}
 
 
 def train(train_paths, val_paths, genre: str, output: str, cfg: TempoConfig | None = None, *,
@@ -402,7 +400,9 @@ def train(train_paths, val_paths, genre: str, output: str, cfg: TempoConfig | No
     hist, seconds = fit_with_checkpoints(model, train_ds, val_ds, stem, epochs=cfg.epochs,
                                          steps_per_epoch=cfg.steps_per_epoch, patience=cfg.patience,
                                          progress=progress)
+    stds = [float(np.std(beat_curve(p) - np.median(beat_curve(p)))) for p in tr]
     meta = {"kind": KIND, "genre": genre, "feature_version": FEATURE_VERSION,
+            "max_std": round(float(np.percentile(stds, 90)), 4),
             "beat_features": list(BEAT_FEATURE_NAMES), "config": cfg.to_dict(),
             "data": {"train_pieces": len(tr), "val_pieces": len(va), "train_beats": int(sum(len(v) for _, v in train_seqs)),
                      "train_files_skipped": len(tr_skip)},

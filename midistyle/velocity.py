@@ -29,6 +29,7 @@ import numpy as np
 from .errors import InputError, ModelError, SettingsMismatchError
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle,
                          training_summary)
+from .beats import grid_share
 from .nn.sequences import event_windows, previous_inputs
 from .notefeatures import CONTEXT_NAMES, RidgeBaseline, piece_context
 from .pianoroll import EncoderSettings, PianoRoll, encode
@@ -109,16 +110,6 @@ def _window_sum(counts: np.ndarray, centre: np.ndarray, w: int) -> np.ndarray:
     cum = np.concatenate([[0.0], np.cumsum(counts)])
     T = len(counts)
     return cum[np.clip(centre + w + 1, 0, T)] - cum[np.clip(centre - w, 0, T)]
-
-
-def grid_share(beats: np.ndarray) -> float:
-    """Share of onsets on a sixteenth or eighth-triplet grid of the file's beats (1 = sequenced)."""
-    b = np.asarray(beats, np.float64)
-    if len(b) < 8 or not np.all(np.isfinite(b)):
-        return 0.0
-    d4 = np.abs(b * 4 - np.round(b * 4))
-    d3 = np.abs(b * 3 - np.round(b * 3))
-    return float(np.mean((d4 < 0.04) | (d3 < 0.03)))
 
 
 def playing_order(roll: PianoRoll) -> np.ndarray:
@@ -278,13 +269,16 @@ class VelocityModel:
                     X[:, NOTE_INPUT_NAMES.index(name)] = value
         return X, order
 
-    @property
-    def score_level(self) -> dict:
-        """How the model's draws for scores are brought to the genre's performances (calibrated on
-        training pieces, :func:`calibrate_scores`): ``offset`` added to a piece's mean velocity,
-        ``spread`` multiplying its deviations from it (0 and 1 when uncalibrated)."""
-        c = self.meta.get("score_level", {})
-        return {"offset": float(c.get("offset", 0.0)), "spread": float(c.get("spread", 1.0))}
+    def score_target(self, drawn_mean: float) -> tuple:
+        """``(mean velocity, spread factor)`` a score drawn at ``drawn_mean`` is brought to: the
+        genre's typical level plus ``weight`` times how far the draw is from the model's typical
+        draw for scores, the deviations scaled by ``spread`` (the sidecar's ``score_level``,
+        :func:`calibrate_scores`; the draw as it is when uncalibrated). A score's notes tell the
+        model little of how loud the piece is played, so its own level is trusted only that much."""
+        c = self.meta.get("score_level")
+        if not c or "level" not in c:
+            return float(drawn_mean), 1.0
+        return float(c["level"] + c["weight"] * (drawn_mean - c["drawn_level"])), float(c["spread"])
 
     def sample(self, roll: PianoRoll, *, beats=None, seed: int = 0, temperature: float = 1.0,
                score: bool = False) -> np.ndarray:
@@ -318,17 +312,18 @@ class VelocityModel:
     def predict_notes(self, roll: PianoRoll, *, beats=None, mean: bool = False, seed: int = 0,
                       temperature: float = 1.0, score: bool = False, level=None) -> np.ndarray:
         """:meth:`mean` if ``mean`` else :meth:`sample`; for a ``score``, brought to the genre's
-        level and spread (:attr:`score_level`); with ``level`` (:func:`parse_level`), its mean
+        level and spread (:meth:`score_target`); with ``level`` (:func:`parse_level`), its mean
         velocity moved there."""
         if mean:
             v = self.mean(roll, beats=beats, score=score)
         else:
             v = self.sample(roll, beats=beats, seed=seed, temperature=temperature, score=score)
-        if score:
-            c = self.score_level
-            v = shape_level(v, roll.in_range(), offset=c["offset"], spread=c["spread"])
+        m = roll.in_range()
+        if score and m.any():
+            target, spread = self.score_target(float(v[m].mean()))
+            v = shape_level(v, m, level=float(np.clip(target, 1, 127)), spread=spread)
         if level is not None:
-            v = shape_level(v, roll.in_range(), level=parse_level(level))
+            v = shape_level(v, m, level=parse_level(level))
         return v
 
     def note_log_likelihood(self, roll: PianoRoll, velocities=None, *, beats=None) -> np.ndarray:
@@ -380,8 +375,15 @@ def shape_level(velocities, mask=None, *, level: float | None = None, offset: fl
 
 def looks_like_score(perf) -> bool:
     """Whether ``perf`` reads as a notated score rather than a performance: its notes take at most
-    :data:`SCORE_MAX_VELOCITIES` velocities (a notation program writes one per dynamic mark)."""
-    return len(np.unique(perf.notes["velocity"])) <= SCORE_MAX_VELOCITIES
+    :data:`SCORE_MAX_VELOCITIES` velocities (a notation program writes one per dynamic mark), or
+    they sit on a beat grid with no sustain pedal and no performer's tempo map (a score with
+    hairpins written out as many velocities)."""
+    if len(np.unique(perf.notes["velocity"])) <= SCORE_MAX_VELOCITIES:
+        return True
+    from .beats import has_rubato, on_beat_grid
+
+    pedalled = bool(np.any((perf.pedals["cc"] == 64) & (perf.pedals["value"] >= 64)))
+    return not pedalled and on_beat_grid(perf) and not has_rubato(perf)
 
 
 def score_inputs_of(model: "VelocityModel", performances) -> dict:
@@ -395,20 +397,27 @@ def score_inputs_of(model: "VelocityModel", performances) -> dict:
 
 
 def calibrate_scores(model: "VelocityModel", performances: list, scores: list, *, seed: int = 0) -> dict:
-    """``score_level`` of a model: the median of (real - drawn) piece mean velocities (``offset``)
-    and of real / drawn velocity spreads (``spread``) when the model plays ``scores`` (score-like
-    versions of ``performances``, real training pieces) with its score inputs."""
-    diffs, ratios = [], []
+    """``score_level`` of a model (:meth:`VelocityModel.score_target`), from the model playing
+    ``scores`` (score-like versions of ``performances``, real training pieces) with its score inputs:
+    ``level``, the median of the real pieces' mean velocities; ``drawn_level``, the median of the
+    drawn ones; ``weight``, the least-squares slope of real on drawn piece means (clipped to 0..1:
+    how much a score's draw says of its piece's level); ``spread``, the median ratio of real to
+    drawn velocity spread."""
+    real_m, drawn_m, ratios = [], [], []
     for k, (perf, sc) in enumerate(zip(performances, scores)):
         roll = encode(sc, model.settings)
-        v = model.sample(roll, beats=note_beats_of(sc), seed=seed + k, score=True)[roll.in_range()]
-        real = perf.notes["velocity"][roll.in_range()].astype(np.float64)
+        m = roll.in_range()
+        v = model.sample(roll, beats=note_beats_of(sc), seed=seed + k, score=True)[m]
+        real = perf.notes["velocity"][m].astype(np.float64)
         if len(v) < 16 or real.std() < 1 or v.std() < 1e-6:
             continue
-        diffs.append(real.mean() - v.mean())
+        real_m.append(real.mean())
+        drawn_m.append(v.mean())
         ratios.append(real.std() / v.std())
-    return {"offset": round(float(np.median(diffs)), 2), "spread": round(float(np.median(ratios)), 3),
-            "pieces": len(diffs), "seed": seed}
+    r, d = np.array(real_m), np.array(drawn_m)
+    weight = float(np.clip(np.cov(d, r)[0, 1] / max(np.var(d, ddof=1), 1e-9), 0.0, 1.0)) if len(r) > 2 else 0.0
+    return {"level": round(float(np.median(r)), 2), "drawn_level": round(float(np.median(d)), 2),
+            "weight": round(weight, 3), "spread": round(float(np.median(ratios)), 3), "pieces": len(r), "seed": seed}
 
 
 def note_beats_of(perf) -> np.ndarray:

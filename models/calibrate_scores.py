@@ -7,10 +7,12 @@ classical sequenced pieces). For each genre this writes into the model's sidecar
 
 - ``score_inputs``: the genre's training performances' medians of the inputs a score cannot carry
   (:data:`midistyle.velocity.SCORE_BLIND_INPUTS`, :func:`~midistyle.velocity.score_inputs_of`);
-- ``score_level``: the median offset of the mean velocity and the median spread ratio between
-  the real training pieces and the model playing their score-like versions
+- ``score_level``: the genre's typical level (median of the real pieces' mean velocities), the
+  model's typical level when it plays their score-like versions
   (:func:`midistyle.perform.score_like`: one velocity, no pedal, the median tempo) with those
-  inputs (:func:`~midistyle.velocity.calibrate_scores`, seed 0).
+  inputs, how much its own level for a score is trusted (the least-squares slope of real on drawn
+  piece means, clipped to 0..1) and the median spread ratio (:func:`~midistyle.velocity.calibrate_scores`,
+  seed 0). A score is then played at ``level + weight * (drawn mean - drawn_level)``.
 
 Training pieces only (the split of ``datasets/build_tpd.sh``); ``midistyle evaluate perform`` on
 the validation pieces judges the result. Run by models/train_velocity.sh after calibrate_velocity.py.

@@ -13,7 +13,7 @@ from midistyle.perform import evaluate_perform, perform, score_like
 from midistyle.velocity import DYNAMICS, looks_like_score, parse_level
 
 from conftest import REPO, TPD, build_rich_midi, run_cli
-from test_tempo import TPB, grid_score
+from test_tempo import grid_score
 
 EXAMPLE = REPO / "examples" / "anthropology.mid"
 

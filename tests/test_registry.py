@@ -63,8 +63,8 @@ def test_env_folders_add_to_the_search_and_never_shadow_shipped(user_env, tmp_pa
     (b / "my-swing.json").write_text(json.dumps(meta))
     monkeypatch.setenv("MIDISTYLE_MODELS", os.pathsep.join([str(a), str(b)]))
     assert registry.velocity_genres() == ["classical", "jazz", "swing"]
-    assert registry.velocity_model_path("swing") == str(b / "my-swing.json")
-    assert registry.velocity_model_path("jazz") == str(SHIPPED / "velocity-jazz.json")
+    assert registry.velocity_model_path("swing") == str(b / "my-swing.keras")
+    assert registry.velocity_model_path("jazz") == str(SHIPPED / "velocity-jazz.keras")
     shadowed = [e for e in registry.catalog() if e.shadowed_by]
     assert [(e.path, e.shadowed_by) for e in shadowed] == [(str(a / "velocity-jazz.json"),
                                                            str(SHIPPED / "velocity-jazz.json"))]

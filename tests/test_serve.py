@@ -162,3 +162,23 @@ def test_serve_warns_when_other_machines_can_reach_it():
         p.terminate()
         _, err = p.communicate(timeout=30)
     assert "warning: the studio listens on 0.0.0.0" in err and "Traceback" not in err
+
+
+def test_perform_job_writes_what_the_cli_writes(tmp_path):
+    from midistyle.serve.jobs import perform_upload
+    from test_tempo import grid_score
+
+    score = grid_score(tmp_path / "score.mid", beats=40)
+    store = ResultStore()
+    try:
+        res = store.new()
+        up = os.path.join(res.folder, "upload.mid")
+        with open(up, "wb") as fh:
+            fh.write(score.read_bytes())
+        fig = perform_upload(store, res, up, title="score.mid", genre="classical", seed=3, level="p", audio=False)
+        assert fig["tempo"] == "drawn" and fig["score"] and fig["level"] == 49
+        r = run_cli("perform", "--to", "classical", score, "--seed", "3", "--level", "p", "-o", tmp_path / "c.mid")
+        assert r.returncode == 0, r.stderr
+        assert open(res.path("result.mid"), "rb").read() == (tmp_path / "c.mid").read_bytes()
+    finally:
+        store.close()

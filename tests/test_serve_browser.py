@@ -164,3 +164,36 @@ def test_non_midi_upload_shows_one_line_error(browser, page_studio, tmp_path):
     d.find_element("css selector", "#velocity button.go").click()
     wait_for(d, "return document.querySelector('#message').className === 'error'", 10, "the no-file message")
     assert d.find_element("id", "message").text == "pick or drop a file first"
+
+
+def test_perform_a_score_through_the_page(browser, page_studio, tmp_path):
+    """The Perform tab: a flat score on a beat grid comes back with a drawn tempo map and a figure
+    with tempo strips; the downloaded MIDI keeps every note's tick."""
+    from test_tempo import grid_score
+
+    d = browser
+    score = grid_score(tmp_path / "score.mid", beats=48)
+    d.get(page_studio.url + "/")
+    d.find_element("id", "tab-perform").click()
+    assert d.find_element("id", "perform").is_displayed() and not d.find_element("id", "velocity").is_displayed()
+    wait_for(d, "return document.querySelectorAll('#perform select[name=to] option').length", 20, "the style menu")
+    from selenium.webdriver.support.ui import Select
+
+    Select(d.find_element("css selector", "#perform select[name=to]")).select_by_value("classical")
+    Select(d.find_element("css selector", "#perform select[name=level]")).select_by_visible_text("mf")
+    d.find_element("id", "perform-file").send_keys(str(score))
+    d.find_element("css selector", "#perform button.go").click()
+    wait_for(d, "return !document.querySelector('#result').hidden", 60, "the result section")
+    figures = d.find_element("id", "figures").text
+    assert "read as a score" in figures and "tempo drawn over 48 beats" in figures, figures
+    link = d.find_element("id", "download-midi")
+    assert link.get_attribute("download") == "score.performed-classical.mid"
+    r = requests.get(link.get_attribute("href"), timeout=30)
+    got = mido.MidiFile(file=io.BytesIO(r.content))
+    tempi = [m.tempo for m in got.tracks[0] if m.type == "set_tempo"]
+    assert len(set(tempi)) > 5
+    vel = [m.velocity for tr in got.tracks for m in tr if m.type == "note_on" and m.velocity]
+    assert abs(sum(vel) / len(vel) - 80) < 2                        # level mf
+    wait_for(d, "const a = document.querySelector('#audio-result');"
+                "return a.getAttribute('src') && a.readyState >= 1 && a.duration > 0;", 60, "the After audio")
+    assert not js_errors(d), js_errors(d)

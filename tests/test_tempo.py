@@ -13,8 +13,9 @@ import pytest
 import midistyle
 from midistyle.dataset import split_files
 from midistyle.registry import find
-from midistyle.tempo import (BEAT_FEATURE_NAMES, TempoConfig, TempoModel, beat_curve, beat_features, curve_statistics,
-                             has_rubato, on_beat_grid, select_pieces, tempo_curve, tempo_events, train)
+from midistyle.beats import beat_curve, has_rubato, on_beat_grid, tempo_curve
+from midistyle.tempo import (BEAT_FEATURE_NAMES, TempoConfig, TempoModel, beat_features, curve_statistics, select_pieces,
+                             tempo_events, train)
 
 from conftest import TPD, save_tracks
 
@@ -42,8 +43,10 @@ def test_beat_curve_reads_the_tempo_map(tmp_path):
     assert np.allclose(np.exp(c[:4]), 0.5) and np.allclose(np.exp(c[4:7]), 0.6) and np.allclose(np.exp(c[7:]), 0.4)
     sec, bpm = tempo_curve(perf)
     assert np.allclose(bpm[:4], 120) and sec[4] == pytest.approx(2.0) and sec[5] == pytest.approx(2.6)
-    assert on_beat_grid(perf) and has_rubato(perf)
+    assert on_beat_grid(perf) and not has_rubato(perf)          # three sectional tempo marks are no rubato
     assert not has_rubato(midistyle.read(grid_score(tmp_path / "flat.mid")))
+    per_beat = [(b * TPB, int(500000 * (1.1 if b % 3 else 0.9))) for b in range(32)]
+    assert has_rubato(midistyle.read(grid_score(tmp_path / "rubato.mid", per_beat)))
 
 
 def test_beat_features_read_ticks_only(tmp_path):
@@ -101,6 +104,7 @@ def test_shipped_tempo_model_draws_rubato_like_players(sequenced_validation):
     assert len(a) == len(beat_curve(perf)) and abs(a.mean()) < 1e-9
     stds = [curve_statistics(tm.sample(p, seed=0))["std"] for p in sequenced_validation]
     real = [curve_statistics(beat_curve(p))["std"] for p in sequenced_validation]
+    assert max(stds) <= tm.meta["max_std"] + 1e-9                # a drifting draw is scaled to the players' range
     ratio = np.median(np.array(stds) / np.array(real))
     assert 0.5 < ratio < 2.0, ratio                      # the spread of real rubato, not a metronome
     lag = np.median([curve_statistics(tm.sample(p, seed=0))["lag1"] for p in sequenced_validation])

@@ -45,7 +45,7 @@ def cmd_plot(args):
     from ..plot import plot_pieces
 
     from ..io import read
-    from ..tempo import tempo_curve
+    from ..beats import tempo_curve
 
     inputs = [args.input] + (args.compare or [])
     check_output(args.output, force=args.force, protect=tuple(inputs), extensions=(".png",))

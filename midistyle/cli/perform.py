@@ -121,6 +121,8 @@ def add_commands(sub, train, evaluate) -> None:
     for flag, typ, what in (("--epochs", int, "most epochs"), ("--steps-per-epoch", int, "batches per epoch"),
                             ("--window", int, "training window in beats"), ("--bins", int, "classes of the log beat period"),
                             ("--input-noise", float, "std of the noise on the fed-back period class in training"),
+                            ("--patience", int, "epochs without a better validation loss before stopping"),
+                            ("--learning-rate", float, "Adam learning rate"),
                             ("--seed", int, "training seed")):
         config_flag(t, flag, type=typ, help=what)
     t.add_argument("--force", action="store_true", help="overwrite an existing model")

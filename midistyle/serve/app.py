@@ -10,6 +10,7 @@ API (the page's own)::
 
     GET  /api/models                  every model (as the models command lists them)
     POST /api/velocity                multipart: file, to, seed, temperature, strength[, audio]
+    POST /api/perform                 multipart: file, to, seed[, level, tempo, audio]
     POST /api/chords                  multipart: inspire, style, seconds, seed[, temperature, audio]
     GET  /api/results/{id}            the state of a result's audio renders (progress 0..1)
     GET  /files/{id}/{name}           a result's file: result.mid, compare.png, original.wav, result.wav
@@ -40,7 +41,8 @@ from .store import MEDIA_TYPES, ResultStore
 __all__ = ["create_app"]
 
 #: the form fields of the API (an error names one of them, or none)
-FORM_FIELDS = ("file", "inspire", "to", "style", "seed", "temperature", "strength", "seconds", "audio")
+FORM_FIELDS = ("file", "inspire", "to", "style", "seed", "temperature", "strength", "level", "tempo", "seconds",
+               "audio")
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 log = logging.getLogger("midistyle.studio")
 
@@ -222,6 +224,15 @@ class Studio:
                               audio=flag_field(form, "audio"), audio_seconds=self.settings.audio_seconds,
                               max_seconds=self.settings.max_seconds)
 
+    def perform_job(self, form, res, upload, shown):
+        from .jobs import perform_upload
+
+        level = text_field(form, "level", "") or None
+        return perform_upload(self.store, res, upload, title=shown, genre=text_field(form, "to"),
+                              seed=number_field(form, "seed", int, 0, 0, 2 ** 31 - 1), level=level,
+                              tempo=flag_field(form, "tempo"), audio=flag_field(form, "audio"),
+                              audio_seconds=self.settings.audio_seconds, max_seconds=self.settings.max_seconds)
+
     def chords_job(self, form, res, upload, shown):
         from .jobs import chords_upload
 
@@ -234,6 +245,9 @@ class Studio:
 
     async def api_velocity(self, request):
         return await self.run_job(request, "file", self.velocity_job, {"genre": "to"})
+
+    async def api_perform(self, request):
+        return await self.run_job(request, "file", self.perform_job, {"genre": "to"})
 
     async def api_chords(self, request):
         return await self.run_job(request, "inspire", self.chords_job, {"genre": "style"})
@@ -285,6 +299,7 @@ def create_app(settings: StudioSettings | None = None) -> Starlette:
         Route("/", studio.index),
         Route("/api/models", guarded(studio.api_models)),
         Route("/api/velocity", guarded(studio.api_velocity), methods=["POST"]),
+        Route("/api/perform", guarded(studio.api_perform), methods=["POST"]),
         Route("/api/chords", guarded(studio.api_chords), methods=["POST"]),
         Route("/api/results/{rid}", guarded(studio.api_result)),
         Route("/files/{rid}/{name}", guarded(studio.result_file)),

@@ -12,18 +12,21 @@ import numpy as np
 
 from ..audio.spectral import DEFAULT_SR
 
-__all__ = ["STUDIO_SR", "restyle_upload", "chords_upload", "render_later"]
+__all__ = ["STUDIO_SR", "restyle_upload", "perform_upload", "chords_upload", "render_later"]
 
 #: sample rate of the studio's audio
 STUDIO_SR = DEFAULT_SR
 
 
 def _figure(res, first, second, titles) -> None:
-    """The compare figure of two performances (:func:`midistyle.plot.plot_pieces`) as the result's ``compare.png``."""
+    """The compare figure of two performances (:func:`midistyle.plot.plot_pieces`) as the result's
+    ``compare.png``, with tempo strips when either has tempo changes."""
+    from ..beats import tempo_curve
     from ..pianoroll import encode
     from ..plot import plot_pieces
 
-    plot_pieces([encode(first), encode(second)], res.path("compare.png"), titles=titles)
+    tempos = [tempo_curve(p) for p in (first, second)] if max(first.tempo_changes, second.tempo_changes) > 1 else None
+    plot_pieces([encode(first), encode(second)], res.path("compare.png"), titles=titles, tempos=tempos)
 
 
 def render_later(store, res, key: str, perf, *, audio_seconds: float) -> None:
@@ -60,6 +63,24 @@ def restyle_upload(store, res, upload: str, *, title: str, genre: str, seed: int
         render_later(store, res, "result", after, audio_seconds=audio_seconds)
     return {"to": genre, "seed": seed, "temperature": temperature,
             **{k: v for k, v in r.items() if k not in ("input", "output")}}
+
+
+def perform_upload(store, res, upload: str, *, title: str, genre: str, seed: int = 0, level=None,
+                   tempo: bool = True, audio: bool = True, audio_seconds: float = 600.0,
+                   max_seconds: float = 7200.0) -> dict:
+    """The performance (:func:`midistyle.perform.perform`) of the uploaded score: ``result.mid`` (the
+    command line's bytes), ``compare.png`` with tempo strips and, with ``audio``, both renders."""
+    from .. import io as mio
+    from ..perform import perform
+
+    r = perform([upload], genre, output=res.path("result.mid"), seed=seed, level=level, tempo=tempo,
+                max_seconds=max_seconds)[0]
+    before, after = mio.read(upload), mio.read(res.path("result.mid"))
+    _figure(res, before, after, [title, f"{title} performed as {genre} (seed {seed})"])
+    if audio:
+        render_later(store, res, "original", before, audio_seconds=audio_seconds)
+        render_later(store, res, "result", after, audio_seconds=audio_seconds)
+    return {"to": genre, "seed": seed, **{k: v for k, v in r.items() if k not in ("input", "output")}}
 
 
 def chords_upload(store, res, upload: str, *, title: str, style: str, seconds: float = 20.0, seed: int = 0,

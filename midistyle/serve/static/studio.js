@@ -64,6 +64,13 @@ strength.addEventListener("input", () => {
 
 // ---------------------------------------------------------------- results
 function describe(f) {
+  if (f.tempo !== undefined) {
+    const tempo = f.tempo === "drawn"
+      ? "tempo drawn over " + f.beats + " beats (rubato " + f.rubato_std + ")" : "tempo kept: " + f.tempo;
+    return f.notes + " notes" + (f.score ? " (read as a score)" : "") + "; velocity mean " + f.mean_velocity_before +
+      " \u2192 " + f.mean_velocity_after + ", spread " + f.std_velocity_before + " \u2192 " + f.std_velocity_after +
+      "; " + tempo + " (seed " + f.seed + ")";
+  }
   if (f.mean_velocity_before !== undefined) {
     return f.notes + " notes; velocity mean " + f.mean_velocity_before + " \u2192 " + f.mean_velocity_after +
       ", spread " + f.std_velocity_before + " \u2192 " + f.std_velocity_after + " (seed " + f.seed +
@@ -119,12 +126,14 @@ document.querySelectorAll(".panel").forEach((form) => {
     $("#download-wav").hidden = true;
     try {
       const body = new FormData(form);
+      form.querySelectorAll("input[type=checkbox]").forEach((cb) => body.set(cb.name, cb.checked ? "1" : "0"));
       const r = await fetch(form.dataset.api, { method: "POST", body: body });
       let d;
       try { d = await r.json(); } catch (err) { d = { error: "the studio answered " + r.status }; }
       if (!r.ok) { say(d.error || ("error " + r.status), true); return; }
       const stem = d.name.replace(/\.[^.]*$/, "");
-      const tag = form.id === "velocity" ? body.get("to") : "chords-" + body.get("style");
+      const tag = form.id === "velocity" ? body.get("to")
+        : form.id === "perform" ? "performed-" + body.get("to") : "chords-" + body.get("style");
       d.downloadName = stem + "." + tag + ".mid";
       $("#result-title").textContent = d.name + " \u2192 " + tag;
       $("#figures").textContent = describe(d.figures);
