@@ -100,22 +100,25 @@ def test_request_helpers():
     assert msg == "song.mid: not MIDI"
 
 
+def uploaded(store, src) -> tuple:
+    """A new result of ``store`` holding the file ``src`` as its upload: ``(result, upload path)``."""
+    res = store.new()
+    up = os.path.join(res.folder, "upload.mid")
+    with open(up, "wb") as fh:
+        fh.write(src.read_bytes())
+    return res, up
+
+
 def test_jobs_write_what_the_cli_writes(tmp_path):
     store = ResultStore()
     try:
-        res = store.new()
-        up = os.path.join(res.folder, "upload.mid")
-        with open(up, "wb") as fh:
-            fh.write(EXAMPLE.read_bytes())
+        res, up = uploaded(store, EXAMPLE)
         fig = restyle_upload(store, res, up, title="song.mid", genre="jazz", seed=5, strength=0.7, audio=False)
         assert fig["notes"] > 1000 and fig["strength"] == 0.7 and os.path.getsize(res.path("compare.png")) > 10000
         r = run_cli("velocity", "--to", "jazz", EXAMPLE, "--seed", "5", "--strength", "0.7", "-o", tmp_path / "c.mid")
         assert r.returncode == 0, r.stderr
         assert open(res.path("result.mid"), "rb").read() == (tmp_path / "c.mid").read_bytes()
-        res2 = store.new()
-        up2 = os.path.join(res2.folder, "upload.mid")
-        with open(up2, "wb") as fh:
-            fh.write(EXAMPLE.read_bytes())
+        res2, up2 = uploaded(store, EXAMPLE)
         fig = chords_upload(store, res2, up2, title="song.mid", style="classical", seconds=4, seed=2, audio=True)
         assert fig["notes"] > 0 and fig["style"] == "classical" and "input" not in fig
         r = run_cli("chords", "--inspire", EXAMPLE, "--style", "classical", "--seconds", "4", "--seed", "2",
@@ -171,10 +174,7 @@ def test_perform_job_writes_what_the_cli_writes(tmp_path):
     score = grid_score(tmp_path / "score.mid", beats=40)
     store = ResultStore()
     try:
-        res = store.new()
-        up = os.path.join(res.folder, "upload.mid")
-        with open(up, "wb") as fh:
-            fh.write(score.read_bytes())
+        res, up = uploaded(store, score)
         fig = perform_upload(store, res, up, title="score.mid", genre="classical", seed=3, level="p", audio=False)
         assert fig["tempo"] == "drawn" and fig["score"] and fig["level"] == 49
         r = run_cli("perform", "--to", "classical", score, "--seed", "3", "--level", "p", "-o", tmp_path / "c.mid")
