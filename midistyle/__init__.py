@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from .errors import InputError, MidistyleError, ModelError, OutputError, SettingsMismatchError
 from .pianoroll import EncoderSettings, PianoRoll, decode, encode
-from .io import read, write_velocities
+from .io import read, to_score, write_velocities
 
 __all__ = ["__version__", "InputError", "MidistyleError", "ModelError", "OutputError", "SettingsMismatchError",
-           "EncoderSettings", "PianoRoll", "decode", "encode", "read", "write_velocities"]
+           "EncoderSettings", "PianoRoll", "decode", "encode", "read", "to_score", "write_velocities"]

@@ -473,13 +473,25 @@ def read_score(path_or_corpus: str, *, exact: bool = False) -> Performance:
     return read_midi_bytes(data, src, exact=exact)
 
 
-def read(path: str, *, exact: bool = False) -> Performance:
+#: the name a performance read from a ``symusic.Score`` object carries (it has no path)
+SYMUSIC_SOURCE = "<symusic.Score>"
+
+
+def is_symusic_score(obj) -> bool:
+    """Whether ``obj`` is a ``symusic.Score`` (any time unit), without importing symusic."""
+    return type(obj).__module__.split(".")[0] == "symusic" and hasattr(obj, "dumps_midi")
+
+
+def read(path, *, exact: bool = False) -> Performance:
     """Read any supported input, choosing the reader by file ending.
 
     MIDI endings go through :func:`read_midi`; MusicXML (.musicxml, .mxl, .xml), ABC and
-    Humdrum (.krn) scores and ``corpus:NAME`` go through :func:`read_score`. The fast reader
-    is the default; ``exact=True`` keeps every note's message (see the module docstring).
+    Humdrum (.krn) scores and ``corpus:NAME`` go through :func:`read_score`. A ``symusic.Score``
+    object is read from the MIDI it writes (named :data:`SYMUSIC_SOURCE`). The fast reader is the
+    default; ``exact=True`` keeps every note's message (see the module docstring).
     """
+    if is_symusic_score(path):
+        return read_midi_bytes(bytes(path.dumps_midi()), SYMUSIC_SOURCE, exact=exact)
     path = os.fspath(path)
     if path.startswith(CORPUS_PREFIX):
         return read_score(path, exact=exact)
@@ -490,6 +502,27 @@ def read(path: str, *, exact: bool = False) -> Performance:
         return read_midi(path, exact=exact)
     check_input_path(path)
     raise InputError(f"{path}: unsupported file type '{ext}' (MIDI, MusicXML, ABC, Humdrum or corpus:NAME)")
+
+
+def to_score(source):
+    """A ``symusic.Score`` of ``source``: a path, ``corpus:NAME``, a :class:`Performance`, MIDI
+    bytes, or a Score (returned as it is). It holds the MIDI midistyle reads (for scores, the MIDI
+    music21 renders), so ``read(to_score(x))`` has the notes of ``read(x)``."""
+    import symusic
+
+    if is_symusic_score(source):
+        return source
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        perf = source if isinstance(source, Performance) else read(source)
+        data = perf.data
+        if data is None:
+            buf = _io.BytesIO()
+            perf.midi.save(file=buf)
+            data = buf.getvalue()
+    _check_header(data, "bytes" if isinstance(source, (bytes, bytearray)) else str(getattr(source, "source", source)))
+    return symusic.Score.from_midi(data)
 
 
 def with_velocities(perf: Performance, velocities: np.ndarray) -> mido.MidiFile:

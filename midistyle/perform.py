@@ -76,8 +76,8 @@ def perform(inputs, genre: str | None = None, output: str | None = None, force: 
 
     Parameters
     ----------
-    inputs : list of str
-        MIDI files, scores or ``corpus:NAME``.
+    inputs : list of str or symusic.Score
+        MIDI files, scores, ``corpus:NAME`` or ``symusic.Score`` objects (which need ``output``).
     genre : str
         The style (its velocity model, and its tempo model when there is one).
     output : str, optional
@@ -119,13 +119,17 @@ def perform(inputs, genre: str | None = None, output: str | None = None, force: 
     vm = VelocityModel.load(velocity_model or velocity_model_path(genre))
     genre = genre or vm.genre
     tm = _tempo_model(genre, tempo_model) if tempo else None
+    names = [mio.SYMUSIC_SOURCE if mio.is_symusic_score(p) else os.fspath(p) for p in inputs]
+    if output is None and mio.SYMUSIC_SOURCE in names:
+        raise InputError("a symusic.Score input has no file name to write beside: give an output path",
+                         field="output")
     perfs = [mio.read(p, exact=True) for p in inputs]
     rolls = [encode(p, vm.settings, max_seconds=max_seconds) for p in perfs]
-    outs = [output or default_output(src, f"performed-{genre}") for src in inputs]
-    for src, out in zip(inputs, outs):
+    outs = [output or default_output(src, f"performed-{genre}") for src in names]
+    for src, out in zip(names, outs):
         check_output(out, force=force, protect=() if src.startswith(mio.CORPUS_PREFIX) else (src,))
     results = []
-    for k, (src, perf, roll, out) in enumerate(zip(inputs, perfs, rolls, outs)):
+    for k, (src, perf, roll, out) in enumerate(zip(names, perfs, rolls, outs)):
         is_score = looks_like_score(perf)
         vel = vm.predict_notes(roll, beats=note_beats_of(perf), seed=seed + k, temperature=temperature,
                                score=is_score, level=level)

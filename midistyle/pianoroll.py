@@ -179,8 +179,8 @@ def encode(source, settings: EncoderSettings | None = None, *, max_seconds: floa
 
     Parameters
     ----------
-    source : Performance, str or path
-        A performance, or a path / ``corpus:NAME`` to read.
+    source : Performance, str, path or symusic.Score
+        A performance, a path / ``corpus:NAME`` to read, or a ``symusic.Score``.
     settings : EncoderSettings, optional
         Grid; defaults to 25 ms steps over the 88 piano keys.
     max_seconds : float or None

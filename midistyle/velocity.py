@@ -446,8 +446,8 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
 
     Parameters
     ----------
-    inputs : list of str
-        MIDI files, scores or ``corpus:NAME``.
+    inputs : list of str or symusic.Score
+        MIDI files, scores, ``corpus:NAME`` or ``symusic.Score`` objects (which need ``output``).
     genre : str, optional
         Shipped model to use (see :func:`midistyle.registry.velocity_model_path`).
     model : str or VelocityModel, optional
@@ -498,17 +498,22 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     tag = genre or vm.genre
     if output is not None and len(inputs) > 1:
         raise InputError("an output path needs exactly one input (default names are used for several)")
+    names = [mio.SYMUSIC_SOURCE if mio.is_symusic_score(p) else os.fspath(p) for p in inputs]
+    if output is None and mio.SYMUSIC_SOURCE in names:
+        raise InputError("a symusic.Score input has no file name to write beside: give an output path",
+                         field="output")
     if plot is not None and len(inputs) > 1:
         raise InputError("a plot needs exactly one input")
     if plot is not None:
         from .fsutil import check_output
 
-        check_output(plot, force=force, protect=tuple(inputs), extensions=(".png",))
+        check_output(plot, force=force, protect=tuple(n for n in names if n != mio.SYMUSIC_SOURCE),
+                     extensions=(".png",))
     # read everything first, so a bad input fails before anything is written
     perfs = [mio.read(p, exact=True) for p in inputs]   # exact: it is written back
     rolls = [encode(perf, vm.settings, max_seconds=max_seconds) for perf in perfs]
     results = []
-    for k, (src, perf, roll) in enumerate(zip(inputs, perfs, rolls)):
+    for k, (src, perf, roll) in enumerate(zip(names, perfs, rolls)):
         is_score = looks_like_score(perf) if score is None else bool(score)
         vel = blend_velocities(perf.notes["velocity"], vm.predict_notes(
             roll, beats=note_beats_of(perf), mean=mean, seed=seed + k, temperature=temperature, score=is_score,

@@ -122,3 +122,15 @@ def test_scores_are_played_at_the_level_of_real_performances():
     assert res["pieces"] >= 10
     assert res["level_diff_median"] < 12, res["level_diff_median"]
     assert 0.7 < res["spread_ratio_median"] < 1.3, res["spread_ratio_median"]
+
+
+def test_perform_takes_a_symusic_score(tmp_path):
+    import symusic
+
+    score = grid_score(tmp_path / "s.mid")
+    a, b = tmp_path / "a.mid", tmp_path / "b.mid"
+    perform([str(score)], "classical", output=str(a), seed=1)
+    r = perform([symusic.Score(str(score))], "classical", output=str(b), seed=1)[0]
+    assert r["tempo"] == "drawn" and r["input"] == "<symusic.Score>"
+    assert same_notes(a, b) and tempo_messages(a)[0] == tempo_messages(b)[0]
+    assert np.array_equal(mio.read(str(a)).notes["velocity"], mio.read(str(b)).notes["velocity"])
