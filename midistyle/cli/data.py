@@ -61,6 +61,17 @@ def cmd_plot(args):
         print(f"wrote {args.output}")
 
 
+def cmd_dataset_export(args):
+    from ..export import export_dataset
+
+    r = export_dataset(args.data, args.output, tokenizer=args.tokenizer, force=args.force, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(r))
+    elif not args.quiet:
+        parts = ", ".join(f"{k} {v['pieces']} pieces ({v['bytes'] / 1e6:.1f} MB)" for k, v in r["splits"].items())
+        print(f"wrote {args.output}: {parts}{'; tokens: ' + args.tokenizer if args.tokenizer else ''} ({r['seconds']:.1f} s)")
+
+
 def cmd_dataset_convert(args):
     sources = parse_sources(args.folders, args.genre)
     common = dict(settings=encoder_settings(args), val_fraction=args.val_fraction, seed=args.seed,
@@ -149,3 +160,25 @@ def add_commands(sub) -> None:
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     add_encoder_flags(c)
     c.set_defaults(func=cmd_dataset_convert)
+
+    from ..export import TOKENIZERS
+
+    x = dsub.add_parser("export", help="export a dataset to parquet (Hugging Face datasets), optionally with MidiTok tokens",
+                        description="Write one parquet file per split of DATA (an HDF5 dataset or a sharded manifest) "
+                                    "into the folder OUT: name, genre, split, md5 and the piece as MIDI bytes; with "
+                                    "--tokenizer also a tokens column and the tokenizer's tokenizer.json (64 velocity "
+                                    "bins: decoded velocities within 1). Needs the interop extra "
+                                    "(pip install 'midistyle[interop]').",
+                        epilog="example:\n  midistyle dataset export work_data/tpd.h5 -o work_data/tpd-parquet --tokenizer REMI\n"
+                               "  python -c \"import datasets; print(datasets.load_dataset('parquet', "
+                               "data_files='work_data/tpd-parquet/*.parquet'))\"",
+                        formatter_class=RAW)
+    x.add_argument("data", metavar="DATA")
+    x.add_argument("-o", "--output", required=True, metavar="OUT", help="folder to write (built whole, then renamed)")
+    x.add_argument("--tokenizer", choices=TOKENIZERS, help="add MidiTok tokens of this tokenizer")
+    x.add_argument("--format", choices=("parquet",), default="parquet", help="file format (default: parquet)")
+    x.add_argument("--force", action="store_true", help="replace an existing output folder")
+    x.add_argument("--quiet", action="store_true", help="no progress bar")
+    x.add_argument("--json", action="store_true", help="print the report as JSON")
+    name_flags(x, {"tokenizer": "--tokenizer"})
+    x.set_defaults(func=cmd_dataset_export)
