@@ -482,6 +482,17 @@ def is_symusic_score(obj) -> bool:
     return type(obj).__module__.split(".")[0] == "symusic" and hasattr(obj, "dumps_midi")
 
 
+def input_names(inputs, output=None) -> list:
+    """The name of each input (a path, ``corpus:NAME``, or :data:`SYMUSIC_SOURCE` for a
+    ``symusic.Score``); :class:`InputError` naming ``output`` when a Score, which has no name to
+    write beside, comes without an ``output`` path."""
+    names = [SYMUSIC_SOURCE if is_symusic_score(p) else os.fspath(p) for p in inputs]
+    if output is None and SYMUSIC_SOURCE in names:
+        raise InputError("a symusic.Score input has no file name to write beside: give an output path",
+                         field="output")
+    return names
+
+
 def read(path, *, exact: bool = False) -> Performance:
     """Read any supported input, choosing the reader by file ending.
 

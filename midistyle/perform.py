@@ -119,10 +119,7 @@ def perform(inputs, genre: str | None = None, output: str | None = None, force: 
     vm = VelocityModel.load(velocity_model or velocity_model_path(genre))
     genre = genre or vm.genre
     tm = _tempo_model(genre, tempo_model) if tempo else None
-    names = [mio.SYMUSIC_SOURCE if mio.is_symusic_score(p) else os.fspath(p) for p in inputs]
-    if output is None and mio.SYMUSIC_SOURCE in names:
-        raise InputError("a symusic.Score input has no file name to write beside: give an output path",
-                         field="output")
+    names = mio.input_names(inputs, output)
     perfs = [mio.read(p, exact=True) for p in inputs]
     rolls = [encode(p, vm.settings, max_seconds=max_seconds) for p in perfs]
     outs = [output or default_output(src, f"performed-{genre}") for src in names]

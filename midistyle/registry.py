@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from .errors import InputError, ModelError
 
 __all__ = ["SHIPPED", "ENV", "USER", "MODEL_KINDS", "ModelEntry", "shipped_dir", "user_dir", "search_path",
-           "scan_folder", "catalog", "find", "names", "install_path", "check_model_name", "models_dir",
+           "scan_folder", "catalog", "find", "names", "install_path", "check_model_name",
            "velocity_genres", "velocity_model_path", "chords_genres", "chords_model_path", "classifier_path",
            "velocity_judge_path", "content_judge_path", "audio_genre_path"]
 
@@ -92,11 +92,6 @@ def search_path() -> list:
     """``[(origin, folder), ...]`` in search order: shipped, ``$MIDISTYLE_MODELS``'s folders, user."""
     env = [p for p in os.environ.get("MIDISTYLE_MODELS", "").split(os.pathsep) if p.strip()]
     return [(SHIPPED, shipped_dir())] + [(ENV, p) for p in env] + [(USER, user_dir())]
-
-
-def models_dir() -> str:
-    """Folder holding the shipped models (same as :func:`shipped_dir`)."""
-    return shipped_dir()
 
 
 # ----------------------------------------------------------------------------- reading folders

@@ -358,16 +358,15 @@ def parse_level(level) -> float:
     return float(level)
 
 
-def shape_level(velocities, mask=None, *, level: float | None = None, offset: float = 0.0,
-                spread: float = 1.0) -> np.ndarray:
-    """Velocities whose mean over ``mask`` (default all) is moved to ``level`` (or by ``offset``)
+def shape_level(velocities, mask=None, *, level: float | None = None, spread: float = 1.0) -> np.ndarray:
+    """Velocities whose mean over ``mask`` (default all) is moved to ``level`` (kept when None)
     and whose deviations from it are multiplied by ``spread``; clipped to 1..127."""
     v = np.asarray(velocities, np.float64)
     m = np.ones(len(v), bool) if mask is None else np.asarray(mask, bool)
     if not m.any():
         return v.copy()
     mu = float(v[m].mean())
-    target = (mu if level is None else float(level)) + offset
+    target = mu if level is None else float(level)
     out = v.copy()
     out[m] = np.clip(target + (v[m] - mu) * spread, 1.0, 127.0)
     return out
@@ -498,10 +497,7 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     tag = genre or vm.genre
     if output is not None and len(inputs) > 1:
         raise InputError("an output path needs exactly one input (default names are used for several)")
-    names = [mio.SYMUSIC_SOURCE if mio.is_symusic_score(p) else os.fspath(p) for p in inputs]
-    if output is None and mio.SYMUSIC_SOURCE in names:
-        raise InputError("a symusic.Score input has no file name to write beside: give an output path",
-                         field="output")
+    names = mio.input_names(inputs, output)
     if plot is not None and len(inputs) > 1:
         raise InputError("a plot needs exactly one input")
     if plot is not None:
