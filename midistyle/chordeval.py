@@ -25,7 +25,8 @@ from .pianoroll import PianoRoll, encode
 
 __all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
            "discriminator_balanced_accuracy", "separators", "inspiration_link", "evaluate_generation",
-           "steadiness", "GENERATION_ROW_NAMES", "DISCRIMINATORS"]
+           "steadiness", "GENERATION_ROW_NAMES", "DISCRIMINATORS", "key_profiles", "window_keys", "coherence",
+           "repetition", "compare_coherence", "related_keys", "COHERENCE_NAMES"]
 
 #: Texture figures compared between generated and real music.
 TEXTURE_NAMES = ["polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"]
@@ -139,6 +140,117 @@ def _pc_profile(roll: PianoRoll, start: float = 0.0, seconds: float | None = Non
     return np.bincount(n["pitch"] % 12, weights=w, minlength=12)
 
 
+#: Krumhansl-Kessler probe-tone profiles of C major and C minor (Krumhansl 1990).
+KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+#: Coherence figures (:func:`coherence`) compared between generated and real music.
+COHERENCE_NAMES = ["key_clarity", "key_stability", "repetition"]
+#: Seconds of the windows whose keys :func:`window_keys` finds.
+KEY_WINDOW = 4.0
+
+
+def key_profiles() -> np.ndarray:
+    """The 24 key profiles (24, 12), standardised: rows 0-11 the major keys on C..B, 12-23 the minor keys."""
+    rows = [np.roll(p, k) for p in (KK_MAJOR, KK_MINOR) for k in range(12)]
+    prof = np.array(rows, np.float64)
+    return (prof - prof.mean(axis=1, keepdims=True)) / prof.std(axis=1, keepdims=True)
+
+
+def window_keys(roll: PianoRoll, start: float = 0.0, seconds: float | None = None, *,
+                window: float = KEY_WINDOW) -> tuple:
+    """Best key and its clarity in each ``window`` seconds of a stretch of a piece.
+
+    Each window's pitch-class histogram weights a note by how long it sounds within the window;
+    its correlation with the 24 :func:`key_profiles` gives the best key (0-11 major on C..B,
+    12-23 minor) and the clarity (that best correlation). Windows without notes are left out.
+    Returns ``(keys, clarity)`` int and float arrays.
+    """
+    a, b = roll.step_span(start, seconds)
+    t0, t1 = a * roll.settings.step, b * roll.settings.step
+    n = roll.notes[roll.in_range()]
+    s, e = np.asarray(n["start"], np.float64), np.asarray(n["end"], np.float64)
+    n_win = max(1, int((t1 - t0) // window))
+    edges = t0 + window * np.arange(n_win + 1)
+    # overlap (s) of each note with each window
+    ov = np.clip(np.minimum(e[:, None], edges[None, 1:]) - np.maximum(s[:, None], edges[None, :-1]), 0.0, None)
+    hist = np.zeros((n_win, 12))
+    for pc in range(12):
+        hist[:, pc] = ov[np.asarray(n["pitch"]) % 12 == pc].sum(axis=0)
+    keep = hist.std(axis=1) > 0
+    h = hist[keep]
+    z = (h - h.mean(axis=1, keepdims=True)) / np.maximum(h.std(axis=1, keepdims=True), 1e-12)
+    corr = z @ key_profiles().T / 12.0
+    return corr.argmax(axis=1), corr.max(axis=1) if len(corr) else np.zeros(0)
+
+
+def related_keys(k1: np.ndarray, k2: np.ndarray) -> np.ndarray:
+    """Whether keys (as :func:`window_keys` numbers them) are the same, a fifth apart in the same
+    mode, or relative major / minor."""
+    k1, k2 = np.asarray(k1), np.asarray(k2)
+    m1, m2, t1, t2 = k1 // 12, k2 // 12, k1 % 12, k2 % 12
+    same_mode = (m1 == m2) & (((t1 - t2) % 12 == 0) | ((t1 - t2) % 12 == 5) | ((t1 - t2) % 12 == 7))
+    relative = (m1 != m2) & (np.where(m1 == 0, (t1 - t2) % 12, (t2 - t1) % 12) == 3)
+    return same_mode | relative
+
+
+def repetition(roll: PianoRoll, start: float = 0.0, seconds: float | None = None, *, grid: float = 0.05,
+               segment: float = 1.0, hop: float = 0.5, lags=(1.0, 4.0)) -> float:
+    """Does a figure return? For every ``segment`` seconds (every ``hop``), the best match among
+    the segments that began ``lags`` seconds before (every ``grid`` step of lag): the share of the
+    segment's onsets (pitch and ``grid`` step, one step either side allowed) found again there,
+    out of the larger of the two onset counts. The mean over the segments with onsets (NaN when
+    none); a figure played again scores 1, unrelated notes near 0."""
+    a, b = roll.step_span(start, seconds)
+    n = roll.notes[roll.starting_in(a, b)]
+    t0 = a * roll.settings.step
+    T = int(np.ceil((b - a) * roll.settings.step / grid)) + 1
+    on = np.zeros((T, 128), bool)
+    if len(n):
+        on[np.clip(((np.asarray(n["start"]) - t0) / grid).astype(int), 0, T - 1), np.asarray(n["pitch"])] = True
+    wide = on.copy()
+    wide[1:] |= on[:-1]
+    wide[:-1] |= on[1:]
+    seg, hp = int(round(segment / grid)), int(round(hop / grid))
+    lo, hi = int(round(lags[0] / grid)), int(round(lags[1] / grid))
+    scores = []
+    for s in range(lo, T - seg + 1, hp):
+        cur = on[s:s + seg]
+        c = int(cur.sum())
+        if not c:
+            continue
+        best = 0.0
+        for lag in range(lo, min(hi, s) + 1):
+            past = on[s - lag:s - lag + seg]
+            hit = int((cur & wide[s - lag:s - lag + seg]).sum())
+            best = max(best, hit / max(c, int(past.sum())))
+        scores.append(best)
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def coherence(roll: PianoRoll, start: float = 0.0, seconds: float | None = None) -> dict:
+    """Key clarity (mean over :data:`KEY_WINDOW` s windows of the best key-profile correlation;
+    random pitches on the same rhythm score about 0.6), key stability (share of successive windows
+    whose best keys are the same, a fifth apart or relative, :func:`related_keys`) and
+    :func:`repetition` of a stretch of a piece (NaN where undefined)."""
+    keys, clar = window_keys(roll, start, seconds)
+    return {"key_clarity": float(clar.mean()) if len(clar) else float("nan"),
+            "key_stability": float(related_keys(keys[:-1], keys[1:]).mean()) if len(keys) > 1 else float("nan"),
+            "repetition": repetition(roll, start, seconds)}
+
+
+def compare_coherence(real: list, generated: list) -> dict:
+    """Mean of each :data:`COHERENCE_NAMES` figure over real and generated stretches (dicts of
+    :func:`coherence`; NaNs left out), and their ratio generated / real."""
+    out = {}
+    for k in COHERENCE_NAMES:
+        r = np.array([c[k] for c in real], np.float64)
+        g = np.array([c[k] for c in generated], np.float64)
+        rm = float(np.nanmean(r)) if np.isfinite(r).any() else float("nan")
+        gm = float(np.nanmean(g)) if np.isfinite(g).any() else float("nan")
+        out[k] = {"generated": gm, "real": rm, "ratio": gm / rm if rm else float("nan")}
+    return out
+
+
 def inspiration_link(inspirations: list, generated: list, prime_seconds: float) -> dict:
     """Pitch-class profile correlation of each output with its inspiration (the first
     ``max(prime_seconds, 20)`` seconds) against the mean with the other inspirations."""
@@ -172,7 +284,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
         ``judged_target`` (share the content judge assigns to ``cm.genre``; None without a judge),
         ``discriminator`` (balanced accuracy, logistic), ``discriminator_boosted`` (the same with
         gradient-boosted trees), ``texture`` (median generated / real of
-        :data:`TEXTURE_NAMES`), ``separators`` (:func:`separators`: what tells the generated
+        :data:`TEXTURE_NAMES`), ``coherence`` (:func:`compare_coherence`: key clarity, key
+        stability and repetition, generated / real), ``separators`` (:func:`separators`: what tells the generated
         windows from the real ones most), ``link`` (:func:`inspiration_link`), ``pieces``.
     """
     from . import io as mio
@@ -199,6 +312,8 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
                    "real": float(np.median([t[k] for t in tex_real]))} for k in TEXTURE_NAMES}
     for v in texture.values():
         v["ratio"] = v["generated"] / v["real"] if v["real"] else float("nan")
+    coh = compare_coherence([coherence(r, a, seconds) for r, a in zip(real, real_starts)],
+                            [coherence(g) for g in gen_rolls])
     width = len(GENERATION_ROW_NAMES)
     rows_real = np.array([generation_row(r, a, seconds) for r, a in zip(real, real_starts)]).reshape(-1, width)
     rows_gen = np.array([generation_row(g) for g in gen_rolls]).reshape(-1, width)
@@ -206,6 +321,7 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
            "seed": seed, "temperature": temperature, "prime": prime,
            "feedback": cm.habit_feedback if feedback is None else feedback,
            "event_bias": cm.event_bias if event_bias is None else event_bias, "texture": texture,
+           "coherence": coh,
            "discriminator": discriminator_balanced_accuracy(rows_real, rows_gen),
            "discriminator_boosted": discriminator_balanced_accuracy(rows_real, rows_gen, family="boosted"),
            "separators": separators(rows_real, rows_gen),

@@ -51,8 +51,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, ModelError, SettingsMismatchError
+from .harmony import (HarmonyModel, HarmonyVocabulary, add_weights, advance_inputs, advance_size, fit_harmony,
+                      step_weights, strongest_set)
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, timed,
                          training_summary)
+from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 from .pianoroll import EncoderSettings, PianoRoll, encode
 from .settings import Settings
 from .velocity import note_beats_of
@@ -110,10 +113,12 @@ def _pc_matrix(n_pitches: int, pitch_low: int) -> np.ndarray:
 
 
 def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitch_low: int = 21, *,
-                   frame_steps: int, habit0=None, key_memory: float = 0.0, event_memory: int = 0) -> np.ndarray:
+                   frame_steps: int, habit0=None, key_memory: float = 0.0, event_memory: int = 0,
+                   advance: int = 0) -> np.ndarray:
     """Model inputs of frames (see :meth:`Frames.model_input`), vectorised over time; the running
     pedal share and event rate start from ``habit0`` (default 0, as in training); the short
-    memories of :func:`memory_inputs` sit just before those two."""
+    memories of :func:`memory_inputs` sit just before those two, and before them ``advance``
+    columns left at zero for what a frame knows in advance (:func:`previous_frames` fills them)."""
     from scipy.signal import lfilter
 
     key_decays, habit = frame_decays(frame_steps)
@@ -123,6 +128,8 @@ def running_inputs(onset: np.ndarray, sound: np.ndarray, pedal: np.ndarray, pitc
         h = lfilter([1.0], [1.0, -d], counts, axis=0) if len(counts) else counts
         extra.append(h / np.maximum(h.sum(axis=1, keepdims=True), 1e-6))
     extra += memory_inputs(onset, frame_steps=frame_steps, key_memory=key_memory, event_memory=event_memory)
+    if advance:
+        extra.append(np.zeros((len(onset), advance)))
     start = np.zeros(2) if habit0 is None else np.asarray(habit0, np.float64)
     fade = habit ** np.arange(1, len(onset) + 1)
     for x, h0 in zip((pedal.astype(np.float64), onset.any(axis=1).astype(np.float64)), start):
@@ -158,6 +165,12 @@ class ChordsConfig(Settings):
                                    # trace of key_memory by one weight per distance, shared over the keyboard
     lowest_key: bool = False       # an onset event's lowest struck key comes from one softmax over the keys
                                    # (an event always strikes a key); the keys above it as with within_frame
+    harmony: int = 0               # frames per harmony step (0: no harmony layer); each frame reads the
+                                   # harmony of its step and the next, drawn first by a harmony LSTM
+    harmony_vocab: int = 48        # set classes the harmony LSTM draws from (each in 12 transpositions)
+    harmony_units: int = 128
+    harmony_seq: int = 64          # harmony steps per training window of the harmony LSTM
+    figure_lags: int = 0           # each frame reads the keys struck 1..figure_lags harmony steps before it
     seed: int = 0
 
     def validate(self) -> None:
@@ -177,17 +190,22 @@ class ChordsConfig(Settings):
         self.require("within_frame", isinstance(self.within_frame, bool), "must be true or false")
         self.require("lowest_key", isinstance(self.lowest_key, bool) and (not self.lowest_key or self.within_frame),
                      "must be true or false, and needs within_frame")
+        self.require_min(0, "harmony", "figure_lags")
+        self.require_min(1, "harmony_vocab", "harmony_units", "harmony_seq")
+        self.require("figure_lags", not self.figure_lags or self.harmony, "needs harmony > 0 (lags are harmony steps)")
 
 
 @dataclass
 class Frames:
     """A piece on the generator's frame grid: ``onset`` and ``sound`` (F, P) bool, ``pedal`` (F,) bool,
-    frames of ``frame_steps`` 25 ms steps."""
+    frames of ``frame_steps`` 25 ms steps; ``harmony``: the pitch-class masks of the harmony steps a
+    generator with a harmony layer drew them under (from the first frame), None for real frames."""
 
     onset: np.ndarray
     sound: np.ndarray
     pedal: np.ndarray
     frame_steps: int
+    harmony: np.ndarray | None = None
 
     def __len__(self):
         return len(self.onset)
@@ -205,7 +223,8 @@ class Frames:
         it is, so that one lift of the pedal or one pause does not change the piece's habits); a
         model whose ``cfg`` asks for them also reads the short memories of :func:`memory_inputs`."""
         return running_inputs(self.onset, self.sound, self.pedal, pitch_low, frame_steps=self.frame_steps,
-                              habit0=habit0, **memory_settings(cfg))
+                              habit0=habit0, advance=advance_columns(self.onset.shape[1], cfg),
+                              **memory_settings(cfg))
 
     def transposed(self, k: int) -> "Frames":
         """Shifted by ``k`` keys (notes pushed out of range are dropped)."""
@@ -360,20 +379,48 @@ def memory_column(n_pitches: int) -> int:
     return 2 * n_pitches + 1 + 12 * len(KEY_DECAYS)
 
 
-def input_size(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
-    """Inputs per frame of a chord model over ``n_pitches`` keys (with ``cfg``'s short memories)."""
+def advance_columns(n_pitches: int, cfg: "ChordsConfig | None") -> int:
+    """Columns of what a frame knows in advance (:func:`midistyle.harmony.advance_inputs`): its
+    harmony and the next, and the keys struck ``figure_lags`` harmony steps before (0 without harmony)."""
+    return advance_size(n_pitches, cfg.figure_lags) if cfg is not None and cfg.harmony else 0
+
+
+def advance_column(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
+    """Where the advance columns start among a frame's model inputs (after the short memories)."""
     m = memory_settings(cfg)
-    return (memory_column(n_pitches) + (n_pitches if m.get("key_memory") else 0)
-            + m.get("event_memory", 0) + 2)
+    return memory_column(n_pitches) + (n_pitches if m.get("key_memory") else 0) + m.get("event_memory", 0)
 
 
-def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None, cfg: "ChordsConfig | None" = None) -> np.ndarray:
-    """Teacher-forcing input: each frame sees the one before it (silence first), (F, input_size)."""
+def input_size(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
+    """Inputs per frame of a chord model over ``n_pitches`` keys (with ``cfg``'s short memories and
+    harmony)."""
+    return advance_column(n_pitches, cfg) + advance_columns(n_pitches, cfg) + 2
+
+
+def frame_harmony(fr: Frames, vocab: HarmonyVocabulary, step: int, pitch_low: int = 21) -> np.ndarray:
+    """The harmony tokens of real frames, one per ``step`` frames from the first
+    (:meth:`midistyle.harmony.HarmonyVocabulary.tokens` of their held notes)."""
+    return vocab.tokens(step_weights(fr.sound, step, pitch_low))
+
+
+def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None, cfg: "ChordsConfig | None" = None,
+                    harmony_masks: np.ndarray | None = None) -> np.ndarray:
+    """Teacher-forcing input: each frame sees the one before it (silence first), (F, input_size);
+    with a harmony layer, also what the frame knows in advance (its harmony and the next, from
+    ``harmony_masks`` per harmony step, and the keys struck whole harmony steps before it)."""
     x = fr.model_input(pitch_low, habit0, cfg)
     first = np.zeros_like(x[:1])
     if habit0 is not None:
         first[0, HABIT_COLUMNS] = habit0
-    return np.concatenate([first, x[:-1]])
+    x = np.concatenate([first, x[:-1]])
+    n_adv = advance_columns(fr.onset.shape[1], cfg)
+    if n_adv:
+        if harmony_masks is None:
+            raise ValueError("harmony_masks: a model with a harmony layer reads each frame's harmony")
+        at = advance_column(fr.onset.shape[1], cfg)
+        x[:, at:at + n_adv] = advance_inputs(harmony_masks, fr.onset, 0, len(fr), step=cfg.harmony,
+                                             lags=cfg.figure_lags)
+    return x
 
 
 def n_outputs(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
@@ -464,6 +511,18 @@ class ChordModel:
         #: The onset-event bias a steady draw adds (0 unless no habit feedback alone kept the
         #: training pieces' draws steady, :func:`calibrate_feedback`)
         self.steady_event_bias = float(meta.get("steady_event_bias", self.event_bias))
+        #: The harmony LSTM that draws a harmony per step before the frames (None without one)
+        self.harmony = harmony_model(meta, runtime)
+
+    def harmony_masks(self, fr: Frames) -> np.ndarray | None:
+        """The pitch-class masks of the harmony of each harmony step of frames: those they were
+        drawn under, or for real frames those of their held notes (None without a harmony layer)."""
+        if self.harmony is None:
+            return None
+        if fr.harmony is not None:
+            return fr.harmony
+        h = self.harmony
+        return h.vocab.masks[frame_harmony(fr, h.vocab, self.config.harmony, self.settings.pitch_low)]
 
     def draw_settings(self, steady: bool = False) -> dict:
         """``feedback`` and ``event_bias`` of a plain or a steady draw (:attr:`steady_feedback`,
@@ -489,7 +548,6 @@ class ChordModel:
             Sidecar and weights disagree (pitches, embedding size), or an older format.
         """
         from .modelfiles import read_sidecar
-        from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 
         files, meta = read_sidecar(path, KIND)
         if meta.get("format_version") != FORMAT_VERSION:
@@ -526,7 +584,10 @@ class ChordModel:
         if rt.cond_dim != emb_dim:
             raise SettingsMismatchError(f"{files['npz']}: weights take a {rt.cond_dim}-d embedding, "
                                         f"sidecar says {emb_dim}")
-        return cls(meta, rt, files["keras"])
+        try:
+            return cls(meta, rt, files["keras"])
+        except (KeyError, TypeError, ValueError, InputError) as exc:
+            raise ModelError(f"{files['json']}: incomplete harmony layer ({exc})") from None
 
     def check_classifier(self, clf) -> None:
         """Raise :class:`SettingsMismatchError` unless ``clf`` is the classifier this model was trained with."""
@@ -548,7 +609,7 @@ class ChordModel:
         out = []
         for fr, c in zip(frames, conds):
             cur = fr.onset[None].astype(np.float32) if self.config.within_frame else None
-            x = previous_frames(fr, self.settings.pitch_low, habit0, self.config)
+            x = previous_frames(fr, self.settings.pitch_low, habit0, self.config, self.harmony_masks(fr))
             if feedback != 1.0:
                 x[:, HABIT_COLUMNS] = anchored_habits(x[:, HABIT_COLUMNS], self.habit_start, feedback)
             out.append(self.runtime.logits(x[None],
@@ -590,8 +651,17 @@ class ChordModel:
         prof = np.zeros((len(key_decays), 12))
         decay = np.array(key_decays)[:, None]
         habit = np.array(self.habit_start, np.float64)   # running pedal share, onset-event rate
+        cfg = self.config
+        n_prime = len(prime) if prime is not None else 0
+        on = np.zeros((n_frames, P), bool)
+        sound = np.zeros((n_frames, P), bool)
+        ped = np.zeros(n_frames, bool)
+        u = rng.random((n_frames, 2 * P + 2))
+        u_low = rng.random(n_frames) if cfg.lowest_key else None
+        masks, struck, at = self._draw_harmony(cond, prime, n_frames, rng)
         if prime is not None and len(prime):
-            xs = previous_frames(prime, self.settings.pitch_low, self.habit_start, self.config)
+            xs = previous_frames(prime, self.settings.pitch_low, self.habit_start, self.config,
+                                 self.harmony_masks(prime))
             xk = xs @ rt.K
             for t in range(len(xs)):
                 _, state = rt.step(xs[t][None], state, xk[t][None])
@@ -603,16 +673,14 @@ class ChordModel:
                 prof = decay * prof + c
             habit = last[-1, HABIT_COLUMNS].astype(np.float64)
         # the short memories (memory_inputs) carried on from the last frame read
-        cfg = self.config
-        at = memory_column(P)
-        recent = x[0, at:at + P].astype(np.float64) if cfg.key_memory else np.zeros(0)
-        events = x[0, at + len(recent):at + len(recent) + cfg.event_memory].astype(np.float64)
+        mem = memory_column(P)
+        recent = x[0, mem:mem + P].astype(np.float64) if cfg.key_memory else np.zeros(0)
+        events = x[0, mem + len(recent):mem + len(recent) + cfg.event_memory].astype(np.float64)
         key_decay = key_memory_decay(cfg.frame_steps, cfg.key_memory) if cfg.key_memory else 0.0
-        on = np.zeros((n_frames, P), bool)
-        sound = np.zeros((n_frames, P), bool)
-        ped = np.zeros(n_frames, bool)
-        u = rng.random((n_frames, 2 * P + 2))
-        u_low = rng.random(n_frames) if cfg.lowest_key else None
+        adv = self._advance(masks, struck, n_prime)
+        if len(adv):
+            x = x.copy()
+            x[0, at:at + len(adv)] = adv
         inv_t = 1.0 / temperature
         within = None if rt.within is None else rt.within[:, :P]
         bias = np.zeros(n_outputs(P, cfg), np.float32)
@@ -638,10 +706,52 @@ class ChordModel:
                 recent = np.maximum(key_decay * recent, o)
             if cfg.event_memory:
                 events = np.concatenate([[float(o.any())], events[:-1]])
+            if struck is not None:
+                struck[n_prime + t] = o
             x = np.concatenate([o, s_, [ped[t]], norm.ravel(), recent, events,
+                                self._advance(masks, struck, n_prime + t + 1),
                                 anchored_habits(habit, start, fb)]).astype(np.float32)[None]
             prev_sound = s_
-        return Frames(on, sound, ped, self.config.frame_steps)
+        step = cfg.harmony
+        drawn = masks[n_prime // step:] if masks is not None and n_prime % step == 0 else None
+        return Frames(on, sound, ped, self.config.frame_steps, drawn)
+
+    def _draw_harmony(self, cond, prime: Frames | None, n_frames: int, rng) -> tuple:
+        """With a harmony layer: ``(masks, struck, at)``: the harmony of each step of the prime
+        and the draw (the prime's whole steps read, the rest drawn by the harmony LSTM), an array
+        for the keys struck in every frame (the prime's filled in), and where the advance columns
+        sit; else ``(None, None, 0)``."""
+        if self.harmony is None:
+            return None, None, 0
+        step, P = self.config.harmony, self.settings.n_pitches
+        n_prime = len(prime) if prime is not None else 0
+        known = frame_harmony(prime, self.harmony.vocab, step, self.settings.pitch_low)[:n_prime // step] \
+            if n_prime else np.zeros(0, np.int64)
+        n_steps = -(-(n_prime + n_frames) // step) + 1 - len(known)
+        tokens = np.concatenate([known, self.harmony.sample(cond, n_steps, rng=rng, prime=known)])
+        struck = np.zeros((n_prime + n_frames + 1, P), np.float32)
+        if n_prime:
+            struck[:n_prime] = prime.onset
+        return self.harmony.vocab.masks[tokens], struck, advance_column(P, self.config)
+
+    def _advance(self, masks, struck, frame: int) -> np.ndarray:
+        """The advance columns of global frame ``frame`` (none without a harmony layer)."""
+        if masks is None:
+            return np.zeros(0, np.float32)
+        return advance_inputs(masks, struck, frame, 1, step=self.config.harmony, lags=self.config.figure_lags)[0]
+
+
+def harmony_model(meta: dict, runtime) -> HarmonyModel | None:
+    """The harmony LSTM of a chord model whose settings ask for one: its vocabulary and draw
+    temperature from the sidecar's ``harmony``, its weights the ``harmony/`` arrays of the ``.npz``."""
+    if not meta["config"].get("harmony"):
+        return None
+    w = {k[len("harmony/"):]: v for k, v in runtime.w.items() if k.startswith("harmony/")}
+    if not w:
+        raise ValueError("the weights hold no harmony/ arrays")
+    h = meta["harmony"]
+    return HarmonyModel(ConditionedLSTMRuntime(w), HarmonyVocabulary.from_dict(h["vocabulary"]),
+                        float(h.get("temperature", 1.0)))
 
 
 def draw_keys_in_order(logit: np.ndarray, within: np.ndarray, u: np.ndarray, inv_t: float) -> np.ndarray:
@@ -1052,7 +1162,7 @@ def load_pieces(ds, indices, clf, frame_steps: int | None) -> tuple:
 
 
 def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, foreign: list | None = None,
-                   pitch_low: int = 21):
+                   pitch_low: int = 21, vocab: HarmonyVocabulary | None = None):
     """Endless training windows: piece weighted by length, random offset, random transposition
     within +-``cfg.transpose``; input = the previous frames.
 
@@ -1079,12 +1189,17 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
         e = embs[k]
         if foreign and rng.random() < cfg.foreign_cond:
             e = foreign[int(rng.integers(len(foreign)))]
-        x = previous_frames(f, pitch_low, cfg=cfg)
+        x = previous_frames(f, pitch_low, cfg=cfg, harmony_masks=_window_masks(f, vocab, cfg, pitch_low))
         if cfg.input_noise:       # read a slightly wrong past, as the model does when it plays its own draws
             P = f.onset.shape[1]
             flip = rng.random((len(x), 2 * P + 1)) < cfg.input_noise
             x[:, :2 * P + 1] = np.abs(x[:, :2 * P + 1] - flip)
         yield model_inputs(x, e, f, cfg), frame_targets(f)
+
+
+def _window_masks(fr: Frames, vocab: HarmonyVocabulary | None, cfg: ChordsConfig, pitch_low: int):
+    """The harmony masks of a training window on its own grid (None without a harmony layer)."""
+    return vocab.masks[frame_harmony(fr, vocab, cfg.harmony, pitch_low)] if cfg.harmony else None
 
 
 def model_inputs(x: np.ndarray, emb: np.ndarray, fr: Frames, cfg: ChordsConfig) -> tuple:
@@ -1147,6 +1262,7 @@ class _TrainingData:
     markov: np.ndarray         # per-key Markov rates of the training frames
     typical: dict              # typical texture of the training pieces
     habit_start: list          # where a draw without a prime starts its running pedal share and event rate
+    vocab: HarmonyVocabulary | None = None   # the harmonies of the training pieces (with a harmony layer)
 
 
 def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsConfig) -> _TrainingData:
@@ -1162,8 +1278,13 @@ def _training_data(ds, genre: str, tr_idx: list, va_idx: list, clf, cfg: ChordsC
     markov = markov_rates(tr_frames)
     typical = typical_texture(tr_frames, ds.settings.step * cfg.frame_steps, ds.settings.pitch_low)
     start = habit_start(tr_frames)
+    vocab = None
+    if cfg.harmony:
+        low = ds.settings.pitch_low
+        masks = np.concatenate([strongest_set(step_weights(f.sound, cfg.harmony, low)) for f in tr_frames])
+        vocab = HarmonyVocabulary.fit(masks, cfg.harmony_vocab)
     return _TrainingData(ds.settings, len(tr_idx), tr_frames, tr_embs, va_frames, va_embs, foreign, load_s,
-                         markov, typical, start)
+                         markov, typical, start, vocab)
 
 
 def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: int = 1) -> tuple:
@@ -1178,12 +1299,13 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: in
     sig = (ins + ((tf.TensorSpec((L, P), tf.float32),) if cfg.within_frame else ()),
            tf.TensorSpec((L, 3 * P + 2), tf.float32))
     train_ds = generator_dataset(lambda: _window_stream(data.train_frames, data.train_embs, cfg, cfg.seed,
-                                                        data.foreign, low), sig, cfg.batch_size, shard=True)
+                                                        data.foreign, low, data.vocab), sig, cfg.batch_size, shard=True)
     vX, vY = [], []
     for f, e in zip(data.val_frames, data.val_embs):
         for w in windows(f, L)[:4]:
             if len(w) == L:
-                vX.append(model_inputs(previous_frames(w, low, cfg=cfg), e, w, cfg))
+                x = previous_frames(w, low, cfg=cfg, harmony_masks=_window_masks(w, data.vocab, cfg, low))
+                vX.append(model_inputs(x, e, w, cfg))
                 vY.append(frame_targets(w))
     rows = full_batch_rows(len(vX), 64, replicas)
     inputs = tuple(np.stack(part)[rows] for part in zip(*vX))
@@ -1239,6 +1361,33 @@ def _sidecar(data: _TrainingData, clf, cfg: ChordsConfig, genre: str, history: d
     }
 
 
+def _harmony_tokens(data: _TrainingData, cfg: ChordsConfig) -> dict:
+    """Harmony tokens and embeddings of the training and validation pieces, for :func:`fit_harmony`."""
+    low = data.encoder.pitch_low
+
+    def tok(frames):
+        return [frame_harmony(f, data.vocab, cfg.harmony, low) for f in frames]
+
+    return {"vocab": data.vocab, "train": tok(data.train_frames), "train_embs": data.train_embs,
+            "val": tok(data.val_frames), "val_embs": data.val_embs}
+
+
+def harmony_likelihood(cm: ChordModel, pieces: list, embeddings: list) -> dict:
+    """Validation NLL of the harmony LSTM (teacher forced, windows of ``harmony_seq`` steps started
+    from the piece's embedding): nats per harmony step and per frame (spread over its frames),
+    and how often a step keeps the harmony before it (real) against the model's probability of it."""
+    cfg = cm.config
+    toks, conds = [], []
+    for f, e in zip(pieces, embeddings):
+        t = frame_harmony(f, cm.harmony.vocab, cfg.harmony, cm.settings.pitch_low)
+        for a in range(0, len(t), cfg.harmony_seq):
+            toks.append(t[a:a + cfg.harmony_seq])
+            conds.append(e)
+    nll = cm.harmony.nll(toks, conds)
+    return {"steps": int(len(nll)), "nll_per_step": float(nll.mean()), "nll_per_frame": float(nll.mean() / cfg.harmony),
+            "vocabulary": len(cm.harmony.vocab)}
+
+
 def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: ChordsConfig | None = None,
           progress: bool = True, force: bool = False, strategy: str = "default") -> dict:
     """Train the chord generator of ``genre`` on the onsets, held notes and pedal of its pieces.
@@ -1271,7 +1420,6 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     """
     from .classifier import GenreClassifier
     from .dataset import genre_splits, open_dataset
-    from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 
     cfg = cfg or ChordsConfig()
     files = check_model_output(output, force=force)
@@ -1287,12 +1435,20 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         keras.utils.set_random_seed(cfg.seed)
         data = _training_data(ds, genre, tr_idx, va_idx, clf, cfg)
     stem = bundle_stem(output)
+    harmony = None
+    if cfg.harmony:
+        harmony = fit_harmony(_harmony_tokens(data, cfg), cfg, clf.embedding_dim, data.foreign, stem, progress)
     model, history, seconds = _fit(data, cfg, clf.embedding_dim, genre, dist, stem, progress)
     staged = stage_bundle(model, files)
     meta = _sidecar(data, clf, cfg, genre, history, seconds, dataset=os.path.basename(dataset_path))
     meta["strategy"] = strategy
+    if harmony is not None:
+        add_weights(staged[1], harmony.pop("weights"), prefix="harmony/")
+        meta["harmony"] = {"vocabulary": data.vocab.to_dict(), "temperature": 1.0, **harmony}
     cm = ChordModel(meta, ConditionedLSTMRuntime(load_weights(staged[1])), files["keras"])
     meta["validation"] = timed(evaluate, cm, data.val_frames, data.val_embs, data.markov)
+    if cm.harmony is not None:
+        meta["harmony"]["validation"] = harmony_likelihood(cm, data.val_frames, data.val_embs)
     commit_bundle(files, *staged, meta)
     plot_history(history, stem + ".loss.png", f"chord generator, {genre}", panels=(("loss", "NLL per frame (nats)"),))
     return meta

@@ -224,6 +224,10 @@ def _add_training(train) -> None:
         ("--event-memory", int, "frames of past onset events the model reads (0: none)"),
         ("--relative-keys", int, "semitones either side over which the last strikes reach a key's onset "
                                  "by one weight per distance (needs --key-memory; 0: none)"),
+        ("--harmony", int, "frames per harmony step: a harmony LSTM draws one pitch-class set per step first, "
+                           "each frame reads its step's and the next (0: none)"),
+        ("--harmony-vocab", int, "set classes the harmony LSTM draws from (each in 12 transpositions)"),
+        ("--figure-lags", int, "each frame reads the keys struck 1..N harmony steps before it (needs --harmony)"),
         ("--patience", int, "epochs without improvement before stopping")))
     config_flag(th, "--seed", type=int)
     config_flag(th, "--within-frame", action=argparse.BooleanOptionalAction,

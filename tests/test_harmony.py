@@ -1,0 +1,90 @@
+"""The harmony layer of the chord generators: pitch-class sets from held notes, the vocabulary
+(transpositions, the nearest set for a rare one), what a frame knows in advance, and the
+harmony LSTM's draws."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from midistyle.harmony import (MAX_PCS, HarmonyVocabulary, advance_inputs, advance_size, harmony_inputs,
+                               mask_bits, rotate_mask, set_class, step_weights, strongest_set)
+
+C_MAJOR = 0b000010010001          # C, E, G
+A_MINOR = 0b001000010001          # A, C, E
+
+
+def held(pitches, frames, n_pitches=88, low=21):
+    s = np.zeros((frames, n_pitches), bool)
+    for p in pitches:
+        s[:, p - low] = True
+    return s
+
+
+def test_step_weights_pool_held_notes_by_pitch_class():
+    s = np.concatenate([held([60, 64, 67, 72], 20), held([57], 7)])      # C major (C twice), then A for 7 frames
+    w = step_weights(s, 20)
+    assert w.shape == (2, 12)
+    assert w[0, 0] == 40 and w[0, 4] == w[0, 7] == 20 and w[0].sum() == 80
+    assert w[1, 9] == 7 and w[1].sum() == 7                              # the last, shorter step
+
+
+def test_strongest_set_keeps_the_pitch_classes_that_sound_long_enough():
+    w = np.zeros((4, 12))
+    w[0, [0, 4, 7]] = [10, 8, 6]                # a triad
+    w[1, [0, 4, 7, 2]] = [10, 8, 6, 1]          # a passing D, too short to count
+    w[2, :6] = [10, 9, 8, 7, 6, 5.5]            # six strong ones: the strongest MAX_PCS kept
+    m = strongest_set(w)
+    assert m[0] == C_MAJOR and m[1] == C_MAJOR
+    assert bin(int(m[2])).count("1") == MAX_PCS and m[2] == 0b1111
+    assert m[3] == 0                            # silence
+
+
+def test_transposition_classes():
+    assert rotate_mask(C_MAJOR, 2) == 0b001001000100            # D major: D, F#, A
+    assert rotate_mask(rotate_mask(C_MAJOR, 5), 7) == C_MAJOR
+    assert set_class(rotate_mask(C_MAJOR, 3)) == set_class(C_MAJOR) != set_class(A_MINOR)
+    assert np.array_equal(mask_bits(np.array([C_MAJOR]))[0].nonzero()[0], [0, 4, 7])
+
+
+def test_vocabulary_holds_every_transposition_and_reads_a_rare_set_as_its_strongest_part():
+    masks = np.array([C_MAJOR] * 5 + [A_MINOR] * 3 + [0b1] * 2 + [0b111] * 1)     # cluster C-C#-D is rare
+    v = HarmonyVocabulary.fit(masks, 3)           # single pitch classes always, then the two commonest
+    assert v.masks[0] == 0 and len(v) == 1 + 12 + 12 + 12     # silence, single pcs, major, minor triads
+    assert all(int(rotate_mask(m, k)) in set(v.masks.tolist()) for m in v.masks for k in range(12))
+    rot = v.rotation()
+    assert all(v.masks[rot[k][t]] == rotate_mask(v.masks[t], k) for k in range(12) for t in range(len(v)))
+    w = np.zeros((2, 12))
+    w[0, [0, 1, 2]] = [10, 6, 9]                # the cluster: C# is the weakest, then D
+    w[1, [2, 6, 9]] = [5, 5, 5]                 # D major
+    t = v.tokens(w)
+    assert v.masks[t[0]] == 0b1 and v.masks[t[1]] == rotate_mask(C_MAJOR, 2)
+    assert np.array_equal(HarmonyVocabulary.from_dict(v.to_dict()).masks, v.masks)
+    with pytest.raises(Exception):
+        HarmonyVocabulary(np.array([C_MAJOR, 0]))
+
+
+def test_harmony_lstm_reads_the_token_before():
+    v = HarmonyVocabulary.fit(np.array([C_MAJOR, A_MINOR]), 3)
+    toks = np.array([5, 17, 3])
+    x = harmony_inputs(toks, len(v), v.masks)
+    assert x.shape == (3, len(v) + 12)
+    assert x[0, 0] == 1 and x[0, len(v):].sum() == 0           # silence before the first
+    assert x[1, 5] == 1 and x[2, 17] == 1 and x[:, :len(v)].sum() == 3
+    assert np.array_equal(x[2, len(v):], mask_bits(v.masks[17]))
+
+
+def test_advance_inputs_give_the_step_harmony_the_next_and_the_keys_struck_whole_steps_before():
+    masks = np.array([C_MAJOR, A_MINOR, 0b1])
+    P, step = 5, 4
+    onset = np.zeros((12, P), bool)
+    onset[1, 2] = onset[6, 4] = True
+    a = advance_inputs(masks, onset, 0, 12, step=step, lags=2)
+    assert a.shape == (12, advance_size(P, 2)) == (12, 25 + 2 * P)
+    assert np.array_equal(a[3, :12], mask_bits(C_MAJOR)) and np.array_equal(a[3, 12:24], mask_bits(A_MINOR))
+    assert np.array_equal(a[4, :12], mask_bits(A_MINOR)) and np.array_equal(a[11, 12:24], mask_bits(0b1))
+    assert np.allclose(a[:4, 24], [0, 0.25, 0.5, 0.75])
+    lag1, lag2 = a[:, 25:25 + P], a[:, 25 + P:]
+    assert lag1[5, 2] == 1 and lag1.sum() == 2 and lag1[10, 4] == 1        # one step (4 frames) back
+    assert lag2[9, 2] == 1 and lag2.sum() == 1                              # two steps back
+    # a single frame reads what the whole run gives it
+    assert np.array_equal(advance_inputs(masks, onset, 10, 1, step=step, lags=2)[0], a[10])
