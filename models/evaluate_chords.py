@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from midistyle import io as mio  # noqa: E402
-from midistyle.chordeval import TEXTURE_NAMES, evaluate_generation, fit_content_judge, steadiness, window_starts  # noqa: E402
+from midistyle.chordeval import COHERENCE_NAMES, TEXTURE_NAMES, evaluate_generation, fit_content_judge, steadiness, window_starts  # noqa: E402
 from midistyle.chords import ChordModel, shipped_velocity_model, compose, n_outputs  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.dataset import Dataset  # noqa: E402
@@ -81,7 +81,9 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5")):
                 print(f"chords-{g} from {src} (prime {prime:g}): judged {g} {res['judged_target']:.2f}, "
                       f"discriminator {res['discriminator']:.2f} (boosted {res['discriminator_boosted']:.2f}), texture "
                       + ", ".join(f"{k} {res['texture'][k]['generated']:.2f}/{res['texture'][k]['real']:.2f}"
-                                  for k in TEXTURE_NAMES) + f", link {res['link']}")
+                                  for k in TEXTURE_NAMES) + ", coherence "
+                      + ", ".join(f"{k} {res['coherence'][k]['generated']:.2f}/{res['coherence'][k]['real']:.2f}"
+                                  for k in COHERENCE_NAMES) + f", link {res['link']}")
         embs = [clf.embed(r) for r in val[g]]
         fig["steadiness"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS, **cm.draw_settings())
         fig["steadiness_steady"] = steadiness(cm, embs, val[g], seconds=STEADY_SECONDS, **cm.draw_settings(steady=True))
@@ -127,7 +129,7 @@ def write_card(g, cm, figures):
     tr = cm.meta["training"]
     st = f["steadiness"]
     ss = f["steadiness_steady"]
-    rows = []
+    rows, coh_rows = [], []
     for src in GENRES:
         for key, label in ((f"from_{src}", f"{src} inspirations"), (f"from_{src}_prime5", f"{src}, --prime 5"),
                            (f"from_{src}_steady", f"{src}, --steady")):
@@ -136,6 +138,9 @@ def write_card(g, cm, figures):
             rows.append(f"| {label} | {100 * r['judged_target']:.0f} % | {r['discriminator']:.2f} | {r['discriminator_boosted']:.2f} | "
                         + " | ".join(f"{t[k]['generated']:.2f} / {t[k]['real']:.2f}" for k in TEXTURE_NAMES)
                         + f" | {r['link']['own']:.2f} / {r['link']['other']:.2f} |")
+            c = r["coherence"]
+            coh_rows.append(f"| {label} | " + " | ".join(
+                f"{c[k]['generated']:.2f} / {c[k]['real']:.2f} ({c[k]['ratio']:.2f})" for k in COHERENCE_NAMES) + " |")
     within = ("\n  Within a frame the keys are drawn lowest first: a learned weight per pair of keys adds to a"
               "\n  key's onset logit for every key below it already struck in the frame (which notes make a"
               "\n  chord; a run strikes one key at a time)." if cfg.within_frame else
@@ -163,6 +168,26 @@ def write_card(g, cm, figures):
                        f"\n  layer, and through one weight per distance (up to {cfg.relative_keys} semitones) shared by"
                        f"\n  the whole keyboard (steps and leaps are learned once, in every register)"
                        + (", and likewise the lowest-key softmax." if cfg.lowest_key else "."))
+    harmony = ""
+    if cfg.harmony:
+        hm = cm.meta["harmony"]
+        harmony = (f"""
+- **Harmony above texture.** A draw first picks one harmony per {cfg.harmony * cm.frame_seconds:g} s
+  ({cfg.harmony} frames) with a harmony LSTM({cfg.harmony_units}) started from the same embedding:
+  a softmax over {len(hm['vocabulary']['masks'])} pitch-class sets (silence and the {cfg.harmony_vocab} commonest set classes of
+  the training pieces in all 12 transpositions; a step's set is the pitch classes that sound at least
+  half as long as its strongest one, at most 4, from the held notes), drawn at temperature {hm.get('temperature', 1.0):g},
+  each given the ones before. Each frame then reads the pitch classes of its step's harmony and of
+  the next, where in its step it lies{f", and the keys struck {cfg.figure_lags} harmony step(s) before it (so that a figure can return)" if cfg.figure_lags else ""}.
+  In training a frame reads the harmony of the real notes around it; the harmony LSTM is fitted on
+  the training pieces' harmony sequences (windows of {cfg.harmony_seq} steps, the same transpositions),
+  {hm['training']['seconds']:.0f} s.""")
+    hv = cm.meta.get("harmony", {}).get("validation")
+    harmony_nll = (f"""
+Harmony LSTM on the same pieces ({hv['steps']} steps): {hv['nll_per_step']:.3f} nats per step, {hv['nll_per_frame']:.3f} per frame.
+The frame NLL above is given the real harmony; the two together, {lk['model']['nll_per_frame'] + hv['nll_per_frame']:.3f} nats per frame,
+bound the piece's NLL under the whole generator.
+""" if hv else "")
     text = f"""# Chord generator: {g}
 
 An LSTM that plays new {g} piano music, started from the style embedding (genre classifier
@@ -186,7 +211,7 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
   profiles, running pedal and onset rates); initial state from the 48-d embedding (Dense tanh /
   linear); output Dense over [LSTM output, previous frame] -> {n_outputs(cm.settings.n_pitches, cfg)} logits (onset per key given
   that keys are struck, hold per key, pedal, whether any key is struck{", lowest struck key" if cfg.lowest_key else ""}), started as the per-key
-  Markov chain.{memory}{within}
+  Markov chain.{memory}{within}{harmony}
   Loss: NLL of the onset event, of the struck keys, of the holds that are decided (key sounded
   before, not struck again), and of the pedal.
 - A draw (and a `--prime` read through the model before it) starts its running pedal share and
@@ -203,7 +228,7 @@ piece with seed 0, 15 % validation). Train pieces {cm.meta['data']['train_pieces
 |---|---|---|---|
 | model | {lk['model']['nll_per_frame']:.3f} | {lk['model']['onset_f1']:.3f} | {lk['model']['onset_f1_best']:.3f} |
 | per-key Markov baseline | {lk['markov']['nll_per_frame']:.3f} | {lk['markov']['onset_f1']:.3f} | {lk['markov']['onset_f1_best']:.3f} |
-
+{harmony_nll}
 ## Generated music, judged independently ({figures['seconds']:g} s per validation inspiration, seed 0)
 Content judge (`content-judge.json`, logistic regression on pitch-class, interval, rhythm, polyphony,
 note-length and pedal statistics; accuracy on real validation windows
@@ -216,6 +241,17 @@ Link: pitch-class profile correlation of the output with its own inspiration / w
 | inspirations | judged {g} | discriminator | boosted | {' | '.join(TEXTURE_NAMES)} | link own / other |
 |---|---|---|---|{'---|' * len(TEXTURE_NAMES)}---|
 {chr(10).join(rows)}
+
+Coherence (`midistyle.chordeval.coherence`), generated / real (ratio), on the same windows: key
+clarity (mean over 4 s windows of the best correlation of the duration-weighted pitch-class histogram
+with the 24 Krumhansl-Kessler key profiles; random pitches on the same rhythm score about 0.6), key
+stability (share of successive 4 s windows whose best keys are the same, a fifth apart or relative)
+and repetition (for each 1 s of onsets, every 0.5 s, the best share found again, one 50 ms step
+either side, 1 to 4 s before; a figure that returns scores 1).
+
+| inspirations | {' | '.join(k.replace('_', ' ') for k in COHERENCE_NAMES)} |
+|---|{'---|' * len(COHERENCE_NAMES)}
+{chr(10).join(coh_rows)}
 
 What tells the draws from real {g} playing most (the discriminator's statistics, standardised mean
 difference generated - real, Cohen's d; {g} / other-genre inspirations):

@@ -481,10 +481,11 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     convert([("jazz", str(d))], str(data), val_fraction=0.34, progress=False, workers=1)
     out = tmp_path / "chords-jazz.keras"
     cfg = ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2, key_memory=0.2, event_memory=6,
-                       relative_keys=3, lowest_key=True)
+                       relative_keys=3, lowest_key=True, harmony=8, harmony_vocab=6, harmony_units=8, harmony_seq=16,
+                       figure_lags=1)
     meta = train(str(data), "jazz", classifier_path(), str(out), cfg, progress=False)
     stem = str(out)[: -len(".keras")]
-    for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png"):
+    for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png", ".harmony.log.csv"):
         assert os.path.getsize(stem + ext) > 0, ext
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     v = meta["validation"]
@@ -497,7 +498,11 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     # its short memories of the last strikes and onset events are read alike when drawing and scoring
     cm = ChordModel.load(str(out))
-    assert cm.runtime.n_in == 2 * P + 1 + 24 + P + 6 + 2
+    assert cm.runtime.n_in == 2 * P + 1 + 24 + P + 6 + (25 + P) + 2
+    # the harmony LSTM: its weights beside the frame model's, its vocabulary in the sidecar, scored
+    h = meta["harmony"]
+    assert len(cm.harmony.vocab) == len(h["vocabulary"]["masks"]) <= 1 + 12 * 6
+    assert cm.harmony.runtime.n_in == len(cm.harmony.vocab) + 12 and h["validation"]["nll_per_step"] > 0
     emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration()))
     fr = assert_sampler_is_teacher_forced(cm, emb)
     assert fr.onset.any()
@@ -510,8 +515,9 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     low = np.load(stem + ".npz")["relative/kernel"][2 * P + 1 + 24:][:P, 2 * P + 2:]
     assert np.abs(low).max() > 0 and not np.triu(low, 4).any() and np.allclose(np.diagonal(low, 1), low[0, 1])
     import keras
+    x = previous_frames(fr, cfg=cm.config, harmony_masks=cm.harmony_masks(fr))
     lg_k = keras.saving.load_model(str(out), compile=False).predict(
-        [a[None] for a in model_inputs(previous_frames(fr, cfg=cm.config), emb, fr, cm.config)], verbose=0)[0]
+        [a[None] for a in model_inputs(x, emb, fr, cm.config)], verbose=0)[0]
     assert np.abs(cm.logits([fr], [emb])[0] - lg_k).max() < 1e-4
     r = run_module("chords", "--inspire", inspiration(), "--style", "jazz", "--model", out, "--seconds", "3",
                    "--seed", "0", "-o", tmp_path / "t.mid", "--json", "--steady")
