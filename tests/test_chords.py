@@ -532,5 +532,23 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert res["pieces"] == 5 and 0.0 <= res["discriminator"] <= 1.0 and 0.0 <= res["discriminator_boosted"] <= 1.0
     assert res["feedback"] == 1.0           # not calibrated: a steady draw reads its habits back in full
     assert set(res["texture"]) == {"polyphony", "notes_per_s", "note_seconds", "velocity_std", "pedal_share"}
+    assert set(res["coherence"]) == {"key_clarity", "key_stability", "repetition"}
+    assert 0.3 < res["coherence"]["key_clarity"]["real"] <= 1.0
     d = [abs(x["d"]) for x in res["separators"]]
     assert 0 < len(d) <= 5 and d == sorted(d, reverse=True)
+
+
+@pytest.mark.parametrize("genre", GENRES)
+def test_drawn_notes_follow_the_drawn_harmony(genre):
+    """A shipped generator draws its harmonies first; the keys it strikes then mostly belong to the
+    harmony of their step, far above what the share of pitch classes in a harmony would give."""
+    cm = ChordModel.load(chords_model_path(genre))
+    assert cm.harmony is not None and cm.config.harmony > 0
+    emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration("classical", 1)))
+    fr = cm.sample(emb, 800, seed=3)
+    step = cm.config.harmony
+    assert len(fr.harmony) >= 800 // step and len(set(fr.harmony.tolist())) > 3      # the harmony moves
+    t, p = np.nonzero(fr.onset)
+    bits = (fr.harmony[t // step] >> ((p + cm.settings.pitch_low) % 12)) & 1
+    size = np.mean([bin(int(m)).count("1") for m in fr.harmony[t // step]])
+    assert len(t) > 50 and bits.mean() > 0.6 and bits.mean() > size / 12 + 0.25

@@ -114,7 +114,7 @@ def cmd_chords(args):
 
 def cmd_evaluate_chords(args):
     from .. import io as mio
-    from ..chordeval import TEXTURE_NAMES, evaluate_generation
+    from ..chordeval import COHERENCE_NAMES, TEXTURE_NAMES, evaluate_generation
     from ..chords import ChordModel, shipped_velocity_model
     from ..classifier import GenreClassifier
     from ..notefeatures import load_judge
@@ -147,9 +147,10 @@ def cmd_evaluate_chords(args):
         print("  tells them apart most (generated - real, Cohen's d): " + ", ".join(
             f"{x['feature']} {x['d']:+.2f}" for x in res["separators"]))
     print(f"  {'texture':<14} {'generated':>10} {'real':>8} {'ratio':>6}")
-    for k in TEXTURE_NAMES:
-        t = res["texture"][k]
-        print(f"  {k:<14} {t['generated']:10.3f} {t['real']:8.3f} {t['ratio']:6.2f}")
+    for name, group in ((TEXTURE_NAMES, "texture"), (COHERENCE_NAMES, "coherence")):
+        for k in name:
+            t = res[group][k]
+            print(f"  {k:<14} {t['generated']:10.3f} {t['real']:8.3f} {t['ratio']:6.2f}")
     if res["link"]:
         print(f"  pitch-class profile correlation with its inspiration {res['link']['own']:.2f} vs other "
               f"inspirations {res['link']['other']:.2f}")
