@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midistyle.harmony import (MAX_PCS, HarmonyVocabulary, advance_inputs, advance_size, harmony_inputs,
+from midistyle.chords.harmony import (MAX_PCS, HarmonyVocabulary, advance_inputs, advance_size, harmony_inputs,
                                mask_bits, rotate_mask, set_class, step_weights, strongest_set)
 
 C_MAJOR = 0b000010010001          # C, E, G

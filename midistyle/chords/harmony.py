@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["SHARE", "MAX_PCS", "step_weights", "strongest_set", "rotate_mask", "set_class", "mask_bits",
            "HarmonyVocabulary", "HarmonyModel", "harmony_windows", "advance_inputs"]
@@ -262,10 +262,10 @@ def fit_harmony(data: dict, cfg, emb_dim: int, foreign: list | None, stem: str, 
     import keras
     import tensorflow as tf
 
-    from .modelfiles import training_summary
-    from .nn.layers import build_conditioned_lstm
-    from .nn.numpy_runtime import export_weights
-    from .nn.training import array_dataset, fit_with_checkpoints, generator_dataset
+    from ..modelfiles import training_summary
+    from ..nn.layers import build_conditioned_lstm
+    from ..nn.numpy_runtime import export_weights
+    from ..nn.training import array_dataset, fit_with_checkpoints, generator_dataset
 
     vocab, L = data["vocab"], cfg.harmony_seq
     V = len(vocab)

@@ -50,15 +50,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, ModelError, SettingsMismatchError
+from ..errors import InputError, ModelError, SettingsMismatchError
 from .harmony import (HarmonyModel, HarmonyVocabulary, add_weights, advance_inputs, advance_size, fit_harmony,
                       step_weights, strongest_set)
-from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, timed,
+from ..modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, timed,
                          training_summary)
-from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
-from .pianoroll import EncoderSettings, PianoRoll, encode
-from .settings import Settings
-from .velocity import note_beats_of
+from ..nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
+from ..pianoroll import EncoderSettings, PianoRoll, encode
+from ..settings import Settings
+from ..velocity import note_beats_of
 
 KIND = "chords"
 FORMAT_VERSION = 3
@@ -380,7 +380,7 @@ def memory_column(n_pitches: int) -> int:
 
 
 def advance_columns(n_pitches: int, cfg: "ChordsConfig | None") -> int:
-    """Columns of what a frame knows in advance (:func:`midistyle.harmony.advance_inputs`): its
+    """Columns of what a frame knows in advance (:func:`midistyle.chords.harmony.advance_inputs`): its
     harmony and the next, and the keys struck ``figure_lags`` harmony steps before (0 without harmony)."""
     return advance_size(n_pitches, cfg.figure_lags) if cfg is not None and cfg.harmony else 0
 
@@ -399,7 +399,7 @@ def input_size(n_pitches: int, cfg: "ChordsConfig | None" = None) -> int:
 
 def frame_harmony(fr: Frames, vocab: HarmonyVocabulary, step: int, pitch_low: int = 21) -> np.ndarray:
     """The harmony tokens of real frames, one per ``step`` frames from the first
-    (:meth:`midistyle.harmony.HarmonyVocabulary.tokens` of their held notes)."""
+    (:meth:`midistyle.chords.harmony.HarmonyVocabulary.tokens` of their held notes)."""
     return vocab.tokens(step_weights(fr.sound, step, pitch_low))
 
 
@@ -547,7 +547,7 @@ class ChordModel:
         SettingsMismatchError
             Sidecar and weights disagree (pitches, embedding size), or an older format.
         """
-        from .modelfiles import read_sidecar
+        from ..modelfiles import read_sidecar
 
         files, meta = read_sidecar(path, KIND)
         if meta.get("format_version") != FORMAT_VERSION:
@@ -793,15 +793,15 @@ def draw_keys_above_lowest(logit: np.ndarray, within: np.ndarray, u: np.ndarray,
 
 def default_output(src: str, style: str) -> str:
     """``song.mid`` -> ``song.chords-STYLE.mid`` beside it."""
-    from .velocity import default_output as _d
+    from ..velocity import default_output as _d
 
     return _d(src, f"chords-{style}")
 
 
 def shipped_velocity_model(style: str):
     """The shipped velocity model of ``style``, or (None, reason)."""
-    from .registry import velocity_model_path
-    from .velocity import VelocityModel
+    from ..registry import velocity_model_path
+    from ..velocity import VelocityModel
 
     try:
         return VelocityModel.load(velocity_model_path(style)), None
@@ -818,7 +818,7 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
     (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
     ``feedback``, ``event_bias``: as for :meth:`ChordModel.sample`.
     """
-    from . import io as mio
+    from .. import io as mio
 
     fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
                    feedback=feedback, event_bias=event_bias)
@@ -874,10 +874,10 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         ``event_bias``, ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
         None) and ``warning`` (or None).
     """
-    from . import io as mio
-    from .classifier import GenreClassifier
-    from .fsutil import check_output
-    from .registry import chords_model_path, classifier_path
+    from .. import io as mio
+    from ..classifier import GenreClassifier
+    from ..fsutil import check_output
+    from ..registry import chords_model_path, classifier_path
 
     if not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
         raise InputError(f"seconds must be in (0, {MAX_SECONDS:g}] (got {seconds})")
@@ -1148,7 +1148,7 @@ def habit_start(pieces: list) -> list:
 
 def load_pieces(ds, indices, clf, frame_steps: int | None) -> tuple:
     """:class:`Frames` (None when ``frame_steps`` is None) and classifier embeddings of dataset pieces."""
-    from .classifier import segment_features
+    from ..classifier import segment_features
 
     frames, embs = [], []
     cfg = clf.config
@@ -1292,7 +1292,7 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: in
     four full windows of each validation piece."""
     import tensorflow as tf
 
-    from .nn.training import array_dataset, full_batch_rows, generator_dataset
+    from ..nn.training import array_dataset, full_batch_rows, generator_dataset
 
     P, L, low = data.encoder.n_pitches, cfg.seq_len, data.encoder.pitch_low
     ins = (tf.TensorSpec((L, input_size(P, cfg)), tf.float32), tf.TensorSpec((emb_dim,), tf.float32))
@@ -1317,8 +1317,8 @@ def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist,
     ``(model, history, seconds)``."""
     import keras
 
-    from .nn.layers import build_conditioned_lstm
-    from .nn.training import fit_with_checkpoints
+    from ..nn.layers import build_conditioned_lstm
+    from ..nn.training import fit_with_checkpoints
 
     P = data.encoder.n_pitches
     train_ds, val_ds = _datasets(data, cfg, emb_dim, dist.num_replicas_in_sync)
@@ -1418,8 +1418,8 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     dict
         The sidecar written (settings, timings, validation NLL / onset F1 against the baseline).
     """
-    from .classifier import GenreClassifier
-    from .dataset import genre_splits, open_dataset
+    from ..classifier import GenreClassifier
+    from ..dataset import genre_splits, open_dataset
 
     cfg = cfg or ChordsConfig()
     files = check_model_output(output, force=force)
@@ -1429,7 +1429,7 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         clf.settings.check(ds.settings, what=f"dataset {dataset_path} (classifier {clf.path})")
         import keras                         # TensorFlow loads once the input is checked
 
-        from .nn.training import get_strategy
+        from ..nn.training import get_strategy
 
         dist = get_strategy(strategy)        # before any other TensorFlow work
         keras.utils.set_random_seed(cfg.seed)
