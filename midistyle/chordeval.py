@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import io as mio
+from .chords.calibrate import draw_blocks
+from .chords.frames import roll_frames
+from .chords.generation import compose
 from .notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
 from .pianoroll import PianoRoll, encode
 
@@ -288,9 +292,6 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
         stability and repetition, generated / real), ``separators`` (:func:`separators`: what tells the generated
         windows from the real ones most), ``link`` (:func:`inspiration_link`), ``pieces``.
     """
-    from . import io as mio
-    from .chords import compose, roll_frames
-
     gen_rolls, ins_rolls, pairs = [], [], []
     for k, perf in enumerate(inspirations):
         roll = perf if isinstance(perf, PianoRoll) else encode(perf, cm.settings)
@@ -346,7 +347,6 @@ def steadiness(cm, embeddings: list, real: list, *, seconds: float = 60.0, block
     dict
         ``block_seconds``, ``generated`` and ``real``: ``notes_per_s`` and ``pedal_share`` per block.
     """
-    from .chords import draw_blocks
 
     fb = cm.habit_feedback if feedback is None else feedback
     drawn = draw_blocks(cm, embeddings, seconds=seconds, block=block, seed=seed, feedback=fb, event_bias=event_bias)

@@ -17,11 +17,15 @@ steps rather than 1,200 frames.
 """
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
+from ..modelfiles import training_summary
+from ..nn.numpy_runtime import export_weights
 
 __all__ = ["SHARE", "MAX_PCS", "step_weights", "strongest_set", "rotate_mask", "set_class", "mask_bits",
            "HarmonyVocabulary", "HarmonyModel", "harmony_windows", "advance_inputs"]
@@ -257,14 +261,10 @@ def fit_harmony(data: dict, cfg, emb_dim: int, foreign: list | None, stem: str, 
     logging to ``STEM.harmony.log.csv``.
 
     Returns ``{"weights": arrays for the NumPy runtime, "training": summary}``."""
-    import io
-
     import keras
     import tensorflow as tf
 
-    from ..modelfiles import training_summary
     from ..nn.layers import build_conditioned_lstm
-    from ..nn.numpy_runtime import export_weights
     from ..nn.training import array_dataset, fit_with_checkpoints, generator_dataset
 
     vocab, L = data["vocab"], cfg.harmony_seq
@@ -299,8 +299,6 @@ def fit_harmony(data: dict, cfg, emb_dim: int, foreign: list | None, stem: str, 
 def add_weights(npz_path: str, arrays: dict, *, prefix: str) -> None:
     """Add ``arrays`` under ``prefix`` to the NumPy weights file ``npz_path`` (rewritten in place
     through a temporary file)."""
-    import os
-
     with np.load(npz_path) as z:
         merged = {k: z[k] for k in z.files}
     merged.update({prefix + k: v for k, v in arrays.items()})
