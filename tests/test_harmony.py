@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from midistyle.chords.harmony import (MAX_PCS, HarmonyVocabulary, advance_inputs, advance_size, harmony_inputs,
-                               mask_bits, rotate_mask, set_class, step_weights, strongest_set)
+                                     mask_bits, rotate_mask, set_class, step_weights, strongest_set)
 
 C_MAJOR = 0b000010010001          # C, E, G
 A_MINOR = 0b001000010001          # A, C, E
