@@ -35,7 +35,6 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import numpy as np
 
@@ -268,6 +267,8 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
     ConvertReport
         Counts, skipped files with reasons, duplicates, constant-velocity pieces.
     """
+    import multiprocessing           # the worker pool, conversion only
+
     import h5py
     from tqdm import tqdm
 
@@ -282,7 +283,7 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
     workers = workers or os.cpu_count() or 1
     with atomic_output(output, force=force, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as h5:
         writer = DatasetWriter(h5, settings)
-        ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+        ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
         args = ((path, data, settings.to_dict()) for path, _, _, _, data in jobs)
         with ctx.Pool(workers) if workers > 1 else _SerialPool() as pool:
             it = pool.imap(_encode_job, args, chunksize=4)

@@ -18,6 +18,7 @@ import tempfile
 
 import numpy as np
 
+from .dataset import open_dataset
 from .errors import InputError, OutputError, OutputExistsError
 
 __all__ = ["TOKENIZERS", "VELOCITY_BINS", "piece_midi", "make_tokenizer", "export_dataset"]
@@ -88,8 +89,6 @@ def export_dataset(data: str, output: str, *, tokenizer: str | None = None, forc
     import time
 
     from tqdm import tqdm
-
-    from .dataset import open_dataset
 
     pa = _need("pyarrow")
     pq = _need("pyarrow.parquet")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ModelError
 from .pianoroll import PianoRoll
 
 #: Names of :func:`piece_context` columns.
@@ -223,8 +224,6 @@ class VelocityJudge:
 def load_judge(path) -> "VelocityJudge | None":
     """The judge saved at ``path`` (JSON with a ``params`` entry from :meth:`VelocityJudge.to_dict`), or None."""
     import json
-
-    from .errors import ModelError
 
     if path is None:
         return None

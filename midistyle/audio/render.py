@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
+from ..io import read
 from . import sf2
 from .spectral import DEFAULT_SR
 #: Voices are cut once their envelope is this far below full level (dB).
@@ -324,6 +325,4 @@ def render_performance(perf, **kwargs) -> np.ndarray:
 
 def render_midi(path: str, **kwargs) -> np.ndarray:
     """Read a MIDI file or score (:func:`midistyle.io.read`) and render it with :func:`render_notes`."""
-    from ..io import read
-
     return render_performance(read(path), **kwargs)

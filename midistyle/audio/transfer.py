@@ -40,8 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import MidistyleError
+from ..fsutil import atomic_write, check_output
+from ..nn.gram import KernelStyleLoss, choose_form, gram_np
 from ..settings import Settings, is_number
 from . import spectral
+from .files import WRITE_EXTENSIONS, limit_peaks, load_input, read_audio, write_audio
+from .gramnets import NETS, RecurrentGramLoss, net_defaults
+from .multi import stylise_multi
 from .optimise import SpectrogramLoss, TransferResult, optimise_adam, optimise_lbfgs, spectrogram_frames
 
 ACTIVATIONS = ("relu", "selu", "elu", "leaky_relu")
@@ -139,8 +144,6 @@ class TransferSettings(Settings):
 
     def validate(self) -> None:
         """Raise :class:`midistyle.settings.SettingsError`, naming the field, on settings that cannot work."""
-        from .gramnets import NETS
-
         for name, choices in (("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS), ("gram_form", GRAM_FORMS),
                               ("init", INITS), ("precision", PRECISIONS), ("net", NETS)):
             self.require_one_of(name, choices)
@@ -215,8 +218,6 @@ def ulyanov_settings(*, fast: bool = False, **fields) -> TransferSettings:
     other field the class default. ``fast`` applies :func:`fast_settings`, with ``iterations``, when
     given, as the budget of its full phase.
     """
-    from .gramnets import net_defaults
-
     s = TransferSettings(**{**net_defaults(fields.get("net", TransferSettings.net)), **fields})
     if fast:
         s = fast_settings(s, **{k: v for k, v in fields.items() if k == "iterations"})
@@ -334,8 +335,6 @@ class UlyanovLoss(SpectrogramLoss):
     def __init__(self, style: np.ndarray, content: np.ndarray | None, frames: int,
                  settings: TransferSettings, weights: np.ndarray | None = None):
         import tensorflow as tf
-
-        from ..nn.gram import KernelStyleLoss, choose_form, gram_np
 
         s = settings
         self.settings = s
@@ -464,8 +463,6 @@ def stylise(content: np.ndarray | None, style: np.ndarray, settings: TransferSet
     if weights is None and s.net not in ("rnn", "bilstm"):
         weights = random_filters(S.shape[1], s.filters, s.kernel, s.seed)
     if s.net in ("rnn", "bilstm"):
-        from .gramnets import RecurrentGramLoss
-
         loss = RecurrentGramLoss(S, C if use_content else None, frames, s)
     else:
         loss = UlyanovLoss(S, C if use_content else None, frames, s, weights=weights)
@@ -569,8 +566,6 @@ def refine_waveform(wave: WaveformLoss, y0: np.ndarray, s: TransferSettings, his
     """
     from tqdm import tqdm
 
-    from .files import limit_peaks
-
     t0 = time.perf_counter()
     base = len(history)
 
@@ -622,8 +617,6 @@ def plot_transfer(result: TransferResult, path: str, *, force: bool = False, tit
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..fsutil import atomic_write, check_output
 
     check_output(path, force=force, extensions=(".png",))
     s = result.settings
@@ -751,8 +744,6 @@ def transfer_files(content: str | None, style: str, output: str, settings=None, 
         of the file written, read back, and its ratio to the final loss), Griffin-Lim convergence,
         timings, settings.
     """
-    from .files import WRITE_EXTENSIONS, check_output, load_input, read_audio, write_audio
-
     s = settings or TransferSettings()
     inputs = tuple(p for p in (content, style) if p is not None)
     check_output(output, force=force, protect=inputs, extensions=WRITE_EXTENSIONS)
@@ -769,8 +760,6 @@ def transfer_files(content: str | None, style: str, output: str, settings=None, 
     if isinstance(s, TransferSettings):
         res = stylise(yc, ys, s, samples=samples, progress=progress, desc=desc)
     else:
-        from .multi import stylise_multi
-
         res = stylise_multi(yc, ys, s, samples=samples, progress=progress, desc=desc)
     write_audio(output, res.waveform, s.sr, force=force, protect=inputs,
                 subtype="FLOAT" if float_samples else "PCM_16")

@@ -26,7 +26,8 @@ The package, by concern (each module imports only those listed above it)::
     model       VelocityConfig, VelocityModel (NumPy runtime: sample, mean, likelihood)
     restyling   restyle(): files in, files out, only the velocities changed
     evaluation  note errors, discriminators, calibration (sampling temperatures, score level)
-    training    train() (Keras; TensorFlow loads only once the input is checked)
+    training    train() (Keras; TensorFlow loads only once the input is checked), loaded on first
+                use of ``train`` or ``build_model``: inference and the help screens never read it
 """
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ from .inputs import (NOTE_INPUT_NAMES, SCORE_BLIND_INPUTS, note_beats, note_beat
                      playing_order)
 from .model import FEATURE_VERSION, KIND, N_CLASSES, VelocityConfig, VelocityModel
 from .restyling import default_output, restyle
-from .training import build_model, train
 
 __all__ = ["DYNAMICS", "FEATURE_VERSION", "KIND", "N_CLASSES", "NOTE_INPUT_NAMES", "SCORE_BLIND_INPUTS",
            "SCORE_MAX_VELOCITIES", "VelocityConfig", "VelocityModel", "blend_velocities", "build_model",
@@ -46,3 +46,13 @@ __all__ = ["DYNAMICS", "FEATURE_VERSION", "KIND", "N_CLASSES", "NOTE_INPUT_NAMES
            "discriminator_accuracy", "error_split", "evaluate", "looks_like_score", "note_beats", "note_beats_of",
            "note_inputs", "note_metrics", "parse_level", "piece_sequence", "playing_order", "previous_inputs",
            "restyle", "score_inputs_of", "shape_level", "train"]
+
+
+def __getattr__(name: str):
+    """``train`` and ``build_model`` of :mod:`.training`, loaded on first use."""
+    if name in ("train", "build_model"):
+        from . import training  # lazy: dataset readers and tf.data pipelines stay out of inference and --help
+
+        return getattr(training, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
