@@ -5,7 +5,7 @@ tempo model the periods."""
 from __future__ import annotations
 
 import numpy as np
-from .io import tick_to_seconds
+from .codec.io import tick_to_seconds
 
 __all__ = ["MIN_RUBATO", "n_beats", "grid_share", "on_beat_grid", "beat_curve", "tempo_curve", "has_rubato"]
 

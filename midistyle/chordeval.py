@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
-from .pianoroll import PianoRoll, encode
+from .judges.notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
+from .codec.pianoroll import PianoRoll, encode
 
 __all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
            "discriminator_balanced_accuracy", "separators", "inspiration_link", "evaluate_generation",
@@ -175,7 +175,7 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
         :data:`TEXTURE_NAMES`), ``separators`` (:func:`separators`: what tells the generated
         windows from the real ones most), ``link`` (:func:`inspiration_link`), ``pieces``.
     """
-    from . import io as mio
+    from .codec import io as mio
     from .chords import compose, roll_frames
 
     gen_rolls, ins_rolls, pairs = [], [], []

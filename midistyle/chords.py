@@ -53,7 +53,7 @@ import numpy as np
 from .errors import InputError, ModelError, SettingsMismatchError
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, timed,
                          training_summary)
-from .pianoroll import EncoderSettings, PianoRoll, encode
+from .codec.pianoroll import EncoderSettings, PianoRoll, encode
 from .settings import Settings
 from .velocity import note_beats_of
 
@@ -708,7 +708,7 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
     (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
     ``feedback``, ``event_bias``: as for :meth:`ChordModel.sample`.
     """
-    from . import io as mio
+    from .codec import io as mio
 
     fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
                    feedback=feedback, event_bias=event_bias)
@@ -764,7 +764,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         ``event_bias``, ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
         None) and ``warning`` (or None).
     """
-    from . import io as mio
+    from .codec import io as mio
     from .classifier import GenreClassifier
     from .fsutil import check_output
     from .registry import chords_model_path, classifier_path
@@ -1270,7 +1270,7 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
         The sidecar written (settings, timings, validation NLL / onset F1 against the baseline).
     """
     from .classifier import GenreClassifier
-    from .dataset import genre_splits, open_dataset
+    from .codec.dataset import genre_splits, open_dataset
     from .nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 
     cfg = cfg or ChordsConfig()

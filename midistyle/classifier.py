@@ -28,14 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dataset import genre_splits, open_dataset
+from .codec.dataset import genre_splits, open_dataset
+from .codec.pianoroll import EncoderSettings, PianoRoll, encode
 from .errors import InputError, ModelError, SettingsMismatchError
 from .fsutil import atomic_output
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle, timed,
                          training_summary)
 from .nn.numpy_runtime import load_weights, segment_classifier_forward
 from .nn.training import array_dataset, fit_with_checkpoints, full_batch_rows, generator_dataset, get_strategy
-from .pianoroll import EncoderSettings, PianoRoll, encode
 from .registry import classifier_path
 from .settings import Settings
 
@@ -435,7 +435,7 @@ def format_confusion(matrix, genres) -> str:
 
 # ----------------------------------------------------------------------------- training
 def load_features(ds, indices, cfg: ClassifierConfig, compact: bool = False) -> list:
-    """:func:`segment_features` of pieces of a :class:`~midistyle.dataset.Dataset`.
+    """:func:`segment_features` of pieces of a :class:`~midistyle.codec.dataset.Dataset`.
 
     With ``compact`` the arrays stay uint8 (velocity unscaled) to save memory; turn them into
     model inputs with :func:`_as_float`.
@@ -590,7 +590,7 @@ def _sidecar(data: _TrainingData, cfg: ClassifierConfig, fingerprint: str, histo
 
 def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, progress: bool = True,
           force: bool = False, strategy: str = "default") -> dict:
-    """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.dataset`.
+    """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.codec.dataset`.
 
     Fits on the dataset's train split (split by piece) and validates on its validation split
     each epoch (segment-level loss) with early stopping, a best-model checkpoint, a CSV log

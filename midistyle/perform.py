@@ -15,12 +15,12 @@ import os
 
 import numpy as np
 
-from . import io as mio
 from .beats import beat_curve, has_rubato, on_beat_grid
+from .codec import io as mio
+from .codec.io import tick_to_seconds
+from .codec.pianoroll import encode
 from .errors import InputError, ModelError
 from .fsutil import check_output
-from .io import tick_to_seconds
-from .pianoroll import encode
 from .registry import find, velocity_model_path
 from .tempo import TempoModel, curve_statistics, evaluate as evaluate_tempo, tempo_events
 from .velocity import VelocityModel, default_output, looks_like_score, note_beats_of, parse_level

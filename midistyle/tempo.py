@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import io as mio
 from .beats import beat_curve, has_rubato, n_beats, on_beat_grid
 from .chordeval import discriminator_balanced_accuracy
+from .codec import io as mio
 from .errors import InputError, ModelError, SettingsMismatchError
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle,
                          training_summary)

@@ -17,13 +17,13 @@ import mido
 import numpy as np
 import pytest
 
-from midistyle import io as mio
+from midistyle.codec import io as mio
 from midistyle.chords import (ChordModel, ChordsConfig, frames_to_notes, notes_to_midi, pedal_runs,
                               model_inputs, previous_frames, roll_frames, train)
 from midistyle.classifier import GenreClassifier
-from midistyle.dataset import convert
+from midistyle.codec.dataset import convert
 from midistyle.errors import InputError, SettingsMismatchError
-from midistyle.pianoroll import encode
+from midistyle.codec.pianoroll import encode
 from midistyle.registry import chords_model_path, classifier_path
 
 from conftest import GENRES, REPO, TPD, run_module, tpd_validation_files

@@ -1,4 +1,4 @@
-"""midistyle.dataset: folders of MIDI -> HDF5, bad files, duplicates, split, reading back."""
+"""midistyle.codec.dataset: folders of MIDI -> HDF5, bad files, duplicates, split, reading back."""
 from __future__ import annotations
 
 import hashlib
@@ -17,10 +17,10 @@ import mido
 import numpy as np
 import pytest
 
-from midistyle.dataset import Dataset, assign_split, convert, find_midi_files
-from midistyle.io import read
+from midistyle.codec.dataset import Dataset, assign_split, convert, find_midi_files
+from midistyle.codec.io import read
 from midistyle.errors import InputError, OutputError, SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.codec.pianoroll import EncoderSettings, encode
 
 from conftest import REPO, run_cli, save_tracks, simple_notes_midi, tpd_files, tpd_sample
 
@@ -129,7 +129,7 @@ def test_hdf5_attributes_and_layout(converted):
     tree, out, report = converted
     with h5py.File(out, "r") as h5:
         a = h5.attrs
-        assert a["format"] == "midistyle.dataset" and int(a["format_version"]) == 2
+        assert a["format"] == "midistyle.codec.dataset" and int(a["format_version"]) == 2
         assert EncoderSettings.from_dict(json.loads(a["encoder"])) == SETTINGS
         assert json.loads(a["genres"]) == ["classical", "jazz"]
         skipped = json.loads(a["skipped"])

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dataset import assign_split, split_key
+from ..codec.dataset import assign_split, split_key
+from ..codec.io import MIDI_EXTENSIONS, read
 from ..errors import InputError, ModelError, MidistyleError, OutputError, SettingsMismatchError
 from ..fsutil import atomic_write, check_output
-from ..io import MIDI_EXTENSIONS, read
 from ..modelfiles import float_history
 from ..settings import Settings, is_number
 from . import spectral

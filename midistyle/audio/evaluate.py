@@ -270,7 +270,7 @@ KEY_INVARIANCE_STYLE = {"stft_style": 1.0, "cqt_style": 1.0}
 
 def demo_melody(seconds: float = 3.0) -> np.ndarray:
     """A short melody with harmony (I-IV-V-I in C, a chord and two melody notes per bar) as a note
-    table of :data:`midistyle.io.NOTE_DTYPE` fields (pitch, velocity, start, end)."""
+    table of :data:`midistyle.codec.io.NOTE_DTYPE` fields (pitch, velocity, start, end)."""
     chords = ((48, 52, 55), (53, 57, 60), (55, 59, 62), (48, 52, 55))
     tune = ((72, 76), (77, 72), (74, 71), (72, 67))
     bar = seconds / 4

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dataset import Dataset
+from ..codec.dataset import Dataset
+from ..codec.io import read
 from ..errors import InputError, MidistyleError, ModelError
-from ..io import read
 from ..modelfiles import check_model_output, commit_bundle, read_sidecar, stage_bundle
 from ..nn.numpy_runtime import dense, load_weights
 from ..registry import audio_genre_path

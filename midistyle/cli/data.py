@@ -1,7 +1,7 @@
 """Commands on pieces and datasets: ``info``, ``plot``, ``dataset convert``."""
 from __future__ import annotations
 
-from ..export import TOKENIZERS
+from ..codec.export import TOKENIZERS
 from .common import RAW, add_encoder_args, command, name_flags, pos_int
 
 __all__ = ["add_commands"]
@@ -74,6 +74,9 @@ def add_commands(sub) -> None:
     c.add_argument("--workers", type=int, default=None, help="parallel processes (default: all cores)")
     c.add_argument("--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.add_argument("--verbose", action="store_true",
+                   help="with --runner beam: show Beam's own warnings and its workers' log lines (by default "
+                        "they are shown only when the pipeline fails)")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     add_encoder_flags(c)
     c.set_defaults(func=command("data", "cmd_dataset_convert"))

@@ -33,8 +33,8 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..codec.io import MIDI_EXTENSIONS, SCORE_EXTENSIONS
 from ..errors import MidistyleError
-from ..io import MIDI_EXTENSIONS, SCORE_EXTENSIONS
 from ..registry import catalog, search_path
 from .jobs import chords_upload, perform_upload, restyle_upload
 from .settings import StudioSettings

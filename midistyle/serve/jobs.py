@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import io as mio
 from ..audio.files import write_audio
 from ..audio.render import render_performance
 from ..audio.spectral import DEFAULT_SR
 from ..beats import tempo_curve
 from ..chords import generate
+from ..codec import io as mio
+from ..codec.pianoroll import encode
 from ..perform import perform
-from ..pianoroll import encode
 from ..plot import plot_pieces
 from ..velocity import restyle
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codec.pianoroll import encode
 from ..errors import InputError
-from ..notefeatures import RidgeBaseline, VelocityJudge, judge_statistics, velocity_profile
-from ..pianoroll import encode
+from ..judges.notefeatures import RidgeBaseline, VelocityJudge, judge_statistics, velocity_profile
 from .inputs import NOTE_INPUT_NAMES, SCORE_BLIND_INPUTS, note_beats, note_beats_of, note_inputs, playing_order
 from .model import VelocityModel
 
@@ -44,7 +44,7 @@ def _lag1(v: np.ndarray) -> float:
 def discriminator_accuracy(real: np.ndarray, fake: np.ndarray, folds: int = 10) -> float:
     """Cross-validated accuracy of a logistic regression telling real from restyled pieces.
 
-    ``real[k]`` and ``fake[k]`` are feature rows (:func:`midistyle.notefeatures.velocity_profile`)
+    ``real[k]`` and ``fake[k]`` are feature rows (:func:`midistyle.judges.notefeatures.velocity_profile`)
     of the same piece; folds hold out a piece's two versions together. 0.5 = indistinguishable.
     """
     n = len(real)
@@ -153,7 +153,7 @@ def evaluate(model: VelocityModel, rolls, names=None, *, beats=None, seed: int =
     ``spread_ratio`` (median over pieces of std(sampled) / std(real)), lag-1 autocorrelation of
     successive notes (real vs sampled), negative log-likelihood per note (teacher forced, nats),
     ``discriminator`` (cross-validated real-vs-sampled accuracy on per-piece velocity statistics;
-    0.5 = indistinguishable) and, with a ``judge`` (:class:`midistyle.notefeatures.VelocityJudge`),
+    0.5 = indistinguishable) and, with a ``judge`` (:class:`midistyle.judges.notefeatures.VelocityJudge`),
     the share of sampled pieces it assigns to the model's genre.
     """
     genre_mean = float(model.meta["genre_mean_velocity"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..beats import grid_share
-from ..notefeatures import CONTEXT_NAMES, piece_context
-from ..pianoroll import PianoRoll
+from ..codec.pianoroll import PianoRoll
+from ..judges.notefeatures import CONTEXT_NAMES, piece_context
 
 #: Names of the per-note inputs of :func:`note_inputs` (piece context last).
 NOTE_INPUT_NAMES = (
@@ -136,7 +136,7 @@ def note_inputs(roll: PianoRoll, beats: np.ndarray | None = None) -> tuple:
 
 
 def note_beats_of(perf) -> np.ndarray:
-    """Onset of every note of a :class:`~midistyle.io.Performance` in beats (its ticks / ticks per beat)."""
+    """Onset of every note of a :class:`~midistyle.codec.io.Performance` in beats (its ticks / ticks per beat)."""
     return perf.notes["start_tick"] / float(perf.ticks_per_beat)
 
 

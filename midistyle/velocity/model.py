@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..codec.pianoroll import EncoderSettings, PianoRoll
 from ..errors import InputError, ModelError, SettingsMismatchError
 from ..modelfiles import read_sidecar
 from ..nn.numpy_runtime import ARWaveNetRuntime
 from ..nn.sequences import previous_inputs
-from ..pianoroll import EncoderSettings, PianoRoll
 from ..settings import Settings
 from .dynamics import parse_level, shape_level
 from .inputs import CHORD_RANK, NOTE_INPUT_NAMES, note_inputs

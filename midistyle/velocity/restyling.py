@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 
-from .. import io as mio
+from ..codec import io as mio
+from ..codec.io import CORPUS_PREFIX
+from ..codec.pianoroll import encode
 from ..errors import InputError
 from ..fsutil import check_output
-from ..io import CORPUS_PREFIX
-from ..pianoroll import encode
 from ..plot import plot_velocity_compare
 from ..registry import velocity_model_path
 from .dynamics import blend_velocities, looks_like_score, parse_level
@@ -54,7 +54,7 @@ def restyle(inputs, genre: str | None = None, model: str | VelocityModel | None 
     plot : str, optional
         PNG of the input's and the output's velocity over the piano roll (one input only).
     max_seconds : float or None
-        Refuse inputs longer than this (see :func:`midistyle.pianoroll.encode`).
+        Refuse inputs longer than this (see :func:`midistyle.codec.pianoroll.encode`).
 
     Returns
     -------

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dataset import genre_splits, open_dataset
+from ..codec.dataset import genre_splits, open_dataset
+from ..codec.pianoroll import EncoderSettings
+from ..judges.notefeatures import RidgeBaseline
 from ..modelfiles import bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, training_summary
 from ..nn.numpy_runtime import ARWaveNetRuntime
 from ..nn.sequences import event_windows
 from ..nn.training import array_dataset, fit_with_checkpoints, full_batch_rows, generator_dataset, get_strategy
-from ..notefeatures import RidgeBaseline
-from ..pianoroll import EncoderSettings
 from .evaluation import evaluate
 from .inputs import NOTE_INPUT_NAMES, piece_sequence
 from .model import FEATURE_VERSION, KIND, N_CLASSES, VelocityConfig, VelocityModel
@@ -142,7 +142,7 @@ def _validation(meta: dict, npz: str, keras_path: str, data: _TrainingData) -> d
 
 def train(dataset_path: str, genre: str, output: str, cfg: VelocityConfig | None = None,
           strategy: str = "default", progress: bool = True, force: bool = False) -> dict:
-    """Train a velocity model for ``genre`` on an HDF5 dataset from :mod:`midistyle.dataset`.
+    """Train a velocity model for ``genre`` on an HDF5 dataset from :mod:`midistyle.codec.dataset`.
 
     Fits on the dataset's train split by likelihood (teacher forcing) plus the regression head's
     MSE; early stopping and the figures use its validation split. Constant-velocity pieces are

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from ...dataset import find_midi_files
+from ...codec.dataset import find_midi_files
 from ...errors import MidistyleError
 
 __all__ = ["collect_inputs", "parse_sources"]

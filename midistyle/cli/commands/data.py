@@ -5,14 +5,14 @@ import json
 import os
 import sys
 
-from ...beamconvert import convert_beam
 from ...beats import tempo_curve
-from ...dataset import convert
+from ...codec.beamconvert import convert_beam
+from ...codec.dataset import convert
+from ...codec.export import export_dataset
+from ...codec.io import read
+from ...codec.pianoroll import EncoderSettings, encode
 from ...errors import MidistyleError
-from ...export import export_dataset
 from ...fsutil import check_output
-from ...io import read
-from ...pianoroll import EncoderSettings, encode
 from ...plot import plot_pieces
 from ...summary import describe, format_summary
 from ..common import settings_from_args
@@ -20,7 +20,7 @@ from .common import parse_sources
 
 
 def encoder_settings(args):
-    """The :class:`midistyle.pianoroll.EncoderSettings` of ``--step`` / ``--pitch-range``; a bad value is
+    """The :class:`midistyle.codec.pianoroll.EncoderSettings` of ``--step`` / ``--pitch-range``; a bad value is
     a :class:`midistyle.settings.SettingsError` naming its field, to which main() adds the flag."""
     pitch = dict(zip(("pitch_low", "pitch_high"), args.pitch_range or ()))
     return settings_from_args(EncoderSettings, args, {"step": "step"}, **pitch)
@@ -63,8 +63,8 @@ def cmd_dataset_convert(args):
     common = dict(settings=encoder_settings(args), val_fraction=args.val_fraction, seed=args.seed,
                   force=args.force, workers=args.workers)
     if args.runner == "beam":
-        report = convert_beam(sources, args.output, shards=args.shards,
-                              beam_options=args.beam_option, **common)
+        report = convert_beam(sources, args.output, shards=args.shards, beam_options=args.beam_option,
+                              verbose=args.verbose, **common)
     else:
         report = convert(sources, args.output, progress=not args.quiet, **common)
     if args.json:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 
-from ... import io as mio
 from ...audio.evaluate import (evaluate_audio, format_evaluation, key_invariance, key_invariance_settings,
                                plot_key_invariance)
 from ...chordeval import TEXTURE_NAMES, evaluate_generation
 from ...chords import ChordModel, shipped_velocity_model
 from ...classifier import GenreClassifier
+from ...codec import io as mio
+from ...codec.io import read
+from ...codec.pianoroll import encode
 from ...errors import MidistyleError
 from ...fsutil import check_output
-from ...io import read
-from ...notefeatures import load_judge
+from ...judges.notefeatures import load_judge
 from ...perform import evaluate_perform
-from ...pianoroll import encode
 from ...registry import chords_model_path, classifier_path, content_judge_path, velocity_judge_path, velocity_model_path
 from ...velocity import VelocityModel, evaluate, note_beats_of
 from ..audio import JUDGE_FIELDS

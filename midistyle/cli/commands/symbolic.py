@@ -8,10 +8,10 @@ import sys
 
 from ...chords import generate
 from ...classifier import load_default, save_npy
+from ...codec.io import CORPUS_PREFIX
+from ...codec.pianoroll import encode
 from ...fsutil import check_output
-from ...io import CORPUS_PREFIX
 from ...modelfiles import bundle_stem
-from ...pianoroll import encode
 from .common import collect_inputs
 
 

@@ -8,7 +8,7 @@ import json
 from ...audio.cyclegan import CycleGANConfig, train as train_cyclegan
 from ...chords import ChordsConfig, train as train_chords
 from ...classifier import ClassifierConfig, format_confusion, train as train_classifier
-from ...dataset import split_files
+from ...codec.dataset import split_files
 from ...errors import MidistyleError
 from ...modelfiles import write_card
 from ...nn.distributed import worker_path

@@ -1,14 +1,14 @@
 """What the notes tell: per-note and per-piece features, written once.
 
 Used by the velocity model's inputs (piece context), the local-feature baseline regressor and
-the velocity-only genre judge. Pure NumPy functions over a :class:`~midistyle.pianoroll.PianoRoll`.
+the velocity-only genre judge. Pure NumPy functions over a :class:`~midistyle.codec.pianoroll.PianoRoll`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import ModelError
-from .pianoroll import PianoRoll
+from ..codec.pianoroll import PianoRoll
+from ..errors import ModelError
 
 #: Names of :func:`piece_context` columns.
 CONTEXT_NAMES = ["log_notes_per_s", "mean_polyphony", "mean_pitch", "pitch_spread", "mean_log_duration",

@@ -1,11 +1,11 @@
 """Folders of MIDI -> one HDF5 dataset, and reading it back.
 
-HDF5 layout (format ``midistyle.dataset`` version 2)
+HDF5 layout (format ``midistyle.codec.dataset`` version 2)
 ---------------------------------------------------
 Concatenated arrays with a piece index, so a piece is one contiguous slice. Only what cannot be
 derived is stored: the note table and the pedal values on the grid. The onset, held and velocity
 matrices of a piece are rebuilt from its notes when it is read (:meth:`Dataset.piece`, the same
-code as :func:`~midistyle.pianoroll.encode`), which keeps files small and conversion fast::
+code as :func:`~midistyle.codec.pianoroll.encode`), which keeps files small and conversion fast::
 
     /                 attrs: format, format_version, encoder (JSON EncoderSettings),
                              genres (JSON list), val_fraction, split_seed,
@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError, SettingsMismatchError
-from .fsutil import atomic_output, check_output
+from ..errors import InputError, SettingsMismatchError
+from ..fsutil import atomic_output, check_output
 from .io import MIDI_EXTENSIONS, read_midi_bytes
 from .pianoroll import (EncoderSettings, PianoRoll, check_duration, grid_length, pedal_matrix,
                         roll_from_notes, steps_of)
 
-FORMAT = "midistyle.dataset"
+FORMAT = "midistyle.codec.dataset"
 FORMAT_VERSION = 2
 STORED_NOTE_DTYPE = np.dtype([("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8"), ("step", "i8"),
                               ("beat", "f8")])
@@ -134,7 +134,7 @@ def is_constant_velocity(notes: np.ndarray) -> bool:
 class DatasetWriter:
     """Appends encoded pieces to an open HDF5 file in the dataset layout, then writes the piece
     index and attributes (:meth:`finish`). Used by :func:`convert` and by each shard of the
-    distributed conversion (:mod:`midistyle.beamconvert`), so both write the same thing."""
+    distributed conversion (:mod:`midistyle.codec.beamconvert`), so both write the same thing."""
 
     def __init__(self, h5, settings: EncoderSettings, flush_notes: int = 1_000_000):
         self.h5, self.settings, self.flush_notes = h5, settings, flush_notes
@@ -396,14 +396,14 @@ class Dataset:
 
     def piece(self, i: int) -> PianoRoll:
         """Piano roll of piece ``i`` (notes carry pitch, velocity, start, end; steps in note_steps),
-        rebuilt from its stored notes exactly as :func:`~midistyle.pianoroll.encode` builds it."""
+        rebuilt from its stored notes exactly as :func:`~midistyle.codec.pianoroll.encode` builds it."""
         a, n = int(self.roll_start[i]), int(self.roll_length[i])
         na, nn = int(self.note_start[i]), int(self.note_count[i])
         return roll_from_notes(self.h5["notes"][na:na + nn], self.h5["rolls/pedals"][a:a + n], self.settings)
 
 
-#: Format name of the manifest of a sharded dataset (:mod:`midistyle.beamconvert`).
-MANIFEST_FORMAT = "midistyle.dataset-manifest"
+#: Format name of the manifest of a sharded dataset (:mod:`midistyle.codec.beamconvert`).
+MANIFEST_FORMAT = "midistyle.codec.dataset-manifest"
 MANIFEST_NAME = "manifest.json"
 
 
