@@ -129,7 +129,7 @@ def test_hdf5_attributes_and_layout(converted):
     tree, out, report = converted
     with h5py.File(out, "r") as h5:
         a = h5.attrs
-        assert a["format"] == "midistyle.codec.dataset" and int(a["format_version"]) == 2
+        assert a["format"] == "midistyle.dataset" and int(a["format_version"]) == 2
         assert EncoderSettings.from_dict(json.loads(a["encoder"])) == SETTINGS
         assert json.loads(a["genres"]) == ["classical", "jazz"]
         skipped = json.loads(a["skipped"])

@@ -1,6 +1,6 @@
 """Folders of MIDI -> one HDF5 dataset, and reading it back.
 
-HDF5 layout (format ``midistyle.codec.dataset`` version 2)
+HDF5 layout (format ``midistyle.dataset`` version 2)
 ---------------------------------------------------
 Concatenated arrays with a piece index, so a piece is one contiguous slice. Only what cannot be
 derived is stored: the note table and the pedal values on the grid. The onset, held and velocity
@@ -44,7 +44,7 @@ from .io import MIDI_EXTENSIONS, read_midi_bytes
 from .pianoroll import (EncoderSettings, PianoRoll, check_duration, grid_length, pedal_matrix,
                         roll_from_notes, steps_of)
 
-FORMAT = "midistyle.codec.dataset"
+FORMAT = "midistyle.dataset"
 FORMAT_VERSION = 2
 STORED_NOTE_DTYPE = np.dtype([("pitch", "i2"), ("velocity", "i2"), ("start", "f8"), ("end", "f8"), ("step", "i8"),
                               ("beat", "f8")])
@@ -403,7 +403,7 @@ class Dataset:
 
 
 #: Format name of the manifest of a sharded dataset (:mod:`midistyle.codec.beamconvert`).
-MANIFEST_FORMAT = "midistyle.codec.dataset-manifest"
+MANIFEST_FORMAT = "midistyle.dataset-manifest"
 MANIFEST_NAME = "manifest.json"
 
 
