@@ -12,8 +12,8 @@ import resource
 import tempfile
 import time
 
-from midistyle.beamconvert import convert_beam
-from midistyle.dataset import convert
+from midistyle.codec.beamconvert import convert_beam
+from midistyle.codec.dataset import convert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TPD = os.path.join(ROOT, "..", "shared", "data", "tpd")

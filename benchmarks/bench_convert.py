@@ -10,7 +10,7 @@ import resource
 import tempfile
 import time
 
-from midistyle.dataset import convert
+from midistyle.codec.dataset import convert
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TPD = os.path.join(ROOT, "..", "shared", "data", "tpd")

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("file", nargs="?", default=DEFAULT)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    from midistyle import io as mio
+    from midistyle.codec import io as mio
     from midistyle.perform import score_like
 
     perf = mio.read(args.file, exact=True)

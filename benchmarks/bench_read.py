@@ -35,8 +35,8 @@ def main():
     cmd = [sys.executable, "-m", "midistyle.cli", "info", args.file]
     t_info = best(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL), args.repeat)
 
-    from midistyle import io as mio
-    from midistyle.pianoroll import encode
+    from midistyle.codec import io as mio
+    from midistyle.codec.pianoroll import encode
 
     perf = mio.read(args.file)
     t_fast = best(lambda: mio.read(args.file), args.repeat)

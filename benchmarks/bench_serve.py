@@ -87,7 +87,7 @@ class Server:
 
 
 def piece_info(path):
-    from midistyle import io as mio
+    from midistyle.codec import io as mio
 
     perf = mio.read(path)
     return perf.duration, len(perf.notes)

@@ -41,10 +41,10 @@ def main():
         t0 = time.perf_counter()
         import numpy as np
 
-        from midistyle import io as mio
+        from midistyle.codec import io as mio
         from midistyle.chords import ChordModel, shipped_velocity_model, compose
         from midistyle.classifier import GenreClassifier
-        from midistyle.pianoroll import encode
+        from midistyle.codec.pianoroll import encode
         from midistyle.registry import chords_model_path, classifier_path
         t_import = time.perf_counter() - t0
         t0 = time.perf_counter()

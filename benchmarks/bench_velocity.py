@@ -34,8 +34,8 @@ def main():
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
         t0 = time.perf_counter()
-        from midistyle import io as mio
-        from midistyle.pianoroll import encode
+        from midistyle.codec import io as mio
+        from midistyle.codec.pianoroll import encode
         from midistyle.registry import velocity_model_path
         from midistyle.velocity import VelocityModel, note_beats_of
         t_import = time.perf_counter() - t0

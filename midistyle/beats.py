@@ -5,6 +5,7 @@ tempo model the periods."""
 from __future__ import annotations
 
 import numpy as np
+from .codec.io import tick_to_seconds
 
 __all__ = ["MIN_RUBATO", "n_beats", "grid_share", "on_beat_grid", "beat_curve", "tempo_curve", "has_rubato"]
 
@@ -46,8 +47,6 @@ def beat_curve(perf) -> np.ndarray:
 def tempo_curve(perf) -> tuple:
     """``(seconds, bpm)`` of each beat: when it starts and its tempo in quarter notes per minute
     (for figures, :func:`midistyle.plot.plot_pieces`)."""
-    from .io import tick_to_seconds
-
     B = n_beats(perf)
     return (tick_to_seconds(np.arange(B) * perf.ticks_per_beat, perf.tempo, perf.ticks_per_beat),
             60.0 / np.exp(beat_curve(perf)))

@@ -28,10 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .codec.dataset import genre_splits, open_dataset
+from .codec.pianoroll import EncoderSettings, PianoRoll, encode
 from .errors import InputError, ModelError, SettingsMismatchError
+from .fsutil import atomic_output
 from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle, timed,
                          training_summary)
-from .pianoroll import EncoderSettings, PianoRoll, encode
+from .nn.numpy_runtime import load_weights, segment_classifier_forward
+from .nn.training import array_dataset, fit_with_checkpoints, full_batch_rows, generator_dataset, get_strategy
+from .registry import classifier_path
 from .settings import Settings
 
 KIND = "classifier"
@@ -216,8 +221,6 @@ class GenreClassifier:
             raise SettingsMismatchError(f"{path}: model expects {meta.get('n_features')} input features, "
                                         f"encoder settings {settings.to_dict()} give {n_in}")
         if prefer_numpy and os.path.exists(files["npz"]):
-            from .nn.numpy_runtime import load_weights, segment_classifier_forward
-
             try:
                 w = load_weights(files["npz"])
             except (OSError, ValueError) as exc:
@@ -335,8 +338,6 @@ def keras_forward(model):
 
 def load_default(model: str | None = None) -> GenreClassifier:
     """The classifier at ``model``, or the shipped one (:func:`midistyle.registry.classifier_path`)."""
-    from .registry import classifier_path
-
     return GenreClassifier.load(model or classifier_path())
 
 
@@ -370,8 +371,6 @@ def embed(source, model: str | GenreClassifier | None = None, per_segment: bool 
 def save_npy(array: np.ndarray, path: str, *, force: bool = False, protect: tuple = ()) -> None:
     """Write ``array`` to ``path`` (.npy) atomically; refuse to overwrite without ``force``,
     never overwrite a path in ``protect``."""
-    from .fsutil import atomic_output
-
     with atomic_output(path, force=force, protect=protect, suffix=".npy.tmp") as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, array)
@@ -436,7 +435,7 @@ def format_confusion(matrix, genres) -> str:
 
 # ----------------------------------------------------------------------------- training
 def load_features(ds, indices, cfg: ClassifierConfig, compact: bool = False) -> list:
-    """:func:`segment_features` of pieces of a :class:`~midistyle.dataset.Dataset`.
+    """:func:`segment_features` of pieces of a :class:`~midistyle.codec.dataset.Dataset`.
 
     With ``compact`` the arrays stay uint8 (velocity unscaled) to save memory; turn them into
     model inputs with :func:`_as_float`.
@@ -535,8 +534,6 @@ def _datasets(data: _TrainingData, cfg: ClassifierConfig, n_in: int, replicas: i
     full batches of the same count on every replica)."""
     import tensorflow as tf
 
-    from .nn.training import array_dataset, full_batch_rows, generator_dataset
-
     sig = (tf.TensorSpec((cfg.segment, n_in), tf.float32), tf.TensorSpec((), tf.int32))
     train_ds = generator_dataset(lambda: _segment_stream(data.train_feats, cfg, data.settings, cfg.seed), sig,
                                  cfg.batch_size, shard=True)
@@ -557,9 +554,7 @@ def _fit(data: _TrainingData, cfg: ClassifierConfig, dist, stem: str, progress: 
     ``(model, history, seconds)``."""
     import keras
 
-    from .nn.layers import build_segment_classifier
-    from .nn.training import fit_with_checkpoints
-
+    from .nn.layers import build_segment_classifier  # lazy: Keras layers load TensorFlow
     n_in = n_features(data.settings, cfg.use_velocity, cfg.harmony)
     train_ds, val_ds = _datasets(data, cfg, n_in, dist.num_replicas_in_sync)
     with dist.scope():
@@ -595,7 +590,7 @@ def _sidecar(data: _TrainingData, cfg: ClassifierConfig, fingerprint: str, histo
 
 def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, progress: bool = True,
           force: bool = False, strategy: str = "default") -> dict:
-    """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.dataset`.
+    """Train a genre classifier on an HDF5 dataset from :mod:`midistyle.codec.dataset`.
 
     Fits on the dataset's train split (split by piece) and validates on its validation split
     each epoch (segment-level loss) with early stopping, a best-model checkpoint, a CSV log
@@ -624,9 +619,6 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
         The sidecar written: settings, training time, validation figures (segment and piece
         accuracy, confusion matrices).
     """
-    from .dataset import genre_splits, open_dataset
-    from .nn.numpy_runtime import load_weights, segment_classifier_forward
-
     cfg = cfg or ClassifierConfig()
     files = check_model_output(output, force=force)
     with open_dataset(dataset_path) as ds:
@@ -635,8 +627,6 @@ def train(dataset_path: str, output: str, cfg: ClassifierConfig | None = None, p
             raise InputError(f"{dataset_path}: a classifier needs at least two genres (has: {', '.join(genres) or 'none'})")
         splits = {g: genre_splits(ds, g, dataset_path) for g in genres}
         import keras                         # TensorFlow loads once the input is checked
-
-        from .nn.training import get_strategy
 
         dist = get_strategy(strategy)        # before any other TensorFlow work
         keras.utils.set_random_seed(cfg.seed)

@@ -15,6 +15,7 @@ import os
 import time
 
 from .errors import ModelError, OutputError, OutputExistsError
+from .nn.numpy_runtime import export_weights
 
 __all__ = ["bundle_stem", "bundle_files", "read_sidecar", "write_sidecar", "update_sidecar", "check_model_output",
            "save_without_optimizer", "stage_bundle", "commit_bundle", "training_summary", "float_history", "timed", "plot_history", "write_card"]
@@ -86,8 +87,6 @@ def stage_bundle(model, files: dict, *, optimizer: bool = False) -> tuple:
         The temporary ``.keras`` and ``.npz`` paths: evaluate the model from the ``.npz``, then
         hand both to :func:`commit_bundle`.
     """
-    from .nn.numpy_runtime import export_weights
-
     stem = bundle_stem(files["keras"])
     tmp_keras, tmp_npz = stem + ".tmp.keras", stem + ".tmp.npz"
     if optimizer:

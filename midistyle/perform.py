@@ -15,8 +15,15 @@ import os
 
 import numpy as np
 
+from .beats import beat_curve, has_rubato, on_beat_grid
+from .codec import io as mio
+from .codec.io import tick_to_seconds
+from .codec.pianoroll import encode
 from .errors import InputError, ModelError
-from .pianoroll import encode
+from .fsutil import check_output
+from .registry import find, velocity_model_path
+from .tempo import TempoModel, curve_statistics, evaluate as evaluate_tempo, tempo_events
+from .velocity import VelocityModel, default_output, looks_like_score, note_beats_of, parse_level
 
 __all__ = ["score_like", "tempo_plan", "perform", "evaluate_perform"]
 
@@ -25,9 +32,6 @@ def score_like(perf, velocity: int = 64):
     """The performance as a notation program would export it: every note at ``velocity``, no
     pedals, one tempo (the median of its tempo map, weighted by beats); ticks and pitches kept.
     The result has no MIDI messages (:attr:`Performance.exact` is False): for evaluation."""
-    from .io import tick_to_seconds
-    from .beats import beat_curve
-
     p = copy.copy(perf)
     curve = beat_curve(perf)
     us = float(np.exp(np.median(curve)) * 1e6) if len(curve) else 500000.0
@@ -43,8 +47,6 @@ def score_like(perf, velocity: int = 64):
 
 def tempo_plan(perf, genre: str, tempo_model=None) -> str | None:
     """Why the input's tempo is kept (a one-line reason), or None when a tempo map is drawn for it."""
-    from .beats import has_rubato, on_beat_grid
-
     if tempo_model is None:
         return (f"no tempo model for {genre} (TPD's {genre} files carry too few tempo maps to learn "
                 "rubato from)")
@@ -56,9 +58,6 @@ def tempo_plan(perf, genre: str, tempo_model=None) -> str | None:
 
 
 def _tempo_model(genre: str, model: str | None):
-    from .registry import find
-    from .tempo import TempoModel
-
     if model is not None:
         return TempoModel.load(model)
     try:
@@ -104,12 +103,6 @@ def perform(inputs, genre: str | None = None, output: str | None = None, force: 
         ``after``, ``std_velocity_before`` / ``after``, ``tempo`` ("drawn" or why it was kept),
         ``beats``, ``rubato_std`` and ``rubato_lag1`` of the drawn log beat period (None if kept).
     """
-    from . import io as mio
-    from .fsutil import check_output
-    from .registry import velocity_model_path
-    from .tempo import curve_statistics, tempo_events
-    from .velocity import VelocityModel, default_output, looks_like_score, note_beats_of, parse_level
-
     if not temperature > 0:
         raise InputError(f"temperature must be > 0, got {temperature!r}", field="temperature")
     if level is not None:
@@ -158,11 +151,6 @@ def evaluate_perform(performances: list, genre: str, *, seed: int = 0, velocity_
     with how they were really played: per piece the mean velocity difference and the velocity
     spread ratio; for the sequenced pieces with rubato, the tempo figures of
     :func:`midistyle.tempo.evaluate` (unless not ``tempo``)."""
-    from .registry import velocity_model_path
-    from .beats import has_rubato, on_beat_grid
-    from .tempo import TempoModel, evaluate as evaluate_tempo
-    from .velocity import VelocityModel, note_beats_of
-
     vm = velocity_model if isinstance(velocity_model, VelocityModel) else VelocityModel.load(
         velocity_model or velocity_model_path(genre))
     tm = tempo_model if isinstance(tempo_model, TempoModel) else _tempo_model(genre, tempo_model) if tempo else None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .codec.pianoroll import PianoRoll
 from .fsutil import atomic_write
-from .pianoroll import PianoRoll
 
 __all__ = ["velocity_image", "pool_columns", "plot_velocity_compare", "plot_pieces"]
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-from .io import SOFT_CC, SUSTAIN_CC, read
-from .pianoroll import EncoderSettings, encode
+from .codec.io import SOFT_CC, SUSTAIN_CC, read
+from .codec.pianoroll import EncoderSettings, encode
 
 
 def describe(path: str, settings: EncoderSettings | None = None) -> dict:

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .beats import beat_curve, has_rubato, n_beats, on_beat_grid
+from .judges.chordeval import discriminator_balanced_accuracy
+from .codec import io as mio
 from .errors import InputError, ModelError, SettingsMismatchError
+from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, read_sidecar, stage_bundle,
+                         training_summary)
+from .nn.numpy_runtime import ARWaveNetRuntime, load_weights
+from .nn.sequences import event_windows, previous_inputs
+from .nn.training import array_dataset, fit_with_checkpoints, generator_dataset
 from .settings import Settings
 
 __all__ = ["KIND", "BEAT_FEATURE_NAMES", "TempoConfig", "beat_features", "TempoModel", "tempo_events", "curve_statistics", "tempo_curve_features",
@@ -190,9 +197,6 @@ class TempoModel:
     def load(cls, path: str) -> "TempoModel":
         """Load ``STEM.json`` + ``STEM.npz`` (any of the bundle's paths); :class:`ModelError` if
         incomplete, :class:`SettingsMismatchError` if the weights disagree with the sidecar."""
-        from .modelfiles import read_sidecar
-        from .nn.numpy_runtime import ARWaveNetRuntime, load_weights
-
         files, meta = read_sidecar(path, KIND)
         if not os.path.exists(files["npz"]):
             raise ModelError(f"{files['npz']}: weights for the NumPy runtime are missing")
@@ -231,8 +235,6 @@ class TempoModel:
 
     def log_likelihood(self, perf) -> np.ndarray:
         """Log-probability (nats) of each beat's class of the real curve, teacher forced."""
-        from .nn.sequences import previous_inputs
-
         X = beat_features(perf)
         c = beat_curve(perf)
         y = self.config.to_class(c - np.median(c))
@@ -246,8 +248,6 @@ class TempoModel:
 def select_pieces(paths) -> tuple:
     """``(performances, skipped)``: the files whose notes sit on a beat grid and whose tempo map
     carries rubato (:func:`on_beat_grid`, :func:`has_rubato`) — what a tempo model can learn from."""
-    from . import io as mio
-
     keep, skipped = [], []
     for p in paths:
         try:
@@ -270,7 +270,7 @@ def piece_sequence(perf, cfg: TempoConfig) -> tuple:
 
 def build_model(cfg: TempoConfig):
     """The Keras model of ``cfg`` (:func:`midistyle.nn.layers.build_autoregressive_wavenet`)."""
-    from .nn.layers import build_autoregressive_wavenet
+    from .nn.layers import build_autoregressive_wavenet  # lazy: Keras layers load TensorFlow
 
     return build_autoregressive_wavenet(len(BEAT_FEATURE_NAMES), cfg.bins, cond_channels=cfg.cond_channels,
                                         cond_dilations=cfg.cond_dilations, channels=cfg.channels,
@@ -280,9 +280,6 @@ def build_model(cfg: TempoConfig):
 
 def _datasets(train_seqs, val_seqs, cfg: TempoConfig):
     import tensorflow as tf
-
-    from .nn.sequences import event_windows
-    from .nn.training import array_dataset, generator_dataset
 
     W, F, scale = cfg.window, len(BEAT_FEATURE_NAMES), float(cfg.bins - 1)
     sig = ({"features": tf.TensorSpec((W, F), tf.float32), "previous": tf.TensorSpec((W, 2), tf.float32)},
@@ -306,8 +303,6 @@ def evaluate(model: TempoModel, perfs: list, *, seed: int = 0, temperature: floa
     rubato): per piece the std and lag-1 autocorrelation of the log beat period, real and drawn;
     medians of the std ratio and of the lag-1 difference; NLL per beat; a cross-validated logistic
     real-vs-drawn discriminator on :func:`tempo_curve_features` (0.5: indistinguishable)."""
-    from .chordeval import discriminator_balanced_accuracy
-
     rows, nll = [], []
     for k, perf in enumerate(perfs):
         c = beat_curve(perf)
@@ -350,8 +345,6 @@ def calibrate_temperature(model: TempoModel, perfs: list, temperatures=(0.8, 0.8
     ``temperatures`` whose drawn windows keep the real rubato's spread (Cohen's d of the std within
     ``max_std_d``), the one the real-vs-drawn discriminator tells apart least. Returns the table
     and ``chosen`` (1 when none qualifies)."""
-    from .chordeval import discriminator_balanced_accuracy
-
     saved, model.meta["sampling_temperature"] = model.meta.get("sampling_temperature"), 1.0
     rows = []
     try:
@@ -372,10 +365,6 @@ def train(train_paths, val_paths, genre: str, output: str, cfg: TempoConfig | No
     """Train a tempo model on the sequenced pieces with rubato among ``train_paths``, validate on
     those of ``val_paths`` (early stopping, figures). Writes the bundle (``.keras``, ``.json``,
     ``.npz``) plus ``STEM.log.csv`` and ``STEM.loss.png``; returns the sidecar."""
-    from .modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle,
-                             training_summary)
-    from .nn.numpy_runtime import ARWaveNetRuntime, load_weights
-
     cfg = cfg or TempoConfig()
     files = check_model_output(output, force=force)
     tr, tr_skip = select_pieces(train_paths)
@@ -389,8 +378,6 @@ def train(train_paths, val_paths, genre: str, output: str, cfg: TempoConfig | No
     train_seqs = [piece_sequence(p, cfg) for p in tr]
     val_seqs = [piece_sequence(p, cfg) for p in va]
     train_ds, val_ds = _datasets(train_seqs, val_seqs, cfg)
-    from .nn.training import fit_with_checkpoints
-
     model = build_model(cfg)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0),
                   loss={"logits": keras.losses.SparseCategoricalCrossentropy(from_logits=True),

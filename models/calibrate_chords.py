@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 
 from midistyle.chords import ChordModel, calibrate_feedback  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
-from midistyle.dataset import Dataset  # noqa: E402
+from midistyle.codec.dataset import Dataset  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
 
 EVERY = 4

@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import midistyle  # noqa: E402
-from midistyle.dataset import split_files  # noqa: E402
+from midistyle.codec.dataset import split_files  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
 from midistyle.perform import score_like  # noqa: E402
 from midistyle.velocity import VelocityModel, calibrate_scores, score_inputs_of  # noqa: E402

@@ -17,7 +17,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle.dataset import split_files  # noqa: E402
+from midistyle.codec.dataset import split_files  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
 from midistyle.tempo import TempoModel, calibrate_temperature, evaluate, select_pieces  # noqa: E402
 

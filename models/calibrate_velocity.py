@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle.dataset import Dataset  # noqa: E402
+from midistyle.codec.dataset import Dataset  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
 from midistyle.velocity import VelocityModel, calibrate_sampling  # noqa: E402
 

@@ -29,13 +29,13 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle import io as mio  # noqa: E402
-from midistyle.chordeval import COHERENCE_NAMES, TEXTURE_NAMES, evaluate_generation, fit_content_judge, steadiness, window_starts  # noqa: E402
+from midistyle.codec import io as mio  # noqa: E402
+from midistyle.judges.chordeval import COHERENCE_NAMES, TEXTURE_NAMES, evaluate_generation, fit_content_judge, steadiness, window_starts  # noqa: E402
 from midistyle.chords import ChordModel, shipped_velocity_model, compose, n_outputs  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
-from midistyle.dataset import Dataset  # noqa: E402
-from midistyle.notefeatures import CONTENT_FEATURE_NAMES, content_statistics  # noqa: E402
-from midistyle.pianoroll import encode  # noqa: E402
+from midistyle.codec.dataset import Dataset  # noqa: E402
+from midistyle.judges.notefeatures import CONTENT_FEATURE_NAMES, content_statistics  # noqa: E402
+from midistyle.codec.pianoroll import encode  # noqa: E402
 from midistyle.plot import plot_pieces  # noqa: E402
 
 MODELS = os.path.join(ROOT, "models")
@@ -242,7 +242,7 @@ Link: pitch-class profile correlation of the output with its own inspiration / w
 |---|---|---|---|{'---|' * len(TEXTURE_NAMES)}---|
 {chr(10).join(rows)}
 
-Coherence (`midistyle.chordeval.coherence`), generated / real (ratio), on the same windows: key
+Coherence (`midistyle.judges.chordeval.coherence`), generated / real (ratio), on the same windows: key
 clarity (mean over 4 s windows of the best correlation of the duration-weighted pitch-class histogram
 with the 24 Krumhansl-Kessler key profiles; random pitches on the same rhythm score about 0.6), key
 stability (share of successive 4 s windows whose best keys are the same, a fifth apart or relative)

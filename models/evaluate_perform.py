@@ -22,10 +22,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import midistyle  # noqa: E402
-from midistyle import io as mio  # noqa: E402
-from midistyle.dataset import split_files  # noqa: E402
+from midistyle.codec import io as mio  # noqa: E402
+from midistyle.codec.dataset import split_files  # noqa: E402
 from midistyle.perform import evaluate_perform, perform, score_like  # noqa: E402
-from midistyle.pianoroll import encode  # noqa: E402
+from midistyle.codec.pianoroll import encode  # noqa: E402
 from midistyle.plot import plot_pieces  # noqa: E402
 from midistyle.beats import has_rubato, on_beat_grid, tempo_curve  # noqa: E402
 from midistyle.tempo import TempoModel  # noqa: E402

@@ -18,7 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from midistyle.classifier import GenreClassifier, evaluate as evaluate_classifier, format_confusion, load_features  # noqa: E402
-from midistyle.dataset import Dataset  # noqa: E402
+from midistyle.codec.dataset import Dataset  # noqa: E402
 
 MODELS = os.path.join(ROOT, "models")
 ATTRIBUTION = ("The Piano Dataset (TPD), Iman Malik, \"Neural Translation of Musical Style\" (Malik & Ek, 2017), "

@@ -10,7 +10,7 @@ On the dataset's validation pieces (never used for fitting), for each genre mode
   model (it never reads velocities), measured anyway: std of the restyled flat piece / std of the
   real performance of the same notes; and the music21 Bach chorale corpus:bach/bwv66.6;
 - transfer: a velocity-only judge (logistic regression on how velocities relate to the notes, their
-  spread and their continuity, :func:`midistyle.notefeatures.velocity_profile`) fitted on the *training* pieces' real velocities
+  spread and their continuity, :func:`midistyle.judges.notefeatures.velocity_profile`) fitted on the *training* pieces' real velocities
   of both genres, checked on real validation pieces, asked to judge validation pieces of the other
   genre played by each model.
 
@@ -28,10 +28,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle import io as mio  # noqa: E402
-from midistyle.dataset import Dataset  # noqa: E402
-from midistyle.notefeatures import PROFILE_FEATURE_NAMES, VelocityJudge, velocity_profile  # noqa: E402
-from midistyle.pianoroll import encode  # noqa: E402
+from midistyle.codec import io as mio  # noqa: E402
+from midistyle.codec.dataset import Dataset  # noqa: E402
+from midistyle.judges.notefeatures import PROFILE_FEATURE_NAMES, VelocityJudge, velocity_profile  # noqa: E402
+from midistyle.codec.pianoroll import encode  # noqa: E402
 from midistyle.plot import plot_velocity_compare  # noqa: E402
 from midistyle.velocity import VelocityModel, discriminator_accuracy, evaluate, note_beats, note_beats_of  # noqa: E402
 

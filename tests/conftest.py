@@ -225,7 +225,7 @@ def tpd_validation_files() -> dict:
     them: duplicates by content removed, then the library's deterministic split (15 %, seed 0)."""
     import hashlib
 
-    from midistyle.dataset import assign_split, find_midi_files
+    from midistyle.codec.dataset import assign_split, find_midi_files
 
     paths, genres, md5s, seen = [], [], [], set()
     for g in GENRES:

@@ -75,7 +75,7 @@ def test_no_import_cycle():
     assert len(mods) > 30 and graph["midistyle.cli"]
     assert cycles(graph) == []
     # and the check sees one when there is one
-    graph["midistyle.io"].add("midistyle.cli")
+    graph["midistyle.codec.io"].add("midistyle.cli")
     assert cycles(graph)
 
 
@@ -114,7 +114,7 @@ def flag_literals(name: str, path: Path) -> list:
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.search(r"--[A-Za-z]", node.value):
-            if id(node) in allowed or (name == "midistyle.beamconvert" and node.value in BEAM_OPTIONS):
+            if id(node) in allowed or (name == "midistyle.codec.beamconvert" and node.value in BEAM_OPTIONS):
                 continue
             out.append((node.lineno, node.value))
     return out
@@ -130,4 +130,4 @@ def test_the_flag_check_sees_a_flag(tmp_path):
     probe = tmp_path / "probe.py"
     probe.write_text('"""Usage: --fine here? no, not an entry point."""\nX = f"{1}: use --force to overwrite"\n')
     assert [line for line, _ in flag_literals("midistyle.probe", probe)] == [1, 2]
-    assert flag_literals("midistyle.beamconvert", probe)[1:] == [(2, ": use --force to overwrite")]
+    assert flag_literals("midistyle.codec.beamconvert", probe)[1:] == [(2, ": use --force to overwrite")]

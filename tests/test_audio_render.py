@@ -14,7 +14,7 @@ from conftest import SR, midistyle_cli, notes, simple_notes_midi
 from midistyle.audio.render import (MAX_RENDER_SECONDS, SOFT_PEDAL_GAIN, release_times, render_midi,
                                     render_notes)
 from midistyle.errors import InputError
-from midistyle.io import NOTE_DTYPE
+from midistyle.codec.io import NOTE_DTYPE
 
 PEDAL_DT = [("time", "f8"), ("cc", "i2"), ("value", "i2")]
 

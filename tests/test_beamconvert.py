@@ -1,22 +1,26 @@
-"""midistyle.beamconvert: the Apache Beam conversion (DirectRunner) equals the local one."""
+"""midistyle.codec.beamconvert: the Apache Beam conversion (DirectRunner) equals the local one."""
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("apache_beam")
 
-from midistyle.beamconvert import convert_beam, shard_of  # noqa: E402
-from midistyle.dataset import Dataset, ShardedDataset, open_dataset  # noqa: E402
+from midistyle.codec.beamconvert import convert_beam, shard_of  # noqa: E402
+from midistyle.codec.dataset import Dataset, ShardedDataset, open_dataset  # noqa: E402
 from midistyle.errors import InputError, OutputError  # noqa: E402
 
 import test_dataset  # noqa: E402
 from test_dataset import BAD, SETTINGS, VAL  # noqa: E402
 
 converted = test_dataset.converted        # the fixture: the same small tree, converted locally
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +89,14 @@ def test_training_reads_a_sharded_dataset(sharded, tmp_path):
     assert meta["data"]["train_pieces"] + meta["data"]["val_pieces"] <= manifest["split_counts"]["jazz"]["train"] + \
         manifest["split_counts"]["jazz"]["val"]
     assert VelocityModel.load(str(tmp_path / "v.keras")).genre == "jazz"
+
+
+def test_the_command_line_keeps_beams_own_output_out_unless_verbose(sharded, tmp_path):
+    tree = sharded[0]
+    r = subprocess.run([sys.executable, "-m", "midistyle", "dataset", "convert", f"classical={tree['classical']}",
+                        f"jazz={tree['jazz']}", "-o", str(tmp_path / "quiet"), "--runner", "beam", "--shards", "2",
+                        "--workers", "2"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.startswith("wrote "), r.stderr[-2000:]
+    # only the command's own report: the skipped and duplicate files, no Beam warnings or worker logs
+    own = ("skipped: ", "duplicate: ", "warning: ")
+    assert [ln for ln in r.stderr.splitlines() if not ln.startswith(own)] == [], r.stderr[-2000:]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from midistyle import io as mio
-from midistyle.chordeval import coherence, related_keys, repetition, window_keys
-from midistyle.pianoroll import encode
+from midistyle.codec import io as mio
+from midistyle.judges.chordeval import coherence, related_keys, repetition, window_keys
+from midistyle.codec.pianoroll import encode
 
 from conftest import simple_notes_midi, tpd_sample
 

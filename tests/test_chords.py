@@ -17,13 +17,13 @@ import mido
 import numpy as np
 import pytest
 
-from midistyle import io as mio
+from midistyle.codec import io as mio
 from midistyle.chords import (ChordModel, ChordsConfig, frames_to_notes, notes_to_midi, pedal_runs,
                               model_inputs, previous_frames, roll_frames, train)
 from midistyle.classifier import GenreClassifier
-from midistyle.dataset import convert
+from midistyle.codec.dataset import convert
 from midistyle.errors import InputError, SettingsMismatchError
-from midistyle.pianoroll import encode
+from midistyle.codec.pianoroll import encode
 from midistyle.registry import chords_model_path, classifier_path
 
 from conftest import GENRES, REPO, TPD, run_module, tpd_validation_files
@@ -332,7 +332,7 @@ def test_event_bias_raises_density_and_calibration_picks_the_nearest_to_real_pla
 def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():
     """The steadiness figures are the medians, block by block, of the draws (same seeds) and of the
     real pieces long enough (from a third of the way in); without real pieces long enough, none is reported."""
-    from midistyle.chordeval import steadiness, texture_figures
+    from midistyle.judges.chordeval import steadiness, texture_figures
 
     cm = ChordModel.load(chords_model_path("jazz"))
     clf = GenreClassifier.load(classifier_path())
@@ -355,7 +355,7 @@ def test_boosted_discriminator_finds_what_a_linear_one_cannot():
     """Generated rows that differ from real ones only in a combination of two columns (same means,
     an XOR of signs): the logistic discriminator is near chance, the gradient-boosted one tells them
     apart; identical distributions stay near chance for both; an unknown family is refused."""
-    from midistyle.chordeval import discriminator_balanced_accuracy
+    from midistyle.judges.chordeval import discriminator_balanced_accuracy
 
     rng = np.random.default_rng(3)
 
@@ -375,7 +375,7 @@ def test_boosted_discriminator_finds_what_a_linear_one_cannot():
 def test_separators_name_the_statistics_that_differ_most():
     """Cohen's d of each discriminator column, generated - real, largest first; columns constant in
     both sets are left out; rows of the wrong width are refused."""
-    from midistyle.chordeval import GENERATION_ROW_NAMES, separators
+    from midistyle.judges.chordeval import GENERATION_ROW_NAMES, separators
 
     rng = np.random.default_rng(0)
     real = rng.normal(size=(3000, len(GENERATION_ROW_NAMES)))

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from midistyle.classifier import ClassifierConfig, GenreClassifier, embed, train
-from midistyle.dataset import convert
+from midistyle.codec.dataset import convert
 from midistyle.errors import SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.codec.pianoroll import EncoderSettings, encode
 from midistyle.registry import classifier_path
 
 from conftest import GENRES, REPO, TPD, run_module, tpd_validation_files

@@ -16,7 +16,7 @@ import mido
 import numpy as np
 import pytest
 
-from midistyle.io import read
+from midistyle.codec.io import read
 
 from conftest import REPO, console_script, run_cli, save_tracks, tpd_sample
 

@@ -1,4 +1,4 @@
-"""midistyle.dataset: folders of MIDI -> HDF5, bad files, duplicates, split, reading back."""
+"""midistyle.codec.dataset: folders of MIDI -> HDF5, bad files, duplicates, split, reading back."""
 from __future__ import annotations
 
 import hashlib
@@ -17,10 +17,10 @@ import mido
 import numpy as np
 import pytest
 
-from midistyle.dataset import Dataset, assign_split, convert, find_midi_files
-from midistyle.io import read
+from midistyle.codec.dataset import Dataset, assign_split, convert, find_midi_files
+from midistyle.codec.io import read
 from midistyle.errors import InputError, OutputError, SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.codec.pianoroll import EncoderSettings, encode
 
 from conftest import REPO, run_cli, save_tracks, simple_notes_midi, tpd_files, tpd_sample
 

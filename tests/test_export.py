@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from midistyle import io as mio
-from midistyle.dataset import convert, open_dataset
-from midistyle.export import VELOCITY_BINS, export_dataset, make_tokenizer, piece_midi
+from midistyle.codec import io as mio
+from midistyle.codec.dataset import convert, open_dataset
+from midistyle.codec.export import VELOCITY_BINS, export_dataset, make_tokenizer, piece_midi
 
 from conftest import TPD, run_cli
 
@@ -94,7 +94,7 @@ def test_export_of_a_sharded_dataset(tiny, tmp_path):
     pytest.importorskip("apache_beam")
     import pyarrow.parquet as pq
 
-    from midistyle.beamconvert import convert_beam
+    from midistyle.codec.beamconvert import convert_beam
 
     d, _ = tiny
     sharded = tmp_path / "sharded"

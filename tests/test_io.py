@@ -1,4 +1,4 @@
-"""midistyle.io: reading MIDI / scores into a Performance, and the exact velocity restyle."""
+"""midistyle.codec.io: reading MIDI / scores into a Performance, and the exact velocity restyle."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import symusic
 
-import midistyle.io as mio
+import midistyle.codec.io as mio
 from midistyle.errors import InputError, OutputError
 
 from conftest import (REPO, RICH_DRUM_NOTES, RICH_DURATION, RICH_NOTES, RICH_PEDALS, RICH_TEMPI, SAMPLE,
@@ -451,7 +451,7 @@ def test_symusic_score_reads_and_encodes_like_its_file(tmp_path):
     import symusic
 
     from midistyle import encode, to_score
-    from midistyle.io import SYMUSIC_SOURCE
+    from midistyle.codec.io import SYMUSIC_SOURCE
     from midistyle.velocity import restyle
 
     ex = REPO / "examples" / "anthropology.mid"

@@ -20,7 +20,7 @@ import test_training
 from conftest import REPO
 from midistyle.errors import InputError
 from midistyle.nn.distributed import is_chief, tf_config, worker_path
-from midistyle.pianoroll import encode
+from midistyle.codec.pianoroll import encode
 from midistyle.velocity import VelocityModel
 
 tiny_data = test_training.tiny_data        # the fixture: 3 + 3 TPD files, converted

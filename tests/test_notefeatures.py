@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midistyle import io as mio
-from midistyle.notefeatures import (JUDGE_FEATURE_NAMES, PROFILE_FEATURE_NAMES, judge_statistics, load_judge,
+from midistyle.codec import io as mio
+from midistyle.judges.notefeatures import (JUDGE_FEATURE_NAMES, PROFILE_FEATURE_NAMES, judge_statistics, load_judge,
                                     velocity_profile, velocity_relations)
-from midistyle.pianoroll import encode
+from midistyle.codec.pianoroll import encode
 from midistyle.registry import velocity_judge_path
 
 from conftest import GENRES, tpd_sample, tpd_validation_files

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import midistyle
-from midistyle import io as mio
-from midistyle.dataset import split_files
+from midistyle.codec import io as mio
+from midistyle.codec.dataset import split_files
 from midistyle.perform import evaluate_perform, perform, score_like
 from midistyle.velocity import DYNAMICS, looks_like_score, parse_level
 

@@ -1,4 +1,4 @@
-"""midistyle.pianoroll: encode() / decode() and EncoderSettings."""
+"""midistyle.codec.pianoroll: encode() / decode() and EncoderSettings."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import midistyle.io as mio
+import midistyle.codec.io as mio
 from midistyle.errors import SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, PianoRoll, decode, encode, held_matrix, steps_of
+from midistyle.codec.pianoroll import EncoderSettings, PianoRoll, decode, encode, held_matrix, steps_of
 
 from conftest import RICH_DURATION, RICH_NOTES, RICH_PEDALS, SAMPLE, rich_seconds, sample_id, simple_notes_midi
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from midistyle.pianoroll import encode
+from midistyle.codec.pianoroll import encode
 from midistyle.plot import velocity_image
 
 REPO = Path(__file__).resolve().parents[1]

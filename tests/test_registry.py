@@ -12,9 +12,9 @@ import shutil
 import numpy as np
 import pytest
 
-from midistyle import io as mio
+from midistyle.codec import io as mio
 from midistyle import registry
-from midistyle.dataset import convert
+from midistyle.codec.dataset import convert
 from midistyle.errors import InputError, ModelError
 from midistyle.velocity import blend_velocities
 

@@ -13,7 +13,7 @@ from midistyle.audio.transfer import TransferSettings
 from midistyle.chords import ChordsConfig
 from midistyle.classifier import ClassifierConfig
 from midistyle.errors import MidistyleError
-from midistyle.pianoroll import EncoderSettings
+from midistyle.codec.pianoroll import EncoderSettings
 from midistyle.settings import SettingsError
 from midistyle.velocity import VelocityConfig
 

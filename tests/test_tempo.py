@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import midistyle
-from midistyle.dataset import split_files
+from midistyle.codec.dataset import split_files
 from midistyle.registry import find
 from midistyle.beats import beat_curve, has_rubato, on_beat_grid, tempo_curve
 from midistyle.tempo import (BEAT_FEATURE_NAMES, TempoConfig, TempoModel, beat_features, curve_statistics, select_pieces,

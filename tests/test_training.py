@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from midistyle.dataset import convert
+from midistyle.codec.dataset import convert
 from midistyle.errors import InputError
 from midistyle.nn.training import get_strategy
-from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.codec.pianoroll import EncoderSettings, encode
 from midistyle.velocity import VelocityModel
 
 from conftest import REPO, TPD

@@ -17,10 +17,10 @@ import mido
 import numpy as np
 import pytest
 
-from midistyle import io as mio
-from midistyle.dataset import assign_split, convert, find_midi_files
+from midistyle.codec import io as mio
+from midistyle.codec.dataset import assign_split, convert, find_midi_files
 from midistyle.errors import ModelError, SettingsMismatchError
-from midistyle.pianoroll import EncoderSettings, encode
+from midistyle.codec.pianoroll import EncoderSettings, encode
 from midistyle.registry import velocity_genres, velocity_model_path
 from midistyle.velocity import VelocityConfig, VelocityModel, evaluate, note_beats_of, train
 

@@ -24,10 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..codec.dataset import assign_split, split_key
+from ..codec.io import MIDI_EXTENSIONS, read
 from ..errors import InputError, ModelError, MidistyleError, OutputError, SettingsMismatchError
+from ..fsutil import atomic_write, check_output
 from ..modelfiles import float_history
 from ..settings import Settings, is_number
 from . import spectral
+from .files import AUDIO_EXTENSIONS, WRITE_EXTENSIONS, is_symbolic, limit_peaks, load_input, read_audio, write_audio
+from .render import render_performance
 
 KIND = "cyclegan"
 FORMAT_VERSION = 1
@@ -312,9 +317,6 @@ def _md5(path: str) -> str:
 
 def list_domain(folder: str) -> list:
     """Audio and MIDI files under ``folder`` (recursively, sorted)."""
-    from ..io import MIDI_EXTENSIONS
-    from .files import AUDIO_EXTENSIONS
-
     if not os.path.isdir(folder):
         raise InputError(f"{folder}: not a folder")
     out = []
@@ -328,8 +330,6 @@ def list_domain(folder: str) -> list:
 
 def split_domain(files: list, cfg: CycleGANConfig) -> tuple:
     """(train, val) files of one domain: the project's split by content hash, then the caps."""
-    from ..dataset import assign_split, split_key
-
     md5s = [_md5(p) for p in files]
     split = assign_split(md5s, ["x"] * len(files), cfg.val_fraction, cfg.seed)
     order = sorted(range(len(files)), key=lambda i: split_key(cfg.seed + 1, md5s[i]))
@@ -342,10 +342,6 @@ def split_domain(files: list, cfg: CycleGANConfig) -> tuple:
 
 def _clip_job(args):
     path, sr, seconds = args
-    from ..io import read
-    from .files import is_symbolic, read_audio
-    from .render import render_performance
-
     try:
         if is_symbolic(path):
             perf = read(path)
@@ -446,8 +442,6 @@ def save(model, cfg: CycleGANConfig, output: str, names: tuple, meta: dict | Non
     """Write both generators as one ``.keras`` (inputs a, b -> outputs a->b, b->a) and the JSON beside."""
     import keras
 
-    from ..fsutil import atomic_write
-
     f = _files(output)
     a = keras.Input((None, cfg.bins, 1), name="a")
     b = keras.Input((None, cfg.bins, 1), name="b")
@@ -509,8 +503,6 @@ def train(dir_a: str, dir_b: str, output: str, cfg: CycleGANConfig | None = None
     dict
         What was written to the JSON: data counts, validation cycle loss before / after, timings.
     """
-    from ..fsutil import check_output
-
     cfg = cfg or CycleGANConfig()
     f = _files(output)
     for p in f.values():
@@ -647,8 +639,6 @@ def translate_file(model: str, to: str, src: str, output: str, *, phase: str = "
         input, output, to, seconds, translate_seconds, phase, limiter, rms, written_spectral_convergence,
         written_log_error.
     """
-    from .files import WRITE_EXTENSIONS, check_output, limit_peaks, load_input, read_audio, write_audio
-
     check_output(output, force=force, protect=(src,), extensions=WRITE_EXTENSIONS)
     tr = Translator.load(model)
     cfg = tr.config

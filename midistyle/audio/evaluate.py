@@ -21,6 +21,13 @@ import functools
 
 import numpy as np
 
+from ..errors import MidistyleError
+from ..fsutil import atomic_write, check_output
+from ..nn.gram import style_loss_np
+from .files import load_input
+from .genre import AudioGenreClassifier
+from .multi import MultiSettings, stylise_multi
+from .render import render_notes
 from .transfer import TransferSettings, features_np, random_filters, spectrogram_frames
 
 #: The judge's seed is the transfer's seed plus this (unless given): a network the optimiser never saw.
@@ -88,8 +95,6 @@ def transfer_losses(result: np.ndarray, style: np.ndarray, content: np.ndarray |
                     settings: TransferSettings | None = None) -> dict:
     """Ulyanov style loss of ``result`` vs ``style`` (and of ``content`` vs ``style``), content
     loss of ``result`` vs ``content`` (alpha-weighted as in the transfer, and unweighted), in NumPy."""
-    from ..nn.gram import style_loss_np
-
     s = settings or TransferSettings()
     R = spectrogram_frames(result, s)
     S = spectrogram_frames(style, s)
@@ -120,8 +125,6 @@ def judge_settings(transfer_seed: int = 0, *, seed: int | None = None, filters: 
         ``filters`` or ``kernel`` below 1 (the error's ``field``: ``judge_filters`` or ``judge_kernel``,
         the parameters of :func:`evaluate_audio`).
     """
-    from ..errors import MidistyleError
-
     for name, value in (("filters", filters), ("kernel", kernel)):
         if value < 1:
             raise MidistyleError(f"judge network: {name} must be at least 1, got {value}", field=f"judge_{name}")
@@ -195,9 +198,6 @@ def evaluate_audio(content: str, style: str, result: str, *, settings: TransferS
         {content, style, result}, ``losses`` (under the judge), ``losses_transfer_network`` (under
         the transfer's own filters), ``ioi``, ``xcorr_result_style``, ``xcorr_result_content``.
     """
-    from .files import load_input
-    from .genre import AudioGenreClassifier
-
     s = settings or TransferSettings()
     clf = AudioGenreClassifier.load(classifier)
     sr = clf.features.sr
@@ -270,7 +270,7 @@ KEY_INVARIANCE_STYLE = {"stft_style": 1.0, "cqt_style": 1.0}
 
 def demo_melody(seconds: float = 3.0) -> np.ndarray:
     """A short melody with harmony (I-IV-V-I in C, a chord and two melody notes per bar) as a note
-    table of :data:`midistyle.io.NOTE_DTYPE` fields (pitch, velocity, start, end)."""
+    table of :data:`midistyle.codec.io.NOTE_DTYPE` fields (pitch, velocity, start, end)."""
     chords = ((48, 52, 55), (53, 57, 60), (55, 59, 62), (48, 52, 55))
     tune = ((72, 76), (77, 72), (74, 71), (72, 67))
     bar = seconds / 4
@@ -289,8 +289,6 @@ KEY_INVARIANCE_SETTINGS = {"stft_filters": 256, "cqt_filters": 16, "iterations":
 def key_invariance_settings(**fields):
     """The :class:`midistyle.audio.multi.MultiSettings` of :func:`key_invariance`: ``fields`` over
     :data:`KEY_INVARIANCE_SETTINGS`, every other field at the class default."""
-    from .multi import MultiSettings
-
     return MultiSettings(**{**KEY_INVARIANCE_SETTINGS, **fields})
 
 
@@ -326,11 +324,6 @@ def key_invariance(notes: np.ndarray | None = None, offsets=range(-6, 7), *, set
         key-invariant representation has the lower error.
     """
     from tqdm import tqdm
-
-    from ..errors import MidistyleError
-    from .multi import stylise_multi
-    from .render import render_notes
-    from .transfer import spectrogram_frames
 
     s = settings or key_invariance_settings()
     notes = demo_melody() if notes is None else np.asarray(notes)
@@ -382,8 +375,6 @@ def plot_key_invariance(result: dict, path: str, *, force: bool = False) -> None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..fsutil import atomic_write, check_output
 
     check_output(path, force=force, extensions=(".png",))
     fig, ax = plt.subplots(figsize=(7, 4))

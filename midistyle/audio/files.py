@@ -10,9 +10,9 @@ import os
 
 import numpy as np
 
+from ..codec.io import CORPUS_PREFIX, MIDI_EXTENSIONS, SCORE_EXTENSIONS, check_input_path, read
 from ..errors import InputError, OutputError
 from ..fsutil import atomic_write, check_output  # noqa: F401  (re-exported for the audio modules)
-from ..io import CORPUS_PREFIX, MIDI_EXTENSIONS, SCORE_EXTENSIONS, check_input_path
 from .render import default_soundfont, render_midi, render_performance
 from .spectral import DEFAULT_SR
 
@@ -211,8 +211,6 @@ def render_file(src: str, output: str | None = None, *, sr: int = DEFAULT_SR, so
         input, output, notes, seconds, sample_rate, render_seconds, soundfont.
     """
     import time
-
-    from ..io import read
 
     src = os.fspath(src)
     if output is None:

@@ -29,10 +29,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError, ModelError
+from ..codec.dataset import Dataset
+from ..codec.io import read
+from ..errors import InputError, MidistyleError, ModelError
 from ..modelfiles import check_model_output, commit_bundle, read_sidecar, stage_bundle
+from ..nn.numpy_runtime import dense, load_weights
+from ..registry import audio_genre_path
 from ..settings import Settings, is_number
 from .features import FeatureSettings, clip_features, feature_names
+from .render import render_performance
 
 KIND = "audio-genre"
 
@@ -40,8 +45,6 @@ KIND = "audio-genre"
 def model_path() -> str:
     """Path of the audio genre classifier (the shipped ``audio-genre.keras``, see
     :func:`midistyle.registry.audio_genre_path`); ModelError if none is found."""
-    from ..registry import audio_genre_path
-
     return audio_genre_path()
 
 
@@ -72,8 +75,6 @@ class AudioGenreClassifier:
         ModelError
             Missing or unreadable files, or a model of another kind.
         """
-        from ..nn.numpy_runtime import load_weights
-
         f, meta = read_sidecar(path or model_path(), KIND)
         try:
             weights = load_weights(f["npz"])
@@ -85,8 +86,6 @@ class AudioGenreClassifier:
 
     def probabilities_from_features(self, X: np.ndarray) -> np.ndarray:
         """Genre probabilities (n, genres) of feature vectors (n, features)."""
-        from ..nn.numpy_runtime import dense
-
         h = (np.atleast_2d(np.asarray(X, np.float32)) - self.mean) / self.std
         for name, act in self.layers:
             h = dense(self.w, name, h, act)
@@ -171,9 +170,6 @@ def excerpt_starts(duration: float, seconds: float, k: int) -> list:
 
 def _excerpt_job(args):
     path, seconds, k, fs_dict = args
-    from ..io import read
-    from .render import render_performance
-
     fs = FeatureSettings.from_dict(fs_dict)
     try:
         perf = read(path)
@@ -210,8 +206,6 @@ def build_features(data: str, tpd_root: str, cfg: AudioGenreConfig, fs: FeatureS
     from multiprocessing import get_context
 
     from tqdm import tqdm
-
-    from ..dataset import Dataset
 
     key = hashlib.md5(json.dumps([fs.to_dict(), cfg.excerpt_seconds, cfg.excerpts_per_piece,
                                   os.path.abspath(data)], sort_keys=True).encode()).hexdigest()[:12]
@@ -421,8 +415,6 @@ def train(data: str, tpd_root: str, output: str, cfg: AudioGenreConfig | None = 
 
 def main(argv=None) -> int:
     """``python -m midistyle.audio.genre train DATA.h5 --tpd DIR -o MODEL.keras``."""
-    from ..errors import MidistyleError
-
     ap = argparse.ArgumentParser(prog="python -m midistyle.audio.genre",
                                  description="Train the audio genre classifier on rendered TPD excerpts.")
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -32,8 +32,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import MidistyleError
+from ..nn.gram import gram, style_loss_direct
 from ..settings import Settings, is_number
 from . import spectral
+from .files import limit_peaks
+from .optimise import TransferResult, optimise_lbfgs, spectrogram_frames
 
 NETWORKS = ("stft", "mel", "cqt")
 TERMS = tuple(f"{n}_{k}" for n in NETWORKS for k in ("content", "style"))
@@ -267,8 +270,6 @@ class MultiNetworks:
         """Fixed targets of a clip: Grams of its style maps (``style``) or its content maps."""
         import tensorflow as tf
 
-        from ..nn.gram import gram
-
         feats = self.features(self.representations(tf.constant(np.asarray(y, np.float32))), nets)
         if style:
             return {n: [gram(F) for F in st] for n, (st, _) in feats.items()}
@@ -299,8 +300,6 @@ class MultiLoss:
 
     def __init__(self, style: np.ndarray, content: np.ndarray | None, samples: int, settings: MultiSettings):
         import tensorflow as tf
-
-        from ..nn.gram import style_loss_direct
 
         s = self.settings = settings
         self.samples = int(samples)
@@ -421,9 +420,6 @@ def stylise_multi(content: np.ndarray | None, style: np.ndarray, settings: Multi
         waveform of the same length (e.g. the file written, read back).
     """
     from tqdm import tqdm
-
-    from .files import limit_peaks
-    from .optimise import TransferResult, optimise_lbfgs, spectrogram_frames
 
     s = settings or MultiSettings()
     t0 = time.perf_counter()

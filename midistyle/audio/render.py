@@ -22,6 +22,7 @@ import os
 
 import numpy as np
 
+from ..codec.io import read
 from ..errors import InputError
 from . import sf2
 from .spectral import DEFAULT_SR
@@ -67,7 +68,7 @@ def pedal_down_intervals(pedals: np.ndarray, cc: int = 64, end: float = np.inf) 
 
     Parameters
     ----------
-    pedals : structured array of :data:`midistyle.io.PEDAL_DTYPE`
+    pedals : structured array of :data:`midistyle.codec.io.PEDAL_DTYPE`
         Pedal events of a performance.
     cc : int
         Controller (64 sustain, 67 soft).
@@ -110,7 +111,7 @@ def release_times(notes: np.ndarray, pedals: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     notes : structured array with ``pitch``, ``start`` and ``end`` (seconds)
-    pedals : structured array of :data:`midistyle.io.PEDAL_DTYPE`
+    pedals : structured array of :data:`midistyle.codec.io.PEDAL_DTYPE`
 
     Returns
     -------
@@ -239,7 +240,7 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
     ----------
     notes : structured array with ``pitch``, ``velocity``, ``start``, ``end`` (seconds)
         E.g. ``midistyle.read(path).notes``.
-    pedals : structured array of :data:`midistyle.io.PEDAL_DTYPE`, optional
+    pedals : structured array of :data:`midistyle.codec.io.PEDAL_DTYPE`, optional
         Sustain / soft pedal events.
     sr : int
         Sample rate (Hz).
@@ -318,12 +319,10 @@ def render_notes(notes: np.ndarray, pedals: np.ndarray | None = None, *, sr: int
 
 
 def render_performance(perf, **kwargs) -> np.ndarray:
-    """:func:`render_notes` of a :class:`midistyle.io.Performance` (its notes and pedals)."""
+    """:func:`render_notes` of a :class:`midistyle.codec.io.Performance` (its notes and pedals)."""
     return render_notes(perf.notes, perf.pedals, **kwargs)
 
 
 def render_midi(path: str, **kwargs) -> np.ndarray:
-    """Read a MIDI file or score (:func:`midistyle.io.read`) and render it with :func:`render_notes`."""
-    from ..io import read
-
+    """Read a MIDI file or score (:func:`midistyle.codec.io.read`) and render it with :func:`render_notes`."""
     return render_performance(read(path), **kwargs)

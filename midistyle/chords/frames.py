@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..pianoroll import PianoRoll
+from ..codec.pianoroll import PianoRoll
 from .config import HABIT_COLUMNS, ChordsConfig, memory_settings
 from .harmony import HarmonyVocabulary, advance_inputs, step_weights
 from .inputs import advance_column, advance_columns, running_inputs

@@ -8,11 +8,11 @@ import secrets
 import mido
 import numpy as np
 
-from .. import io as mio
+from ..codec import io as mio
 from ..classifier import GenreClassifier
 from ..errors import InputError, ModelError
 from ..fsutil import check_output
-from ..pianoroll import EncoderSettings, encode
+from ..codec.pianoroll import EncoderSettings, encode
 from ..registry import chords_model_path, classifier_path, velocity_model_path
 from ..velocity import VelocityModel, note_beats_of
 from ..velocity import default_output as velocity_default_output

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InputError, ModelError, SettingsMismatchError
 from ..modelfiles import read_sidecar
 from ..nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
-from ..pianoroll import EncoderSettings
+from ..codec.pianoroll import EncoderSettings
 from .config import FORMAT_VERSION, HABIT_COLUMNS, KIND, ChordsConfig, memory_settings
 from .frames import Frames, frame_harmony, previous_frames
 from .harmony import HarmonyModel, HarmonyVocabulary

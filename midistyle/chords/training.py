@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..classifier import GenreClassifier, segment_features
-from ..dataset import genre_splits, open_dataset
+from ..codec.dataset import genre_splits, open_dataset
 from ..modelfiles import (bundle_stem, check_model_output, commit_bundle, plot_history, stage_bundle, timed,
                           training_summary)
 from ..nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
-from ..pianoroll import EncoderSettings
+from ..codec.pianoroll import EncoderSettings
 from .calibrate import habit_start, typical_texture
 from .config import FORMAT_VERSION, KIND, ChordsConfig
 from .frames import Frames, frame_harmony, previous_frames, roll_frames, windows

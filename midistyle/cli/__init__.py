@@ -1,14 +1,16 @@
-"""Command line: argument parsing only; every command calls a library function.
+"""Command line: argument parsing here; what each command does in :mod:`.commands`.
 
-One module per command group (:mod:`.data`: ``info``, ``plot``, ``dataset``; :mod:`.velocity`;
-:mod:`.symbolic`: classifier, embedding, chords; :mod:`.audio`), each with an ``add_commands``
-that :func:`build_parser` calls with the top-level subparsers and the shared ``train`` and
-``evaluate`` groups. :mod:`.common` holds the parser class, argparse types and the one place where
-parsed arguments become settings objects (:func:`.common.settings_from_args`).
+One parser module per command group (:mod:`.data`: ``info``, ``plot``, ``dataset``; :mod:`.velocity`;
+:mod:`.perform`; :mod:`.symbolic`: classifier, embedding, chords; :mod:`.audio`; :mod:`.models`;
+:mod:`.studio`), each with an ``add_commands`` that :func:`build_parser` calls with the top-level
+subparsers and the shared ``train`` and ``evaluate`` groups. :mod:`.common` holds the parser class,
+argparse types and the one place where parsed arguments become settings objects
+(:func:`.common.settings_from_args`). Each parser's ``func`` is :func:`.common.command`: the
+command's module in :mod:`.commands` (which imports the library at its top) is imported only when
+the command runs, so ``--help`` and parsing start fast.
 
 Errors the library raises on purpose (:class:`midistyle.errors.MidistyleError`) become one line
-on stderr and exit code 2. Heavy libraries are imported inside the commands that need them, so
-``--help`` and light commands start fast.
+on stderr and exit code 2.
 """
 from __future__ import annotations
 

@@ -2,12 +2,10 @@
 ``train cyclegan``, ``evaluate audio``, ``evaluate key-invariance``."""
 from __future__ import annotations
 
-import json
+from .common import RAW, command, config_flag, name_flags
 
-from ..errors import MidistyleError
-from .common import RAW, config_flag, given_fields, name_flags, settings_from_args
+__all__ = ["add_commands"]
 
-__all__ = ["add_commands", "transfer_settings"]
 
 #: Flags of the spectral methods (argument dest) -> the settings field each sets, per ``--method``:
 #: ulyanov's TransferSettings, multi's MultiSettings. A flag missing from a method's table is not
@@ -20,173 +18,10 @@ METHOD_FIELDS = {
                                 "mel_filters", "cqt_filters", "sparsity")},
               "filters": "stft_filters", "kernel": "stft_kernel"},
 }
+
+
 #: ``evaluate audio``: flags of the judge network -> parameters of evaluate_audio
 JUDGE_FIELDS = {d: d for d in ("judge_seed", "judge_filters", "judge_kernel")}
-
-
-def parse_terms(text):
-    """``stft_style=1,cqt_content=0.5`` -> dict of floats (a clear error on bad syntax)."""
-    out = {}
-    for part in filter(None, (text or "").split(",")):
-        name, sep, value = part.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise MidistyleError(f"--terms: expected NAME=FACTOR[,NAME=FACTOR...], got {part!r}") from None
-    return out
-
-
-def set_away(args, cls, dest) -> bool:
-    """The flag ``dest`` was given, with a value other than the default of ``cls``'s field of that name."""
-    return getattr(args, dest, None) not in (None, getattr(cls, dest))
-
-
-def transfer_settings(args):
-    """The settings of the method named by ``--method`` (ulyanov or multi) from the flags given; the
-    defaults are the settings classes' (ulyanov: those of its ``--net``)."""
-    from ..audio.multi import MultiSettings
-    from ..audio.transfer import TransferSettings, ulyanov_settings
-
-    method = getattr(args, "method", None) or "ulyanov"
-    if method == "multi":
-        if getattr(args, "fast", False) or any(set_away(args, TransferSettings, d)
-                                               for d in ("net", "warm_iterations", "precision", "envelope_weight")):
-            raise MidistyleError("--net, --fast, --warm-*, --precision and --envelope-weight belong to --method ulyanov")
-        terms = {} if getattr(args, "terms", None) is None else {"terms": parse_terms(args.terms)}
-        return settings_from_args(MultiSettings, args, METHOD_FIELDS["multi"], **terms)
-    if getattr(args, "preset", None) or getattr(args, "terms", None) or set_away(args, MultiSettings, "sparsity"):
-        raise MidistyleError("--preset, --terms and --sparsity belong to --method multi")
-    return settings_from_args(ulyanov_settings, args, METHOD_FIELDS["ulyanov"], fast=getattr(args, "fast", False))
-
-
-def cmd_render(args):
-    from ..audio.files import render_file
-
-    r = render_file(args.input, args.output, sr=args.sr, soundfont=args.soundfont, force=args.force,
-                    float_samples=args.float)
-    if args.json:
-        print(json.dumps(r))
-    elif not args.quiet:
-        print(f"{r['input']} -> {r['output']}: {r['seconds']:.1f} s at {r['sample_rate']} Hz, {r['notes']} notes "
-              f"(rendered in {r['render_seconds']:.1f} s)")
-
-
-def print_transfer(args, r):
-    if args.json:
-        print(json.dumps(r))
-        return
-    if args.quiet:
-        return
-    from ..audio.transfer import format_summary
-
-    print(format_summary(r))
-
-
-def cmd_audio_transfer(args):
-    from ..audio.transfer import transfer_files
-
-    content = args.content
-    s = transfer_settings(args)
-    if args.content_weight == 0:
-        # texture of the content's length: the content only sets the duration
-        from ..audio.files import load_input
-
-        n = len(load_input(content, s.sr, args.soundfont))
-        r = transfer_files(None, args.style, args.output, s, seconds=n / s.sr, force=args.force, plot=args.plot,
-                           progress=not args.quiet, float_samples=args.float, soundfont=args.soundfont)
-        r["content"] = content
-    else:
-        r = transfer_files(content, args.style, args.output, s, force=args.force, plot=args.plot,
-                           progress=not args.quiet, float_samples=args.float, soundfont=args.soundfont)
-    print_transfer(args, r)
-
-
-def cmd_audio_texture(args):
-    from ..audio.transfer import transfer_files
-
-    r = transfer_files(None, args.style, args.output, transfer_settings(args),
-                       seconds=args.seconds, force=args.force, plot=args.plot, progress=not args.quiet,
-                       float_samples=args.float, soundfont=args.soundfont)
-    print_transfer(args, r)
-
-
-def cmd_train_cyclegan(args):
-    from ..audio.cyclegan import CycleGANConfig, train
-
-    meta = train(args.a, args.b, args.output, settings_from_args(CycleGANConfig, args),
-                 names=(args.name_a, args.name_b), force=args.force, progress=not args.quiet)
-    if args.json:
-        print(json.dumps({k: meta[k] for k in ("data", "validation")} | {"training": {
-            k: v for k, v in meta["training"].items() if k != "history"}}))
-        return
-    v = meta["validation"]
-    t = meta["training"]
-    print(f"{args.output}: validation cycle loss (L1, both directions) {v['before']['cycle']:.4f} -> "
-          f"{v['after']['cycle']:.4f}, identity {v['before']['identity']:.4f} -> {v['after']['identity']:.4f}; "
-          f"{t['steps']} steps in {t['seconds']:.0f} s ({t['examples_per_second']:.1f} examples/s)")
-
-
-def cmd_audio_translate(args):
-    from ..audio.cyclegan import format_translation, translate_file
-
-    r = translate_file(args.model, args.to, args.input, args.output, phase=args.phase, force=args.force,
-                       soundfont=args.soundfont)
-    if args.json:
-        print(json.dumps(r))
-    elif not args.quiet:
-        print(format_translation(r))
-
-
-def cmd_evaluate_audio(args):
-    from ..audio.evaluate import evaluate_audio, format_evaluation
-
-    r = evaluate_audio(args.content, args.style, args.result, settings=transfer_settings(args),
-                       classifier=args.model, soundfont=args.soundfont, **given_fields(args, JUDGE_FIELDS))
-    print(json.dumps(r) if args.json else format_evaluation(r))
-
-
-def parse_offsets(text):
-    """``-6..6`` or ``-2,0,2`` -> list of ints."""
-    try:
-        if ".." in text:
-            a, b = text.split("..")
-            return list(range(int(a), int(b) + 1))
-        return [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise MidistyleError(f"--offsets: expected A..B or a comma list of integers, got {text!r}") from None
-
-
-def cmd_evaluate_key_invariance(args):
-    from ..audio.evaluate import key_invariance, key_invariance_settings, plot_key_invariance
-    from ..fsutil import check_output
-
-    if args.plot:
-        check_output(args.plot, force=args.force, extensions=(".png",))
-    notes = None
-    if args.input:
-        from ..io import read
-
-        notes = read(args.input).notes
-    s = settings_from_args(key_invariance_settings, args)
-    r = key_invariance(notes, parse_offsets(args.offsets), settings=s, seconds=args.seconds,
-                       soundfont=args.soundfont, progress=not args.quiet)
-    if args.plot:
-        plot_key_invariance(r, args.plot, force=args.force)
-    r["plot"] = args.plot
-    if args.json:
-        print(json.dumps(r))
-        return
-    if args.quiet:
-        return
-    names = r["representations"]
-    print("offset  " + "  ".join(f"{n:>20}" for n in names))
-    for i, off in enumerate(r["offsets"]):
-        print(f"{off:+6d}  " + "  ".join(f"{r['mse'][n][i]:20.4f}" for n in names))
-    print("mean (non-zero offsets)  " + ", ".join(f"{n} {r['mean_nonzero'][n]:.4f}" for n in names))
-    print(f"key-invariant content beats plain STFT at {r['wins']} of {r['nonzero_offsets']} non-zero offsets"
-          + (f"; plot {args.plot}" if args.plot else ""))
 
 
 def add_spectral_args(p, iterations=True):
@@ -295,7 +130,7 @@ def _add_render(sub) -> None:
     r.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     r.add_argument("--json", action="store_true", help="print the result as one JSON object")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
-    r.set_defaults(func=cmd_render)
+    r.set_defaults(func=command("audio", "cmd_render"))
 
 
 def _add_audio(sub) -> None:
@@ -324,7 +159,7 @@ def _add_audio(sub) -> None:
                 help="alpha, weight of the content loss (default: 0.01; multi: 1, a factor on every content "
                      "term; 0: texture of the content's length)")
     add_spectral_args(t)
-    t.set_defaults(func=cmd_audio_transfer)
+    t.set_defaults(func=command("audio", "cmd_audio_transfer"))
 
     x = asub.add_parser(
         "texture", help="synthesise a texture from a style clip alone",
@@ -338,7 +173,7 @@ def _add_audio(sub) -> None:
     x.set_defaults(content_weight=0.0)
     add_spectral_args(x)
     name_flags(x, {"seconds": "--seconds"})
-    x.set_defaults(func=cmd_audio_texture)
+    x.set_defaults(func=command("audio", "cmd_audio_texture"))
 
     tr = asub.add_parser(
         "translate", help="translate a clip to the other genre with a trained CycleGAN",
@@ -360,7 +195,7 @@ def _add_audio(sub) -> None:
     tr.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     tr.add_argument("--json", action="store_true", help="print the result as one JSON object")
     tr.add_argument("--quiet", action="store_true", help="print nothing on success")
-    tr.set_defaults(func=cmd_audio_translate)
+    tr.set_defaults(func=command("audio", "cmd_audio_translate"))
 
 
 def _add_train_cyclegan(train) -> None:
@@ -396,7 +231,7 @@ def _add_train_cyclegan(train) -> None:
     tg.add_argument("--force", action="store_true", help="overwrite an existing model")
     tg.add_argument("--quiet", action="store_true", help="no progress bars")
     tg.add_argument("--json", action="store_true", help="print the figures as JSON")
-    tg.set_defaults(func=cmd_train_cyclegan)
+    tg.set_defaults(func=command("train", "cmd_train_cyclegan"))
 
 
 def _add_evaluate(evaluate) -> None:
@@ -428,7 +263,7 @@ def _add_evaluate(evaluate) -> None:
     ea.add_argument("--json", action="store_true", help="print every figure as one JSON object")
     add_spectral_args(ea, iterations=False)
     name_flags(ea, {"judge_filters": "--judge-filters", "judge_kernel": "--judge-kernel"})
-    ea.set_defaults(func=cmd_evaluate_audio)
+    ea.set_defaults(func=command("evaluate", "cmd_evaluate_audio"))
 
     k = evaluate.add_parser(
         "key-invariance", help="does a key-invariant content loss let the result take the style's key?",
@@ -452,4 +287,4 @@ def _add_evaluate(evaluate) -> None:
     k.add_argument("--force", action="store_true", help="overwrite an existing plot")
     k.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     k.add_argument("--quiet", action="store_true", help="no progress bar")
-    k.set_defaults(func=cmd_evaluate_key_invariance)
+    k.set_defaults(func=command("evaluate", "cmd_evaluate_key_invariance"))

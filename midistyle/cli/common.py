@@ -9,13 +9,11 @@ name the flag of the field a :class:`midistyle.settings.SettingsError` reports.
 from __future__ import annotations
 
 import argparse
-import os
+import importlib
 
-from ..errors import MidistyleError
-
-__all__ = ["PROG", "RAW", "Parser", "nonneg_int", "pos_int", "pos_float", "unit_float", "config_flag", "add_config_flags",
-           "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args",
-           "collect_inputs", "parse_sources"]
+__all__ = ["PROG", "RAW", "Parser", "command", "nonneg_int", "pos_int", "pos_float", "unit_float", "config_flag",
+           "add_config_flags", "config_fields", "name_flags", "given_fields", "settings_from_args", "add_encoder_args",
+           "add_strategy_flag"]
 
 PROG = "midistyle"
 
@@ -28,6 +26,18 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+
+def command(group: str, name: str):
+    """The ``func`` of a parser: runs the handler ``name`` of :mod:`midistyle.cli.commands` ``.GROUP``,
+    imported only when the command runs, so that parsing and ``--help`` load no library module
+    (the one deferred import of the command line)."""
+    def run(args):
+        # lazy: the command's module imports the library it calls; parsing and --help need none of it
+        return getattr(importlib.import_module(f"midistyle.cli.commands.{group}"), name)(args)
+
+    run.__qualname__ = f"command({group!r}, {name!r})"
+    return run
 
 
 # ----------------------------------------------------------------------------- argparse types
@@ -130,58 +140,9 @@ def add_encoder_args(p) -> None:
                    help="lowest and highest MIDI pitch kept (default: 21 108, the piano keys)")
 
 
-# ----------------------------------------------------------------------------- inputs
-def collect_inputs(items) -> list:
-    """Files and the MIDI files of folders, in order."""
-    from ..dataset import find_midi_files
-
-    out = []
-    for item in items:
-        if os.path.isdir(item):
-            found = find_midi_files(item)
-            if not found:
-                raise MidistyleError(f"{item}: no MIDI files in this folder")
-            out.extend(found)
-        else:
-            out.append(item)
-    return out
-
-
-def parse_sources(items, genre):
-    """``GENRE=DIR`` items, or folders labelled ``genre`` -> [(genre, folder)]."""
-    sources = []
-    for item in items:
-        if "=" in item and not os.path.exists(item):
-            g, folder = item.split("=", 1)
-            sources.append((g, folder))
-        elif genre:
-            sources.append((genre, item))
-        else:
-            raise MidistyleError(f"{item}: give --genre NAME, or write the folder as GENRE=DIR")
-    return sources
-
-
 def add_strategy_flag(parser) -> None:
     """``--strategy`` of the ``train`` commands."""
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
                         help="tf.distribute strategy: default (one device), mirrored (the devices of this "
                              "machine) or multiworker (workers from TF_CONFIG; run the same command on "
                              "every worker, the chief writes the model)")
-
-
-def run_training(args, fit):
-    """Run ``fit(output_path)`` for a ``train`` command and return its sidecar; under ``--strategy
-    multiworker`` on a worker other than the chief, ``fit`` writes into a temporary folder removed
-    afterwards (only the chief writes ``--output``), the worker prints its one line and None is returned."""
-    if args.strategy != "multiworker":
-        return fit(args.output)
-    from ..nn.distributed import worker_path
-
-    with worker_path(args.output) as output:
-        meta = fit(output)
-    if output == args.output:
-        return meta
-    h = meta["training"]["history"]
-    print(f"worker done in {meta['training']['seconds']:.0f} s: loss {h['loss'][-1]:.6g}, "
-          f"val_loss {h['val_loss'][-1]:.6g}; the chief writes {args.output}")
-    return None

@@ -1,79 +1,14 @@
 """Scores played like people: ``perform``, ``train tempo``, ``evaluate perform``."""
 from __future__ import annotations
 
-import json
-
-from .common import (RAW, collect_inputs, config_flag, name_flags, nonneg_int, parse_sources, pos_float,
-                     settings_from_args)
-from .models import add_install_flags, card_for_install, install_output
+from .common import RAW, command, config_flag, name_flags, nonneg_int, pos_float
+from .models import add_install_flags
 
 __all__ = ["add_commands", "LEVEL_HELP"]
 
+
 LEVEL_HELP = ("mean velocity of the result: a dynamic mark (ppp, pp, p, mp, mf, f, ff, fff: MuseScore's "
               "16..126) or a velocity 1..127 (default: the model's; a score is brought to the genre's level)")
-
-
-def cmd_perform(args):
-    from ..perform import perform
-
-    results = perform(args.inputs, args.to, output=args.output, force=args.force, seed=args.seed,
-                      temperature=args.temperature, level=args.level, tempo=not args.no_tempo,
-                      velocity_model=args.model, tempo_model=args.tempo_model, max_seconds=args.max_seconds)
-    for r in results:
-        if args.json:
-            print(json.dumps(r))
-        elif not args.quiet:
-            tempo = (f"tempo drawn over {r['beats']} beats (rubato std {r['rubato_std']:.3f}, lag-1 "
-                     f"{r['rubato_lag1']:.2f})" if r["tempo"] == "drawn" else f"tempo kept: {r['tempo']}")
-            print(f"{r['input']} -> {r['output']}: {r['notes']} notes{' (read as a score)' if r['score'] else ''}, "
-                  f"velocity mean {r['mean_velocity_before']:.1f} -> {r['mean_velocity_after']:.1f}, std "
-                  f"{r['std_velocity_before']:.1f} -> {r['std_velocity_after']:.1f}; {tempo}")
-
-
-def cmd_train_tempo(args):
-    from ..dataset import split_files
-    from ..tempo import TempoConfig, train
-
-    cfg = settings_from_args(TempoConfig, args)
-    install_output(args, "tempo")
-    split = split_files(parse_sources(args.folders, None), val_fraction=args.val_fraction, seed=args.split_seed)
-    if args.genre not in split:
-        from ..errors import MidistyleError
-
-        raise MidistyleError(f"no folder of genre {args.genre!r} among {', '.join(split) or 'none'}")
-    meta = train(split[args.genre]["train"], split[args.genre]["val"], args.genre, args.output, cfg,
-                 progress=not args.quiet, force=args.force)
-    card_for_install(args, "tempo", meta)
-    v = meta["validation"]
-    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s, {meta['data']['train_pieces']} training pieces); "
-          f"validation on {v['pieces']} pieces: NLL {v['nll_per_beat']:.3f} nats/beat, rubato std ratio "
-          f"{v['std_ratio_median']:.2f}, lag-1 real {v['lag1_real_median']:.2f} / drawn {v['lag1_drawn_median']:.2f}, "
-          f"real-vs-drawn discriminator {v['discriminator']:.2f}")
-
-
-def cmd_evaluate_perform(args):
-    from .. import io as mio
-    from ..perform import evaluate_perform
-
-    perfs = [mio.read(p) for p in collect_inputs(args.inputs)]
-    res = evaluate_perform(perfs, args.genre, seed=args.seed, velocity_model=args.model, tempo_model=args.tempo_model)
-    if args.json:
-        print(json.dumps(res))
-        return
-    print(f"{args.genre}: {res['pieces']} performances played from their score-like versions (seed {args.seed})")
-    print(f"  mean velocity, |played - real|, median over pieces   {res['level_diff_median']:.1f}")
-    print(f"  velocity std played / real, median (IQR)           {res['spread_ratio_median']:.2f} "
-          f"({res['spread_ratio_iqr'][0]:.2f}-{res['spread_ratio_iqr'][1]:.2f})")
-    t = res["tempo"]
-    if t is None:
-        print("  tempo: no tempo model, or no sequenced piece with rubato among the inputs")
-        return
-    print(f"  tempo, {t['pieces']} sequenced pieces with rubato ({t['beats']} beats):")
-    print(f"    rubato std drawn / real, median                  {t['std_ratio_median']:.2f}")
-    print(f"    lag-1 autocorrelation real / drawn (medians)     {t['lag1_real_median']:.2f} / {t['lag1_drawn_median']:.2f}")
-    print(f"    |lag-1 drawn - real|, median over pieces         {t['lag1_diff_median']:.2f}")
-    print(f"    real-vs-drawn discriminator ({t['windows']} windows)      {t['discriminator']:.2f}  (0.50 = indistinguishable)")
-    print(f"    NLL per beat (nats)                              {t['nll_per_beat']:.3f}")
 
 
 def add_commands(sub, train, evaluate) -> None:
@@ -102,7 +37,7 @@ def add_commands(sub, train, evaluate) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per input")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     name_flags(p, {"genre": "--to", "level": "--level", "temperature": "--temperature", "max_seconds": "--max-seconds"})
-    p.set_defaults(func=cmd_perform)
+    p.set_defaults(func=command("perform", "cmd_perform"))
 
     t = train.add_parser("tempo", help="train a genre's tempo (rubato) model on the tempo maps of sequenced MIDI",
                          description="Train a beat-level tempo model on the files of GENRE=DIR folders whose notes "
@@ -128,7 +63,7 @@ def add_commands(sub, train, evaluate) -> None:
     t.add_argument("--force", action="store_true", help="overwrite an existing model")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     name_flags(t, {"genre": "--genre"})
-    t.set_defaults(func=cmd_train_tempo)
+    t.set_defaults(func=command("train", "cmd_train_tempo"))
 
     e = evaluate.add_parser("perform", help="play score-like versions of real performances and compare with the real playing",
                             description="Make each real performance a score (one velocity, no pedal, its median tempo), "
@@ -142,4 +77,4 @@ def add_commands(sub, train, evaluate) -> None:
     e.add_argument("--seed", type=nonneg_int, default=0)
     e.add_argument("--json", action="store_true")
     name_flags(e, {"genre": "--genre"})
-    e.set_defaults(func=cmd_evaluate_perform)
+    e.set_defaults(func=command("evaluate", "cmd_evaluate_perform"))

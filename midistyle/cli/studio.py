@@ -1,15 +1,9 @@
 """``serve``: the local studio page and its JSON API."""
 from __future__ import annotations
 
-from .common import RAW, config_fields, nonneg_int, pos_float, pos_int, settings_from_args
+from .common import RAW, command, config_fields, nonneg_int, pos_float, pos_int
 
 __all__ = ["add_commands"]
-
-
-def cmd_serve(args):
-    from ..serve import StudioSettings, serve
-
-    serve(settings_from_args(StudioSettings, args), log_level="warning" if args.quiet else "info")
 
 
 def add_commands(sub) -> None:
@@ -38,4 +32,4 @@ def add_commands(sub) -> None:
               "keep_minutes": "--keep-minutes", "audio_seconds": "--audio-seconds",
               "render_workers": "--render-workers"}
     config_fields(s, fields)
-    s.set_defaults(func=cmd_serve)
+    s.set_defaults(func=command("studio", "cmd_serve"))

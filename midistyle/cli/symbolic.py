@@ -3,157 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 
-from ..errors import MidistyleError
-from .models import add_install_flags, card_for_install, install_output
-from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
-                     pos_float, run_training, settings_from_args)
+from ..chords import ChordsConfig
+from .common import RAW, add_config_flags, add_strategy_flag, command, config_flag, name_flags, nonneg_int, pos_float
+from .models import add_install_flags
 
 __all__ = ["add_commands"]
-
-
-def cmd_train_classifier(args):
-    from ..classifier import ClassifierConfig, format_confusion, train
-
-    meta = run_training(args, lambda output: train(args.data, output, settings_from_args(ClassifierConfig, args),
-                                                   progress=not args.quiet, force=args.force, strategy=args.strategy))
-    if meta is None:
-        return
-    v = meta["validation"]
-    if args.json:
-        print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
-        return
-    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s, {meta['training']['epochs_run']} epochs); "
-          f"validation: segment accuracy {v['segment_accuracy']:.3f} ({v['segments']} segments), "
-          f"piece accuracy {v['piece_accuracy']:.3f} ({v['pieces']} pieces)")
-    print("piece-level confusion (rows: true, columns: predicted):")
-    print(format_confusion(v["confusion_pieces"], v["genres"]))
-    for m in v["misclassified"]:
-        print(f"  misclassified: {m['name']} ({m['genre']}): {m['probabilities']}")
-
-
-def cmd_train_chords(args):
-    from ..chords import ChordsConfig, train
-    from ..registry import classifier_path
-
-    install_output(args, "chords")
-    meta = run_training(args, lambda output: train(args.data, args.genre, args.classifier or classifier_path(), output,
-                                                   settings_from_args(ChordsConfig, args), progress=not args.quiet,
-                                                   force=args.force, strategy=args.strategy))
-    if meta is None:
-        return
-    card_for_install(args, "chords", meta)
-    v = meta["validation"]
-    if args.json:
-        print(json.dumps({"output": args.output, "training_seconds": meta["training"]["seconds"], "validation": v}))
-        return
-    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s, {meta['training']['epochs_run']} epochs); "
-          f"validation on {v['frames']} frames of {v['pieces']} pieces:")
-    for k in ("model", "markov"):
-        print(f"  {k:<10} NLL {v[k]['nll_per_frame']:7.3f} nats/frame   onset F1 {v[k]['onset_f1_best']:.3f} "
-              f"(best threshold)")
-
-
-def cmd_classify(args):
-    from tqdm import tqdm
-
-    from ..classifier import load_default
-
-    clf = load_default(args.model)
-    paths = collect_inputs(args.inputs)
-    results = [clf.predict_file(p) for p in tqdm(paths, desc="classifying", unit="file", file=sys.stderr,
-                                                  disable=True if args.quiet or len(paths) < 2 else None)]
-    for r in results:
-        if args.json:
-            print(json.dumps({"file": r["file"], "genre": r["genre"], "probabilities": r["probabilities"]}))
-        else:
-            probs = ", ".join(f"{g} {p:.3f}" for g, p in r["probabilities"].items())
-            print(f"{r['file']}: {r['genre']} ({probs})")
-
-
-def cmd_embed(args):
-    import numpy as np
-
-    from ..classifier import load_default, save_npy
-    from ..fsutil import check_output
-    from ..io import CORPUS_PREFIX
-    from ..pianoroll import encode
-
-    clf = load_default(args.model)
-    protect = () if args.input.startswith(CORPUS_PREFIX) else (args.input,)
-    check_output(args.output, force=args.force, protect=protect)      # before the work, as save_npy will
-    emb = clf.embed(encode(args.input, clf.settings), per_segment=args.segments)
-    save_npy(emb, args.output, force=args.force, protect=protect)
-    if args.json:
-        print(json.dumps({"file": args.input, "output": args.output, "shape": list(emb.shape),
-                          "embedding": np.round(emb, 6).tolist()}))
-    elif not args.quiet:
-        print(f"{args.input} -> {args.output}: embedding of shape {tuple(emb.shape)}")
-
-
-def cmd_chords(args):
-    from ..chords import generate
-    from ..modelfiles import bundle_stem
-
-    r = generate(args.inspire, args.style, output=args.output, seconds=args.seconds, seed=args.seed,
-                 temperature=args.temperature, force=args.force, model=args.model, classifier=args.classifier,
-                 velocity=not args.constant_velocity, prime=args.prime, steady=args.steady)
-    if r["warning"]:
-        print(f"warning: {r['warning']}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(r))
-    elif not args.quiet:
-        vel = os.path.basename(bundle_stem(r["velocity_model"])) if r["velocity_model"] else "constant 64"
-        print(f"{r['input']} -> {r['output']}: {r['seconds']:g} s of {r['style']} chords, {r['notes']} notes "
-              f"({r['notes_per_s']:.1f}/s), mean polyphony {r['polyphony']:.1f}, pedal {100 * r['pedal_share']:.0f} %, "
-              f"seed {r['seed']}, velocities: {vel}")
-
-
-def cmd_evaluate_chords(args):
-    from .. import io as mio
-    from ..chordeval import COHERENCE_NAMES, TEXTURE_NAMES, evaluate_generation
-    from ..chords import ChordModel, shipped_velocity_model
-    from ..classifier import GenreClassifier
-    from ..notefeatures import load_judge
-    from ..pianoroll import encode
-    from ..registry import chords_model_path, classifier_path, content_judge_path
-
-    if not (args.style or args.model):
-        raise MidistyleError("name the target with --style GENRE or --model PATH")
-    cm = ChordModel.load(args.model or chords_model_path(args.style))
-    clf = GenreClassifier.load(args.classifier or classifier_path())
-    cm.check_classifier(clf)
-    inspirations = [mio.read(p) for p in collect_inputs(args.inspire)]
-    real = [encode(p, cm.settings) for p in collect_inputs(args.real)]
-    vm = None if args.constant_velocity else shipped_velocity_model(cm.genre)[0]
-    res = evaluate_generation(cm, clf, inspirations, real, load_judge(content_judge_path()), velocity_model=vm,
-                              seconds=args.seconds, seed=args.seed, temperature=args.temperature, prime=args.prime,
-                              **cm.draw_settings(args.steady))
-    res["genre"] = cm.genre
-    if args.json:
-        print(json.dumps(res))
-        return
-    print(f"chords-{cm.genre}: {res['generated_with_notes']} of {res['pieces']} inspirations gave music "
-          f"({args.seconds:g} s each, seed {args.seed}, prime {args.prime:g} s"
-          + (f", steady feedback {cm.steady_feedback:g}, event bias {cm.steady_event_bias:+g})" if args.steady else ")"))
-    if res["judged_target"] is not None:
-        print(f"  independent content judge: {100 * res['judged_target']:.0f} % judged {cm.genre}")
-    print(f"  real-vs-generated discriminator (balanced accuracy): {res['discriminator']:.2f} logistic, "
-          f"{res['discriminator_boosted']:.2f} gradient-boosted trees")
-    if res["separators"]:
-        print("  tells them apart most (generated - real, Cohen's d): " + ", ".join(
-            f"{x['feature']} {x['d']:+.2f}" for x in res["separators"]))
-    print(f"  {'texture':<14} {'generated':>10} {'real':>8} {'ratio':>6}")
-    for name, group in ((TEXTURE_NAMES, "texture"), (COHERENCE_NAMES, "coherence")):
-        for k in name:
-            t = res[group][k]
-            print(f"  {k:<14} {t['generated']:10.3f} {t['real']:8.3f} {t['ratio']:6.2f}")
-    if res["link"]:
-        print(f"  pitch-class profile correlation with its inspiration {res['link']['own']:.2f} vs other "
-              f"inspirations {res['link']['other']:.2f}")
 
 
 def add_commands(sub, train, evaluate) -> None:
@@ -194,7 +49,7 @@ def _add_training(train) -> None:
     add_strategy_flag(tc)
     tc.add_argument("--quiet", action="store_true", help="no progress bars")
     tc.add_argument("--json", action="store_true", help="print the validation figures as JSON")
-    tc.set_defaults(func=cmd_train_classifier)
+    tc.set_defaults(func=command("train", "cmd_train_classifier"))
 
     th = train.add_parser(
         "chords", help="train a genre's LSTM chord generator on an HDF5 dataset",
@@ -210,8 +65,6 @@ def _add_training(train) -> None:
     th.add_argument("--genre", required=True)
     th.add_argument("--classifier", help="classifier giving the embeddings (default: the shipped one)")
     add_install_flags(th)
-    from ..chords import ChordsConfig
-
     add_config_flags(th, ChordsConfig(), (
         ("--epochs", int, "most epochs (early stopping)"), ("--steps-per-epoch", int, "batches per epoch"),
         ("--batch-size", int, "windows per batch"), ("--units", int, "LSTM units"),
@@ -242,7 +95,7 @@ def _add_training(train) -> None:
     th.add_argument("--quiet", action="store_true", help="no progress bars")
     th.add_argument("--json", action="store_true", help="print the validation figures as JSON")
     name_flags(th, {"genre": "--genre"})
-    th.set_defaults(func=cmd_train_chords)
+    th.set_defaults(func=command("train", "cmd_train_chords"))
 
 
 def _add_pieces(sub) -> None:
@@ -257,7 +110,7 @@ def _add_pieces(sub) -> None:
     c.add_argument("--model", help="classifier (.keras) instead of the shipped one")
     c.add_argument("--json", action="store_true", help="one JSON object per file with keys file, genre, probabilities")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
-    c.set_defaults(func=cmd_classify)
+    c.set_defaults(func=command("symbolic", "cmd_classify"))
 
     e = sub.add_parser("embed", help="write the style embedding of a piece (.npy)",
                        description="Write the classifier's style embedding of one input: the mean over its "
@@ -271,7 +124,7 @@ def _add_pieces(sub) -> None:
     e.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     e.add_argument("--json", action="store_true", help="also print the embedding as JSON")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
-    e.set_defaults(func=cmd_embed)
+    e.set_defaults(func=command("symbolic", "cmd_embed"))
 
     g = sub.add_parser("chords", help="generate chords in a genre, inspired by a piece",
                        description="The style embedding of the inspiration starts the LSTM generator of the "
@@ -303,7 +156,7 @@ def _add_pieces(sub) -> None:
     g.add_argument("--json", action="store_true", help="print the result as one JSON object")
     g.add_argument("--quiet", action="store_true", help="print nothing on success (warnings still go to stderr)")
     name_flags(g, {"genre": "--style"})
-    g.set_defaults(func=cmd_chords)
+    g.set_defaults(func=command("symbolic", "cmd_chords"))
 
 
 def _add_evaluate(evaluate) -> None:
@@ -332,4 +185,4 @@ def _add_evaluate(evaluate) -> None:
     ec.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
     ec.add_argument("--json", action="store_true")
     name_flags(ec, {"genre": "--style"})
-    ec.set_defaults(func=cmd_evaluate_chords)
+    ec.set_defaults(func=command("evaluate", "cmd_evaluate_chords"))

@@ -1,82 +1,13 @@
 """Velocity commands: ``velocity``, ``train velocity``, ``evaluate velocity``."""
 from __future__ import annotations
 
-import json
-
+from ..velocity import VelocityConfig
+from .common import (RAW, add_config_flags, add_strategy_flag, command, config_flag, name_flags, nonneg_int, pos_float,
+                     unit_float)
+from .models import add_install_flags
 from .perform import LEVEL_HELP
-from .models import add_install_flags, card_for_install, install_output
-from .common import (RAW, add_config_flags, add_strategy_flag, collect_inputs, config_flag, name_flags, nonneg_int,
-                     pos_float, run_training, settings_from_args, unit_float)
 
 __all__ = ["add_commands"]
-
-
-def cmd_velocity(args):
-    from ..velocity import restyle
-
-    results = restyle(args.inputs, genre=args.to, model=args.model, output=args.output, force=args.force,
-                      seed=args.seed, temperature=args.temperature, mean=args.mean, strength=args.strength,
-                      level=args.level, plot=args.plot,
-                      max_seconds=args.max_seconds)
-    for r in results:
-        if args.json:
-            print(json.dumps(r))
-        elif not args.quiet:
-            print(f"{r['input']} -> {r['output']}: {r['notes']} notes, velocity mean "
-                  f"{r['mean_velocity_before']:.1f} -> {r['mean_velocity_after']:.1f}, std "
-                  f"{r['std_velocity_before']:.1f} -> {r['std_velocity_after']:.1f}")
-
-
-def cmd_train_velocity(args):
-    from ..velocity import VelocityConfig, train
-
-    cfg = settings_from_args(VelocityConfig, args)
-    install_output(args, "velocity")
-    meta = run_training(args, lambda output: train(args.data, args.genre, output, cfg, strategy=args.strategy,
-                                                   progress=not args.quiet, force=args.force))
-    if meta is None:
-        return
-    card_for_install(args, "velocity", meta)
-    v = meta["validation"]
-    line = ", ".join(f"{k} {m['rmse']:.2f}" for k, m in v["methods"].items())
-    p = v["performance"]
-    print(f"wrote {args.output} ({meta['training']['seconds']:.0f} s); validation note RMSE (expected "
-          f"velocity): {line}; NLL {p['nll_per_note']:.3f} nats/note, spread ratio {p['spread_ratio']:.2f}, "
-          f"real-vs-sampled discriminator {p['discriminator']:.2f}")
-
-
-def cmd_evaluate_velocity(args):
-    from .. import io as mio
-    from ..notefeatures import load_judge
-    from ..pianoroll import encode
-    from ..registry import velocity_judge_path, velocity_model_path
-    from ..velocity import VelocityModel, evaluate, note_beats_of
-
-    vm = VelocityModel.load(args.model or velocity_model_path(args.genre))
-    paths = collect_inputs(args.inputs)
-    perfs = [mio.read(p) for p in paths]
-    rolls = [encode(p, vm.settings) for p in perfs]
-    judge = load_judge(velocity_judge_path())
-    res = evaluate(vm, rolls, paths, beats=[note_beats_of(p) for p in perfs], seed=args.seed,
-                   temperature=args.temperature, judge=judge)
-    res["genre"] = vm.genre
-    if args.json:
-        print(json.dumps(res))
-        return
-    print(f"{vm.genre} velocity model on {res['pieces']} pieces, {res['notes']} notes")
-    print(f"  expected velocity (--mean):\n  {'method':<16} {'RMSE':>7} {'MAE':>7} {'r':>6} {'piece':>7} {'within':>7}")
-    for k, m in res["methods"].items():
-        print(f"  {k:<16} {m['rmse']:7.2f} {m['mae']:7.2f} {m['r']:6.3f} {m['rmse_piece_level']:7.2f} "
-              f"{m['rmse_within_piece']:7.2f}")
-    print("  (piece: the RMSE of each piece's overall level; within: the rest; RMSE^2 = piece^2 + within^2)")
-    p = res["performance"]
-    print(f"  sampled performances (seed {p['seed']}, temperature {p['temperature']}):")
-    print(f"  spread ratio (median std sampled / std real)   {p['spread_ratio']:.2f}")
-    print(f"  lag-1 autocorrelation real / sampled           {p['lag1_real']:.2f} / {p['lag1_sampled']:.2f}")
-    print(f"  negative log-likelihood per note (nats)        {p['nll_per_note']:.3f}")
-    print(f"  real-vs-sampled discriminator accuracy         {p['discriminator']:.2f}  (0.50 = indistinguishable)")
-    if "judged_genre_share" in p:
-        print(f"  share judged {vm.genre} by the velocity-only judge   {p['judged_genre_share']:.2f}")
 
 
 def add_commands(sub, train, evaluate) -> None:
@@ -110,7 +41,7 @@ def add_commands(sub, train, evaluate) -> None:
     v.add_argument("--quiet", action="store_true", help="print nothing on success")
     name_flags(v, {"genre": "--to", "max_seconds": "--max-seconds", "strength": "--strength",
                    "temperature": "--temperature", "level": "--level"})
-    v.set_defaults(func=cmd_velocity)
+    v.set_defaults(func=command("velocity", "cmd_velocity"))
 
     tv = train.add_parser("velocity", help="train a genre's velocity model on an HDF5 dataset",
                           description="Train a velocity model on the train split of DATA.h5 for one genre, with "
@@ -119,8 +50,6 @@ def add_commands(sub, train, evaluate) -> None:
     tv.add_argument("data", metavar="DATA.h5")
     tv.add_argument("--genre", required=True)
     add_install_flags(tv)
-    from ..velocity import VelocityConfig
-
     add_config_flags(tv, VelocityConfig(), (
         ("--epochs", int, "most epochs (early stopping)"), ("--batch-size", int, "windows per batch"),
         ("--window", int, "training window in notes"), ("--channels", int, "channels of the autoregressive stack"),
@@ -135,7 +64,7 @@ def add_commands(sub, train, evaluate) -> None:
     tv.add_argument("--force", action="store_true", help="overwrite an existing model")
     tv.add_argument("--quiet", action="store_true")
     name_flags(tv, {"genre": "--genre"})
-    tv.set_defaults(func=cmd_train_velocity)
+    tv.set_defaults(func=command("train", "cmd_train_velocity"))
 
     ev = evaluate.add_parser("velocity", help="how a velocity model plays real performances, against the real playing",
                              description="Play real performances with a velocity model and compare with how they "
@@ -152,4 +81,4 @@ def add_commands(sub, train, evaluate) -> None:
     ev.add_argument("--temperature", type=pos_float, default=1.0)
     ev.add_argument("--json", action="store_true")
     name_flags(ev, {"genre": "--genre"})
-    ev.set_defaults(func=cmd_evaluate_velocity)
+    ev.set_defaults(func=command("evaluate", "cmd_evaluate_velocity"))

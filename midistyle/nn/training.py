@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-import keras
+from ..errors import InputError
+from .distributed import fit_multiworker, is_multiworker, multiworker_strategy
 
 
 def get_strategy(name: str = "default"):
@@ -21,16 +22,12 @@ def get_strategy(name: str = "default"):
     """
     import tensorflow as tf
 
-    from ..errors import InputError
-
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
     if name == "multiworker":
-        from .distributed import multiworker_strategy
-
         return multiworker_strategy()
     raise InputError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
 
@@ -127,7 +124,7 @@ def fit_with_checkpoints(model, train_ds, val_ds, stem: str, *, epochs: int, ste
     (keras.callbacks.History, float)
         The history and the training wall time in seconds.
     """
-    from .distributed import fit_multiworker, is_multiworker
+    import keras
 
     if is_multiworker(model):  # built under MultiWorkerMirroredStrategy: fit() cannot train it
         return fit_multiworker(model, train_ds, val_ds, stem, epochs=epochs, steps_per_epoch=steps_per_epoch,

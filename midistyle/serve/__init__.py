@@ -19,7 +19,7 @@ __all__ = ["StudioSettings", "create_app", "bind", "serve"]
 
 def create_app(settings: StudioSettings | None = None):
     """The studio's ASGI app (see :mod:`midistyle.serve.app`)."""
-    from .app import create_app as _create
+    from .app import create_app as _create  # lazy: Starlette loads only when the studio is served
 
     return _create(settings)
 

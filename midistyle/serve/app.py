@@ -33,8 +33,10 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..codec.io import MIDI_EXTENSIONS, SCORE_EXTENSIONS
 from ..errors import MidistyleError
-from ..io import MIDI_EXTENSIONS, SCORE_EXTENSIONS
+from ..registry import catalog, search_path
+from .jobs import chords_upload, perform_upload, restyle_upload
 from .settings import StudioSettings
 from .store import MEDIA_TYPES, ResultStore
 
@@ -202,8 +204,6 @@ class Studio:
         try:
             figures = await run_in_threadpool(job, form, res, upload, shown)
         except MidistyleError as exc:
-            from ..registry import search_path
-
             self.store.discard(res)
             hidden = {upload: shown, res.folder: "result", **{f: f"the {o} models" for o, f in search_path()}}
             field = aliases.get(exc.field, exc.field)
@@ -215,8 +215,6 @@ class Studio:
         return JSONResponse({**self.urls(res), "name": shown, "figures": figures})
 
     def velocity_job(self, form, res, upload, shown):
-        from .jobs import restyle_upload
-
         return restyle_upload(self.store, res, upload, title=shown, genre=text_field(form, "to"),
                               seed=number_field(form, "seed", int, 0, 0, 2 ** 31 - 1),
                               temperature=number_field(form, "temperature", float, 1.0, 0, 10, open_low=True),
@@ -225,8 +223,6 @@ class Studio:
                               max_seconds=self.settings.max_seconds)
 
     def perform_job(self, form, res, upload, shown):
-        from .jobs import perform_upload
-
         level = text_field(form, "level", "") or None
         return perform_upload(self.store, res, upload, title=shown, genre=text_field(form, "to"),
                               seed=number_field(form, "seed", int, 0, 0, 2 ** 31 - 1), level=level,
@@ -234,8 +230,6 @@ class Studio:
                               audio_seconds=self.settings.audio_seconds, max_seconds=self.settings.max_seconds)
 
     def chords_job(self, form, res, upload, shown):
-        from .jobs import chords_upload
-
         return chords_upload(self.store, res, upload, title=shown, style=text_field(form, "style"),
                              seconds=number_field(form, "seconds", float, 20.0, 0, self.settings.max_chord_seconds,
                                                   open_low=True),
@@ -253,8 +247,6 @@ class Studio:
         return await self.run_job(request, "inspire", self.chords_job, {"genre": "style"})
 
     async def api_models(self, request):
-        from ..registry import catalog
-
         return JSONResponse({"models": [e.to_dict() for e in await run_in_threadpool(catalog)]})
 
     async def api_result(self, request):

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio.files import write_audio
+from ..audio.render import render_performance
 from ..audio.spectral import DEFAULT_SR
+from ..beats import tempo_curve
+from ..chords import generate
+from ..codec import io as mio
+from ..codec.pianoroll import encode
+from ..perform import perform
+from ..plot import plot_pieces
+from ..velocity import restyle
 
 __all__ = ["STUDIO_SR", "restyle_upload", "perform_upload", "chords_upload", "render_later"]
 
@@ -21,10 +30,6 @@ STUDIO_SR = DEFAULT_SR
 def _figure(res, first, second, titles) -> None:
     """The compare figure of two performances (:func:`midistyle.plot.plot_pieces`) as the result's
     ``compare.png``, with tempo strips when either has tempo changes."""
-    from ..beats import tempo_curve
-    from ..pianoroll import encode
-    from ..plot import plot_pieces
-
     tempos = [tempo_curve(p) for p in (first, second)] if max(first.tempo_changes, second.tempo_changes) > 1 else None
     plot_pieces([encode(first), encode(second)], res.path("compare.png"), titles=titles, tempos=tempos)
 
@@ -32,9 +37,6 @@ def _figure(res, first, second, titles) -> None:
 def render_later(store, res, key: str, perf, *, audio_seconds: float) -> None:
     """Render ``perf`` with the SoundFont piano to the result's ``KEY.wav`` in the background
     (at most its first ``audio_seconds``), its progress in the result's status."""
-    from ..audio.files import write_audio
-    from ..audio.render import render_performance
-
     end = float(perf.notes["end"].max()) if len(perf.notes) else 0.0
     duration = float(audio_seconds) if end > audio_seconds else None
 
@@ -51,9 +53,6 @@ def restyle_upload(store, res, upload: str, *, title: str, genre: str, seed: int
     """The velocity restyle (:func:`midistyle.velocity.restyle`) of the uploaded file: ``result.mid`` (the same bytes as the
     command line writes for the same input and settings), ``compare.png`` and, with ``audio``,
     ``original.wav`` and ``result.wav`` rendered in the background. Returns the command's figures."""
-    from .. import io as mio
-    from ..velocity import restyle
-
     r = restyle([upload], genre=genre, output=res.path("result.mid"), seed=seed, temperature=temperature,
                 strength=strength, max_seconds=max_seconds)[0]
     before, after = mio.read(upload), mio.read(res.path("result.mid"))
@@ -70,9 +69,6 @@ def perform_upload(store, res, upload: str, *, title: str, genre: str, seed: int
                    max_seconds: float = 7200.0) -> dict:
     """The performance (:func:`midistyle.perform.perform`) of the uploaded score: ``result.mid`` (the
     command line's bytes), ``compare.png`` with tempo strips and, with ``audio``, both renders."""
-    from .. import io as mio
-    from ..perform import perform
-
     r = perform([upload], genre, output=res.path("result.mid"), seed=seed, level=level, tempo=tempo,
                 max_seconds=max_seconds)[0]
     before, after = mio.read(upload), mio.read(res.path("result.mid"))
@@ -88,9 +84,6 @@ def chords_upload(store, res, upload: str, *, title: str, style: str, seconds: f
     """Chords (:func:`midistyle.chords.generate`) from the uploaded inspiration: ``result.mid``,
     ``compare.png`` (inspiration above the new piece) and, with ``audio``, both rendered in the
     background. Returns the command's figures."""
-    from .. import io as mio
-    from ..chords import generate
-
     r = generate(upload, style, output=res.path("result.mid"), seconds=seconds, seed=seed, temperature=temperature)
     inspiration = mio.read(upload)
     new = mio.read(res.path("result.mid")) if r["notes"] else None

@@ -5,7 +5,7 @@ HDF5 layout (format ``midistyle.dataset`` version 2)
 Concatenated arrays with a piece index, so a piece is one contiguous slice. Only what cannot be
 derived is stored: the note table and the pedal values on the grid. The onset, held and velocity
 matrices of a piece are rebuilt from its notes when it is read (:meth:`Dataset.piece`, the same
-code as :func:`~midistyle.pianoroll.encode`), which keeps files small and conversion fast::
+code as :func:`~midistyle.codec.pianoroll.encode`), which keeps files small and conversion fast::
 
     /                 attrs: format, format_version, encoder (JSON EncoderSettings),
                              genres (JSON list), val_fraction, split_seed,
@@ -35,12 +35,11 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import numpy as np
 
-from .errors import InputError, SettingsMismatchError
-from .fsutil import atomic_output, check_output
+from ..errors import InputError, SettingsMismatchError
+from ..fsutil import atomic_output, check_output
 from .io import MIDI_EXTENSIONS, read_midi_bytes
 from .pianoroll import (EncoderSettings, PianoRoll, check_duration, grid_length, pedal_matrix,
                         roll_from_notes, steps_of)
@@ -135,7 +134,7 @@ def is_constant_velocity(notes: np.ndarray) -> bool:
 class DatasetWriter:
     """Appends encoded pieces to an open HDF5 file in the dataset layout, then writes the piece
     index and attributes (:meth:`finish`). Used by :func:`convert` and by each shard of the
-    distributed conversion (:mod:`midistyle.beamconvert`), so both write the same thing."""
+    distributed conversion (:mod:`midistyle.codec.beamconvert`), so both write the same thing."""
 
     def __init__(self, h5, settings: EncoderSettings, flush_notes: int = 1_000_000):
         self.h5, self.settings, self.flush_notes = h5, settings, flush_notes
@@ -268,6 +267,8 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
     ConvertReport
         Counts, skipped files with reasons, duplicates, constant-velocity pieces.
     """
+    import multiprocessing           # the worker pool, conversion only
+
     import h5py
     from tqdm import tqdm
 
@@ -282,7 +283,7 @@ def convert(sources, output: str, *, settings: EncoderSettings | None = None,
     workers = workers or os.cpu_count() or 1
     with atomic_output(output, force=force, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as h5:
         writer = DatasetWriter(h5, settings)
-        ctx = get_context("fork") if hasattr(os, "fork") else get_context()
+        ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else multiprocessing.get_context()
         args = ((path, data, settings.to_dict()) for path, _, _, _, data in jobs)
         with ctx.Pool(workers) if workers > 1 else _SerialPool() as pool:
             it = pool.imap(_encode_job, args, chunksize=4)
@@ -395,13 +396,13 @@ class Dataset:
 
     def piece(self, i: int) -> PianoRoll:
         """Piano roll of piece ``i`` (notes carry pitch, velocity, start, end; steps in note_steps),
-        rebuilt from its stored notes exactly as :func:`~midistyle.pianoroll.encode` builds it."""
+        rebuilt from its stored notes exactly as :func:`~midistyle.codec.pianoroll.encode` builds it."""
         a, n = int(self.roll_start[i]), int(self.roll_length[i])
         na, nn = int(self.note_start[i]), int(self.note_count[i])
         return roll_from_notes(self.h5["notes"][na:na + nn], self.h5["rolls/pedals"][a:a + n], self.settings)
 
 
-#: Format name of the manifest of a sharded dataset (:mod:`midistyle.beamconvert`).
+#: Format name of the manifest of a sharded dataset (:mod:`midistyle.codec.beamconvert`).
 MANIFEST_FORMAT = "midistyle.dataset-manifest"
 MANIFEST_NAME = "manifest.json"
 

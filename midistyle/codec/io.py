@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import mido
 import numpy as np
 
-from .errors import InputError, OutputError
-from .fsutil import atomic_output
+from ..errors import InputError, OutputError
+from ..fsutil import atomic_output
 
 #: File name endings read as MIDI.
 MIDI_EXTENSIONS = (".mid", ".midi", ".smf", ".kar")

@@ -1,6 +1,6 @@
 """Folders of MIDI -> a sharded dataset, as an Apache Beam pipeline (corpora past one machine).
 
-The same conversion as :func:`midistyle.dataset.convert`, with the same codec functions, split
+The same conversion as :func:`midistyle.codec.dataset.convert`, with the same codec functions, split
 and skip rules, written as explicit stages a Beam runner can spread over many workers::
 
     list files (driver) -> read + md5 -> group by md5 (keep the first path: dedupe)
@@ -9,8 +9,8 @@ and skip rules, written as explicit stages a Beam runner can spread over many wo
     reports (skipped, duplicates, shards) -> manifest.json, written by the driver at the end
 
 The output is a folder: ``shard-NNNNN-of-MMMMM.h5`` files (each a complete dataset of its
-pieces, readable by :class:`~midistyle.dataset.Dataset`) and ``manifest.json`` (encoder settings,
-split settings, shard list, skip and duplicate reports). :func:`midistyle.dataset.open_dataset`
+pieces, readable by :class:`~midistyle.codec.dataset.Dataset`) and ``manifest.json`` (encoder settings,
+split settings, shard list, skip and duplicate reports). :func:`midistyle.codec.dataset.open_dataset`
 reads it, piece by piece, for training. The folder is built under a temporary name beside the
 output and renamed when complete, so an interrupted run leaves nothing under the final name.
 
@@ -20,16 +20,18 @@ and output folders on storage every worker can reach. Install with ``pip install
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 
+from ..errors import InputError
+from ..fsutil import check_output
 from .dataset import (MANIFEST_FORMAT, MANIFEST_NAME, ConvertReport, DatasetWriter, assign_split, encode_file,
                       find_midi_files, is_constant_velocity, no_pieces_error)
-from .errors import InputError
-from .fsutil import check_output
 from .pianoroll import EncoderSettings
 
 __all__ = ["convert_beam", "pipeline_options", "shard_of"]
@@ -147,16 +149,44 @@ def _write_json(items, path: str) -> None:
         fh.write(json.dumps(list(items)).encode())
 
 
+@contextlib.contextmanager
+def held_stderr(hold: bool = True):
+    """Hold what this process and the processes it starts write to stderr (file descriptor 2:
+    Beam's import warnings, its workers' "Logging handler created" lines) in a temporary file, and
+    let it through only if the block fails; ``hold=False`` lets everything through as it comes."""
+    if not hold:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as held:
+            os.dup2(held.fileno(), 2)
+            try:
+                yield
+            except BaseException:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                held.seek(0)
+                os.write(2, held.read())
+                raise
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
 # ----------------------------------------------------------------------------- driver
 def convert_beam(sources, output: str, *, settings: EncoderSettings | None = None,
                  val_fraction: float = 0.15, seed: int = 0, force: bool = False, shards: int = 8,
-                 beam_options=(), workers: int | None = None) -> dict:
+                 beam_options=(), workers: int | None = None, verbose: bool = False) -> dict:
     """Convert folders of MIDI files into a sharded dataset folder with an Apache Beam pipeline.
 
     Parameters
     ----------
     sources : list of (genre, folder)
-        As for :func:`midistyle.dataset.convert`.
+        As for :func:`midistyle.codec.dataset.convert`.
     output : str
         Folder to create (``manifest.json`` + shards); replaced only with ``force``.
     shards : int
@@ -164,15 +194,19 @@ def convert_beam(sources, output: str, *, settings: EncoderSettings | None = Non
     beam_options : list of str
         ``KEY=VALUE`` pipeline options (``runner=...``, runner settings); default the
         DirectRunner in multi-process mode with ``workers`` processes.
+    verbose : bool
+        Let Beam's own warnings and its workers' log lines through to stderr; by default they are
+        held and shown only if the pipeline fails (:func:`held_stderr`).
 
     Returns
     -------
     ConvertReport
-        As :func:`midistyle.dataset.convert` reports (``output`` is the folder); the same
+        As :func:`midistyle.codec.dataset.convert` reports (``output`` is the folder); the same
         figures are in its ``manifest.json``.
     """
     try:
-        import apache_beam as beam
+        with held_stderr(not verbose):
+            import apache_beam as beam
     except ImportError:
         raise InputError("the beam runner needs Apache Beam: pip install -e '.[beam]'") from None
 
@@ -192,7 +226,7 @@ def convert_beam(sources, output: str, *, settings: EncoderSettings | None = Non
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(output)}.", suffix=".tmp", dir=parent)
     sd = settings.to_dict()
     try:
-        with beam.Pipeline(options=options) as p:
+        with held_stderr(not verbose), beam.Pipeline(options=options) as p:
             read = p | "List" >> beam.Create(listing) | "Read" >> beam.Map(read_file)
             deduped = (read | "Readable" >> beam.Filter(lambda r: r[0] == "read") | beam.Map(lambda r: r[1])
                        | "ByContent" >> beam.GroupByKey() | "KeepFirst" >> beam.Map(keep_first))

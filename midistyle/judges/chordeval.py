@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import io as mio
-from .chords.calibrate import draw_blocks
-from .chords.frames import roll_frames
-from .chords.generation import compose
+from ..chords.calibrate import draw_blocks
+from ..chords.frames import roll_frames
+from ..chords.generation import compose
+from ..codec import io as mio
+from ..codec.pianoroll import PianoRoll, encode
 from .notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
-from .pianoroll import PianoRoll, encode
 
 __all__ = ["window_starts", "fit_content_judge", "texture_figures", "generation_row",
            "discriminator_balanced_accuracy", "separators", "inspiration_link", "evaluate_generation",

@@ -1,13 +1,14 @@
 """What the notes tell: per-note and per-piece features, written once.
 
 Used by the velocity model's inputs (piece context), the local-feature baseline regressor and
-the velocity-only genre judge. Pure NumPy functions over a :class:`~midistyle.pianoroll.PianoRoll`.
+the velocity-only genre judge. Pure NumPy functions over a :class:`~midistyle.codec.pianoroll.PianoRoll`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .pianoroll import PianoRoll
+from ..codec.pianoroll import PianoRoll
+from ..errors import ModelError
 
 #: Names of :func:`piece_context` columns.
 CONTEXT_NAMES = ["log_notes_per_s", "mean_polyphony", "mean_pitch", "pitch_spread", "mean_log_duration",
@@ -224,8 +225,6 @@ def load_judge(path) -> "VelocityJudge | None":
     """The judge saved at ``path`` (JSON with a ``params`` entry from :meth:`VelocityJudge.to_dict`), or None."""
     import json
 
-    from .errors import ModelError
-
     if path is None:
         return None
     try:
@@ -286,7 +285,7 @@ def content_statistics(roll: PianoRoll, start: float = 0.0, seconds: float | Non
     weight (key-free) and its entropy, melodic intervals between successive onsets, the
     distribution of gaps between onsets, chordal onsets and sustain-pedal use, over the notes
     that start in ``[start, start + seconds)``. The features of the independent content judge
-    and of the real-vs-generated discriminator of :mod:`midistyle.chordeval`.
+    and of the real-vs-generated discriminator of :mod:`midistyle.judges.chordeval`.
     """
     s = roll.settings
     a, b = roll.step_span(start, seconds)

@@ -18,7 +18,8 @@ import tempfile
 
 import numpy as np
 
-from .errors import InputError, OutputError, OutputExistsError
+from ..errors import InputError, OutputError, OutputExistsError
+from .dataset import open_dataset
 
 __all__ = ["TOKENIZERS", "VELOCITY_BINS", "piece_midi", "make_tokenizer", "export_dataset"]
 
@@ -41,7 +42,7 @@ def _need(module: str):
 
 
 def piece_midi(roll) -> bytes:
-    """A converted piece (a :class:`~midistyle.pianoroll.PianoRoll` of a dataset) as MIDI bytes:
+    """A converted piece (a :class:`~midistyle.codec.pianoroll.PianoRoll` of a dataset) as MIDI bytes:
     its notes at their stored seconds (1.04 ms ticks at 120 bpm, one piano track) and its pedal
     changes, assembled as arrays by symusic (no per-note Python)."""
     import symusic
@@ -88,8 +89,6 @@ def export_dataset(data: str, output: str, *, tokenizer: str | None = None, forc
     import time
 
     from tqdm import tqdm
-
-    from .dataset import open_dataset
 
     pa = _need("pyarrow")
     pq = _need("pyarrow.parquet")

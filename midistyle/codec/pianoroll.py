@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, SettingsMismatchError
+from ..errors import InputError, SettingsMismatchError
+from ..settings import Settings, SettingsError, is_number
 from .io import SOFT_CC, SUSTAIN_CC, Performance, read
-from .settings import Settings, SettingsError, is_number
 
 #: Finest time step :class:`EncoderSettings` accepts (1 ms): about one tick of a 480 ticks-per-beat
 #: file at 120 bpm, finer than any performer's timing; a finer grid only multiplies the memory.
@@ -90,7 +90,7 @@ class PianoRoll:
     settings : EncoderSettings
         Grid used.
     notes : structured array or None
-        The source note table (:data:`midistyle.io.NOTE_DTYPE`), when encoded from a file.
+        The source note table (:data:`midistyle.codec.io.NOTE_DTYPE`), when encoded from a file.
     note_steps : int array or None
         Onset step of each note of ``notes``.
     """
@@ -175,7 +175,7 @@ MAX_CELLS = 100_000_000
 
 def encode(source, settings: EncoderSettings | None = None, *, max_seconds: float | None = MAX_SECONDS,
            max_cells: int | None = MAX_CELLS) -> PianoRoll:
-    """Encode a performance (or anything :func:`midistyle.io.read` takes) as a :class:`PianoRoll`.
+    """Encode a performance (or anything :func:`midistyle.codec.io.read` takes) as a :class:`PianoRoll`.
 
     Parameters
     ----------
