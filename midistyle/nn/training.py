@@ -2,10 +2,21 @@
 ``tf.data`` input pipelines built the same way, and the ``tf.distribute`` strategies."""
 from __future__ import annotations
 
+import functools
 import os
 import time
 
 import keras
+
+
+@functools.lru_cache(maxsize=None)
+def _mirrored(devices: tuple):
+    """One MirroredStrategy per set of devices and process: a second one over the same devices
+    fails in its first collective reduce (TensorFlow's collective keys), so a process that trains
+    several models mirrored (e.g. a classifier, then chords on its embedding) shares it."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices=list(devices))
 
 
 def get_strategy(name: str = "default"):
@@ -27,7 +38,7 @@ def get_strategy(name: str = "default"):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
+        return _mirrored(tuple(d.name for d in devices))
     if name == "multiworker":
         from .distributed import multiworker_strategy
 
