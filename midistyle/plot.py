@@ -74,6 +74,11 @@ def plot_velocity_compare(roll: PianoRoll, velocities, path: str, *, titles=("in
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=90, format="png"), force=force, suffix=".png")
 
 
+#: margins of :func:`plot_pieces` in inches: left (tick labels and "pitch"), right (the colour
+#: bar), top, bottom (the seconds axis), and the gap between strips (each strip's title)
+_LEFT, _RIGHT, _TOP, _BOTTOM, _GAP = 0.75, 1.3, 0.3, 0.55, 0.3
+
+
 def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: float | None = None,
                 force: bool = False, tempos=None) -> None:
     """The seed's figure of each piece, pieces one above the other on shared scales.
@@ -95,8 +100,16 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
     ratios = []
     for _ in rolls:
         ratios += [3, 3, 3, 0.8] + ([1.2] if tempos else [])
-    fig = Figure(figsize=(12, 1.2 + (7.0 if tempos else 6.0) * len(rolls)), layout="constrained")
-    axes = fig.subplots(len(ratios), 1, sharex=True, gridspec_kw={"height_ratios": ratios})
+    width, height = 12.0, 1.2 + (7.0 if tempos else 6.0) * len(rolls)
+    fig = Figure(figsize=(width, height))
+    # fixed margins in inches instead of constrained layout, which measured every strip's ticks
+    # and took about half the time of the whole figure (the studio draws one per result); titles
+    # at a fixed height (y=1) for the same reason: no strip has ticks on top
+    n = len(ratios)
+    axes_h = height - _TOP - _BOTTOM - (n - 1) * _GAP
+    axes = fig.subplots(n, 1, sharex=True, gridspec_kw={
+        "height_ratios": ratios, "left": _LEFT / width, "right": 1 - _RIGHT / width, "top": 1 - _TOP / height,
+        "bottom": _BOTTOM / height, "hspace": _GAP / (axes_h / n)})
     im = None
     for k, (roll, (a, b), title) in enumerate(zip(rolls, windows, titles)):
         s = roll.settings
@@ -104,15 +117,15 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
         ax_h, ax_v, ax_o, ax_p = axes[per * k: per * k + 4]
         ax_h.imshow(pool_columns(roll.held[a:b].T), aspect="auto", origin="lower", extent=ext, cmap="Greys",
                     vmin=0, vmax=1, interpolation="nearest")
-        ax_h.set_title(f"{title}: held notes", fontsize=9)
+        ax_h.set_title(f"{title}: held notes", fontsize=9, y=1)
         im = ax_v.imshow(pool_columns(velocity_image(roll)[:, a:b]), aspect="auto", origin="lower", extent=ext,
                          cmap="magma", vmin=1, vmax=127, interpolation="nearest")
         ax_v.set_facecolor("#e8e8e8")
-        ax_v.set_title("velocity", fontsize=9)
+        ax_v.set_title("velocity", fontsize=9, y=1)
         ts, ps = np.nonzero(roll.onsets[a:b])
         ax_o.scatter((ts + a) * s.step, ps + s.pitch_low, s=3, c="k", marker="s", linewidths=0)
         ax_o.set_ylim(ext[2], ext[3])
-        ax_o.set_title("onsets", fontsize=9)
+        ax_o.set_title("onsets", fontsize=9, y=1)
         ped = pool_columns(roll.pedals[a:b].T / 127.0)
         t = a * s.step + np.arange(ped.shape[1]) * (b - a) * s.step / max(ped.shape[1], 1)
         ax_p.fill_between(t, 0, ped[0], step="post", color="tab:blue", alpha=0.6, label="sustain")
@@ -126,12 +139,15 @@ def plot_pieces(rolls, path: str, *, titles=None, start: float = 0.0, seconds: f
             if tempos[k] is not None and len(tempos[k][0]):
                 ax_t.step(tempos[k][0], tempos[k][1], where="post", color="tab:green", lw=1.2)
             ax_t.set_ylabel("bpm", fontsize=8)
-            ax_t.set_title("tempo (quarter notes per minute)", fontsize=9)
+            ax_t.set_title("tempo (quarter notes per minute)", fontsize=9, y=1)
             strips.append(ax_t)
         for ax in strips:
             ax.set_xlim(a * s.step, a * s.step + span)
         for ax in (ax_h, ax_v, ax_o):
             ax.set_ylabel("pitch", fontsize=8)
     axes[-1].set_xlabel("seconds")
-    fig.colorbar(im, ax=list(axes), label="velocity", shrink=0.4)
+    bar_h = 0.4 * (height - _TOP - _BOTTOM)
+    cax = fig.add_axes(((width - _RIGHT + 0.3) / width, (_BOTTOM + 0.3 * (height - _TOP - _BOTTOM)) / height,
+                        0.2 / width, bar_h / height))
+    fig.colorbar(im, cax=cax, label="velocity")
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"), force=force, suffix=".png")

@@ -20,7 +20,13 @@ from conftest import REPO
 
 URL_LINE = re.compile(r"midistyle studio: (http://\S+?)/?\s")
 EXAMPLE = REPO / "examples" / "anthropology.mid"
-N_FUZZ = 200
+#: The studio's fuzz corpus: 120 cases of tests/fuzz/cases.py drawn with seed 1 (the 17 odd files and
+#: 103 damaged copies of the example). The in-process fuzz test (tests/test_fuzz.py) runs the first 100
+#: of seed 0, so the two together see 186 different damaged files, more than the 183 of the 200 seed-0
+#: cases this test ran before, which repeated the in-process test's first 100; the studio's own
+#: properties (4xx never 5xx, one folder per answer, clean shutdown, memory) do not need more.
+N_FUZZ = 120
+FUZZ_SEED = 1
 
 
 # ----------------------------------------------------------------------------- the shared helper

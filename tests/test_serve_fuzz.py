@@ -25,11 +25,11 @@ from conftest import run_cli, tpd_sample
 from fuzz.cases import cases
 
 
-from studio_helper import EXAMPLE, N_FUZZ, Studio, assert_clean_shutdown, assert_json_error, sounding_note_ons, studio  # noqa: F401
+from studio_helper import EXAMPLE, FUZZ_SEED, N_FUZZ, Studio, assert_clean_shutdown, assert_json_error, sounding_note_ons, studio  # noqa: F401
 
 # ----------------------------------------------------------------------------- the fuzz corpus
 def test_fuzz_corpus_through_api(tmp_path):
-    inputs = cases(tmp_path / "fuzz", N_FUZZ)
+    inputs = cases(tmp_path / "fuzz", N_FUZZ, seed=FUZZ_SEED)
     if len(inputs) < N_FUZZ:                     # top up with real pieces if the generator ever gives fewer
         inputs += [p for g in ("classical", "jazz") for p in tpd_sample(g, n=N_FUZZ, every=3)][: N_FUZZ - len(inputs)]
     assert len(inputs) >= N_FUZZ

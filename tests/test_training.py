@@ -2,6 +2,7 @@
 its training: test_multiworker.py)."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -34,79 +35,100 @@ def tiny_data(tmp_path_factory, tpd_required):
     return d
 
 
-def test_mirrored_training_over_two_logical_cpus(tiny_data):
-    """The CPU split into two logical devices; `mirrored` trains on both and the model loads and plays."""
-    script = textwrap.dedent(f"""
-        import json, sys, tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from midistyle.nn.training import get_strategy
+#: One process trains all three models with the mirrored strategy over two logical CPUs (logical
+#: devices are set once per process, before any other TensorFlow work): TensorFlow's import and set-up
+#: are paid once instead of three times. Each part reports on its own line, so a failure of one
+#: fails only its test.
+MIRRORED_SCRIPT = textwrap.dedent(f"""
+    import json, sys, traceback, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from midistyle.nn.training import get_strategy
+    print("REPLICAS", get_strategy("mirrored").num_replicas_in_sync, flush=True)
+    h5, out = sys.argv[1], sys.argv[2]
+
+    def part(name, fn):
+        try:
+            meta = fn()
+            print("META", name, json.dumps([meta["strategy"], meta["training"]["epochs_run"]]), flush=True)
+        except Exception:
+            print("FAILED", name, json.dumps(traceback.format_exc()), flush=True)
+
+    def velocity():
         from midistyle.velocity import VelocityConfig, train
-        print("REPLICAS", get_strategy("mirrored").num_replicas_in_sync)
-        meta = train(sys.argv[1], "jazz", sys.argv[2], VelocityConfig(**{TINY!r}), strategy="mirrored",
+        return train(h5, "jazz", out + "/mirrored.keras", VelocityConfig(**{TINY!r}), strategy="mirrored",
                      progress=False)
-        print("META", json.dumps({{"strategy": meta["strategy"], "epochs": meta["training"]["epochs_run"]}}))
-    """)
-    out = tiny_data / "mirrored.keras"
-    r = subprocess.run([sys.executable, "-c", script, str(tiny_data / "tiny.h5"), str(out)], cwd=REPO,
-                       capture_output=True, text=True, timeout=300)
+
+    def classifier():
+        from midistyle import classifier
+        return classifier.train(h5, out + "/clf-mirrored.keras", classifier.ClassifierConfig(
+            epochs=2, steps_per_epoch=2, batch_size=6, segment=64, channels=8, layers_per_stack=3,
+            embedding_dim=5), progress=False, strategy="mirrored")
+
+    def chords():   # on the genre embedding of the classifier trained above
+        from midistyle import chords
+        return chords.train(h5, "jazz", out + "/clf-mirrored.keras", out + "/chords-mirrored.keras",
+                            chords.ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2),
+                            progress=False, strategy="mirrored")
+
+    part("velocity", velocity)
+    part("classifier", classifier)
+    part("chords", chords)
+""")
+
+
+@pytest.fixture(scope="module")
+def mirrored(tiny_data):
+    """The mirrored-training process's stdout and stderr (and the folder of its models)."""
+    out = tiny_data / "mirrored"
+    out.mkdir()
+    r = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tiny_data / "tiny.h5"), str(out)], cwd=REPO,
+                       capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "REPLICAS 2" in r.stdout and '"strategy": "mirrored", "epochs": 2' in r.stdout
-    vm = VelocityModel.load(str(out))
+    assert "REPLICAS 2" in r.stdout, r.stdout
+    return out, r.stdout, r.stderr
+
+
+def mirrored_part(mirrored, name: str) -> list:
+    """``[strategy, epochs run]`` that part ``name`` of the mirrored process reported (fails with its traceback)."""
+    _, stdout, stderr = mirrored
+    for line in stdout.splitlines():
+        tag, _, rest = line.partition(" ")
+        part, _, payload = rest.partition(" ")
+        if part == name and tag in ("META", "FAILED"):
+            assert tag == "META", f"mirrored {name} training failed:\n{json.loads(payload)}"
+            return json.loads(payload)
+    pytest.fail(f"mirrored {name}: no report\n{stdout[-2000:]}\n{stderr[-2000:]}")
+
+
+def test_mirrored_training_over_two_logical_cpus(mirrored):
+    """The CPU split into two logical devices; `mirrored` trains on both and the model loads and plays."""
+    assert mirrored_part(mirrored, "velocity") == ["mirrored", 2]
+    vm = VelocityModel.load(str(mirrored[0] / "mirrored.keras"))
     roll = encode(REPO / "examples" / "anthropology.mid", vm.settings)
     v = vm.sample(roll, seed=0)[roll.in_range()]
     assert 1 <= v.min() and v.max() <= 127 and np.isfinite(v).all()
 
 
-def test_mirrored_classifier_over_two_logical_cpus(tiny_data):
+def test_mirrored_classifier_over_two_logical_cpus(mirrored):
     """`train classifier` takes the strategy too: it trains on two replicas (the validation data
     repeated to whole global batches) and the model loads and classifies."""
     from midistyle.classifier import GenreClassifier
 
-    script = textwrap.dedent("""
-        import json, sys, tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from midistyle import classifier
-        meta = classifier.train(sys.argv[1], sys.argv[2], classifier.ClassifierConfig(
-            epochs=2, steps_per_epoch=2, batch_size=6, segment=64, channels=8, layers_per_stack=3,
-            embedding_dim=5), progress=False, strategy="mirrored")
-        print("META", json.dumps([meta["strategy"], meta["training"]["epochs_run"]]))
-    """)
-    out = tiny_data / "clf-mirrored.keras"
-    r = subprocess.run([sys.executable, "-c", script, str(tiny_data / "tiny.h5"), str(out)],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert 'META ["mirrored", 2]' in r.stdout
-    clf = GenreClassifier.load(str(out))
+    assert mirrored_part(mirrored, "classifier") == ["mirrored", 2]
+    clf = GenreClassifier.load(str(mirrored[0] / "clf-mirrored.keras"))
     p = clf.predict(encode(REPO / "examples" / "anthropology.mid", clf.settings))
     assert p["genre"] in ("classical", "jazz") and abs(sum(p["probabilities"].values()) - 1) < 1e-4
 
 
-def test_mirrored_chords_over_two_logical_cpus(tiny_data):
-    """`train chords --strategy mirrored` (its own process: one strategy per process) trains the LSTM
-    on two replicas; the model loads and plays."""
+def test_mirrored_chords_over_two_logical_cpus(mirrored):
+    """`train chords --strategy mirrored` trains the LSTM on two replicas; the model loads and plays."""
     from midistyle.chords import ChordModel
-    from midistyle.classifier import ClassifierConfig, GenreClassifier, train as train_classifier
+    from midistyle.classifier import GenreClassifier
 
-    clf_out, out = tiny_data / "clf-for-chords.keras", tiny_data / "chords-mirrored.keras"
-    train_classifier(str(tiny_data / "tiny.h5"), str(clf_out), ClassifierConfig(
-        epochs=1, steps_per_epoch=1, batch_size=4, segment=64, channels=8, layers_per_stack=2, embedding_dim=5),
-        progress=False)
-    script = textwrap.dedent("""
-        import json, sys, tensorflow as tf
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from midistyle import chords
-        meta = chords.train(sys.argv[1], "jazz", sys.argv[2], sys.argv[3], chords.ChordsConfig(
-            units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2), progress=False, strategy="mirrored")
-        print("META", json.dumps([meta["strategy"], meta["training"]["epochs_run"]]))
-    """)
-    r = subprocess.run([sys.executable, "-c", script, str(tiny_data / "tiny.h5"), str(clf_out), str(out)],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert 'META ["mirrored", 2]' in r.stdout
-    clf, cm = GenreClassifier.load(str(clf_out)), ChordModel.load(str(out))
+    assert mirrored_part(mirrored, "chords") == ["mirrored", 2]
+    clf = GenreClassifier.load(str(mirrored[0] / "clf-mirrored.keras"))
+    cm = ChordModel.load(str(mirrored[0] / "chords-mirrored.keras"))
     cm.check_classifier(clf)
     roll = encode(REPO / "examples" / "anthropology.mid", clf.settings)
     assert len(cm.sample(clf.embed(roll), 20, seed=0)) == 20

@@ -522,6 +522,31 @@ def train(dir_a: str, dir_b: str, output: str, cfg: CycleGANConfig | None = None
 
 
 # ----------------------------------------------------------------------------- translation
+def read_model_info(path: str) -> dict:
+    """The checked JSON of the CycleGAN model ``path`` (.keras), without loading the network, so
+    that a wrong path or model fails before TensorFlow is imported (seconds)."""
+    f = _files(os.fspath(path))
+    for p in (f["keras"], f["json"]):
+        if not os.path.isfile(p):
+            raise ModelError(f"{p}: missing (a CycleGAN model is a .keras file with its .json beside it)")
+    with open(f["json"]) as fh:
+        info = json.load(fh)
+    if info.get("kind") != KIND:
+        raise ModelError(f"{f['json']}: not a CycleGAN model (kind {info.get('kind')!r})")
+    if info.get("format_version") != FORMAT_VERSION or info.get("log_scale") != LOG_SCALE:
+        raise SettingsMismatchError(f"{f['json']}: written for another version of the spectrogram encoding")
+    return info
+
+
+def target_domain(to: str, domains) -> str:
+    """The domain name ``to`` means ("a" / "b" or a name of ``domains``); MidistyleError if none."""
+    domains = list(domains)
+    to = {"a": domains[0], "b": domains[1]}.get(to, to)
+    if to not in domains:
+        raise MidistyleError(f"unknown domain {to!r}; this model has {', '.join(domains)} (or a, b)")
+    return to
+
+
 class Translator:
     """A trained CycleGAN's generators with their settings (see :func:`load`)."""
 
@@ -535,18 +560,10 @@ class Translator:
     @classmethod
     def load(cls, path: str) -> "Translator":
         """Load a ``.keras`` written by :func:`save` and check its JSON."""
+        info = read_model_info(path)
         import keras
 
         f = _files(os.fspath(path))
-        for p in (f["keras"], f["json"]):
-            if not os.path.isfile(p):
-                raise ModelError(f"{p}: missing (a CycleGAN model is a .keras file with its .json beside it)")
-        with open(f["json"]) as fh:
-            info = json.load(fh)
-        if info.get("kind") != KIND:
-            raise ModelError(f"{f['json']}: not a CycleGAN model (kind {info.get('kind')!r})")
-        if info.get("format_version") != FORMAT_VERSION or info.get("log_scale") != LOG_SCALE:
-            raise SettingsMismatchError(f"{f['json']}: written for another version of the spectrogram encoding")
         reflection_pad(1)  # registers the custom layer before loading
         try:
             gens = keras.saving.load_model(f["keras"], compile=False)
@@ -565,9 +582,7 @@ class Translator:
             ``to`` is not a domain of the model.
         """
         cfg = self.config
-        to = {"a": self.domains[0], "b": self.domains[1]}.get(to, to)
-        if to not in self.gen:
-            raise MidistyleError(f"unknown domain {to!r}; this model has {', '.join(self.domains)} (or a, b)")
+        to = target_domain(to, self.domains)
         img = to_image(y, cfg)
         n = img.shape[0]
         pad = (-n) % 4
@@ -640,6 +655,7 @@ def translate_file(model: str, to: str, src: str, output: str, *, phase: str = "
         written_log_error.
     """
     check_output(output, force=force, protect=(src,), extensions=WRITE_EXTENSIONS)
+    target_domain(to, read_model_info(model)["domains"])       # a wrong model or domain fails before TensorFlow loads
     tr = Translator.load(model)
     cfg = tr.config
     y = load_input(src, cfg.sr, soundfont)
@@ -668,4 +684,5 @@ def format_translation(r: dict) -> str:
 
 
 __all__ = ["CycleGANConfig", "build_generator", "build_discriminator", "build_cyclegan", "fit", "train", "save",
-           "Translator", "translate_file", "PHASES", "check_phase", "format_translation", "to_image", "from_image", "patches"]
+           "Translator", "read_model_info", "target_domain", "translate_file", "PHASES", "check_phase",
+           "format_translation", "to_image", "from_image", "patches"]

@@ -2,11 +2,22 @@
 ``tf.data`` input pipelines built the same way, and the ``tf.distribute`` strategies."""
 from __future__ import annotations
 
+import functools
 import os
 import time
 
 from ..errors import InputError
 from .distributed import fit_multiworker, is_multiworker, multiworker_strategy
+
+
+@functools.lru_cache(maxsize=None)
+def _mirrored(devices: tuple):
+    """One MirroredStrategy per set of devices and process: a second one over the same devices
+    fails in its first collective reduce (TensorFlow's collective keys), so a process that trains
+    several models mirrored (e.g. a classifier, then chords on its embedding) shares it."""
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy(devices=list(devices))
 
 
 def get_strategy(name: str = "default"):
@@ -26,7 +37,7 @@ def get_strategy(name: str = "default"):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
+        return _mirrored(tuple(d.name for d in devices))
     if name == "multiworker":
         return multiworker_strategy()
     raise InputError(f"unknown strategy {name!r} (default, mirrored, multiworker)")
