@@ -12,6 +12,12 @@ smallest feedback with the first of :data:`EVENT_BIASES` on the onset event that
 uses them, a plain draw reads its habits back in full, as in training). Run by models/train_symbolic.sh
 after training, before models/evaluate_chords.py.
 
+A generator with a harmony layer is first given its harmony temperature and its onset-event bias,
+both on the training pieces (every 12th, 20 s and 30 s draws, seed 0 + k): the temperature of
+:data:`HARMONY_TEMPERATURES` whose draws' key clarity, key stability and repetition come nearest
+those of the same pieces (sum of |generated / real - 1|), then the event bias of :data:`PLAIN_BIASES`
+whose draws keep the pieces' notes per second (:func:`midistyle.chords.calibrate_event_bias`).
+
 Usage: python models/calibrate_chords.py [DATA.h5 [GENRE ...]]
 """
 import json
@@ -22,7 +28,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle.chords import ChordModel, calibrate_feedback  # noqa: E402
+from midistyle import io as mio  # noqa: E402
+from midistyle.chordeval import COHERENCE_NAMES, coherence, compare_coherence  # noqa: E402
+from midistyle.chords import (ChordModel, calibrate_event_bias, calibrate_feedback, compose, real_density,  # noqa: E402
+                              roll_frames)
+from midistyle.pianoroll import encode  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.codec.dataset import Dataset  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
@@ -30,6 +40,41 @@ from midistyle.modelfiles import update_sidecar  # noqa: E402
 EVERY = 4
 #: Onset-event biases tried, in turn, when no habit feedback alone keeps the draws steady.
 EVENT_BIASES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+#: Harmony temperatures tried, and onset-event biases of a plain draw, for a generator with a harmony layer.
+HARMONY_TEMPERATURES = (1.0, 0.85, 0.7)
+PLAIN_BIASES = (-0.15, -0.1, -0.05, 0.0, 0.05)
+#: Every how many training pieces the harmony temperature and plain event bias are chosen on, and the seconds drawn.
+HARMONY_EVERY, HARMONY_SECONDS = 12, 20.0
+
+
+def calibrate_harmony(cm, clf, pieces):
+    """Harmony temperature, then plain event bias, on real training pieces (PianoRolls); sets them on ``cm``."""
+    embs = [clf.embed(r) for r in pieces]
+    s = HARMONY_SECONDS
+    real = [coherence(r, min(r.duration / 3, max(r.duration - s, 0.0)), s) for r in pieces]
+    table = []
+    for t in HARMONY_TEMPERATURES:
+        cm.harmony.temperature = t
+        gen = []
+        for k, e in enumerate(embs):
+            midi, _, notes = compose(cm, e, s, seed=k)
+            if notes:
+                gen.append(coherence(encode(mio.performance_from_midifile(midi, "generated"), cm.settings)))
+        cmp = compare_coherence(real, gen)
+        table.append({"temperature": t, "coherence": cmp,
+                      "distance": float(sum(abs(cmp[k]["ratio"] - 1.0) for k in COHERENCE_NAMES))})
+        print(f"  harmony temperature {t:g}: " + ", ".join(
+            f"{k} {cmp[k]['generated']:.3f}/{cmp[k]['real']:.3f}" for k in COHERENCE_NAMES), flush=True)
+    best = min(table, key=lambda r: r["distance"])
+    cm.harmony.temperature = best["temperature"]
+    frames = [roll_frames(r, cm.config.frame_steps) for r in pieces]
+    bias = calibrate_event_bias(cm, embs, real_density(frames, cm.frame_seconds), biases=PLAIN_BIASES)
+    cm.event_bias = bias["chosen"]
+    print(f"  plain event bias: {json.dumps(bias)}", flush=True)
+    return ({**cm.meta["harmony"], "temperature": best["temperature"],
+             "temperature_calibration": {"pieces": f"every {HARMONY_EVERY}th training piece", "seconds": s,
+                                         "table": table}},
+            {**bias, "pieces": f"every {HARMONY_EVERY}th training piece"})
 
 
 def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
@@ -40,12 +85,16 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         cm = ChordModel.load(path)
         cm.check_classifier(clf)
         t0 = time.time()
+        extra = {}
+        if cm.harmony is not None:
+            harmony, bias = calibrate_harmony(cm, clf, [ds.piece(i) for i in ds.select(genre, "train")[::HARMONY_EVERY]])
+            extra = {"harmony": harmony, "event_bias": bias["chosen"], "event_bias_calibration": bias}
         embs = [clf.embed(ds.piece(i)) for i in ds.select(genre, "train")[::EVERY]]
         cal = calibrate_feedback(cm, embs, event_biases=EVENT_BIASES)
         cal["pieces"] = f"every {EVERY}th training piece"
         cal["wall_seconds"] = round(time.time() - t0, 1)
         update_sidecar(path, steady_feedback=cal["chosen"], steady_event_bias=cal["chosen_event_bias"],
-                       feedback_calibration=cal)
+                       feedback_calibration=cal, **extra)
         print(genre, json.dumps(cal))
 
 

@@ -15,12 +15,15 @@ echo "classifier trained: ${SECONDS} s wall"
 # short memories of its own strikes and onset events, read by distance, and each onset event's lowest key
 # from one softmax (draws of single lines instead of scattered keys: real-vs-generated 0.71 / 0.72 against
 # 0.84 / 0.78 without them; the same for jazz measured no better on the training pieces, so jazz keeps its settings)
+# classical also draws a harmony per half-second first (a harmony LSTM over pitch-class sets) and reads the keys
+# struck one and two harmony steps before each frame (its draws wandered between keys: key stability 0.36 vs 0.60
+# real; see models/chords-classical.md)
 midistyle train chords --genre jazz "$DATA" --classifier models/classifier.keras \
   -o models/chords-jazz.keras --seed 0 --force "$@"
 echo "chords-jazz trained: ${SECONDS} s wall in all"
 midistyle train chords --genre classical "$DATA" --classifier models/classifier.keras \
   -o models/chords-classical.keras --seed 0 --force --input-noise 0 \
-  --key-memory 0.2 --event-memory 40 --relative-keys 24 --lowest-key "$@"
+  --key-memory 0.2 --event-memory 40 --relative-keys 24 --lowest-key --harmony 20 --figure-lags 2 "$@"
 echo "chords-classical trained: ${SECONDS} s wall in all"
 python models/calibrate_chords.py "$DATA"    # the --steady habit feedback (and event bias), on the training pieces
 python models/evaluate_symbolic.py "$DATA"

@@ -176,6 +176,11 @@ class ConditionedLSTMRuntime:
         """
         h, c = state
         u = self.units
+        if xk is None and x.shape[0] == 1:
+            # one row, mostly zeros (struck keys, memories): multiply only its nonzero entries, which
+            # also keeps the product below the size at which BLAS spreads it over busy cores
+            nz = np.flatnonzero(x[0])
+            xk = x[:, nz] @ self.K[nz]
         z = (x @ self.K if xk is None else xk) + h @ self.R + self.b
         i = _sigmoid(z[..., :u])
         f = _sigmoid(z[..., u:2 * u])
