@@ -28,11 +28,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from midistyle import io as mio  # noqa: E402
-from midistyle.chordeval import COHERENCE_NAMES, coherence, compare_coherence  # noqa: E402
+from midistyle.codec import io as mio  # noqa: E402
+from midistyle.judges.chordeval import COHERENCE_NAMES, coherence, compare_coherence  # noqa: E402
 from midistyle.chords import (ChordModel, calibrate_event_bias, calibrate_feedback, compose, real_density,  # noqa: E402
                               roll_frames)
-from midistyle.pianoroll import encode  # noqa: E402
+from midistyle.codec.pianoroll import encode  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.codec.dataset import Dataset  # noqa: E402
 from midistyle.modelfiles import update_sidecar  # noqa: E402
