@@ -114,7 +114,11 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         cal = calibrate_feedback(cm, embs, event_biases=EVENT_BIASES)
         cal["pieces"] = f"every {EVERY}th training piece"
         cal["wall_seconds"] = round(time.time() - t0, 1)
-        update_sidecar(path, steady_feedback=cal["chosen"], steady_event_bias=cal["chosen_event_bias"],
+        steady_bias = cal["chosen_event_bias"]
+        if cal["chosen"] == 1.0 and steady_bias == 0.0 and "event_bias" in extra:
+            # the plain draw's own habits already keep it steady: a steady draw is a plain draw, with its bias
+            steady_bias = extra["event_bias"]
+        update_sidecar(path, steady_feedback=cal["chosen"], steady_event_bias=steady_bias,
                        feedback_calibration=cal, **extra)
         print(genre, json.dumps(cal))
 
