@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from midistyle.chords.harmony import (MAX_PCS, HarmonyVocabulary, advance_inputs, advance_size, harmony_inputs,
-                                     mask_bits, rotate_mask, set_class, step_weights, strongest_set)
+                                     harmony_windows, mask_bits, rotate_mask, set_class, step_weights, strongest_set)
 
 C_MAJOR = 0b000010010001          # C, E, G
 A_MINOR = 0b001000010001          # A, C, E
@@ -71,6 +71,24 @@ def test_harmony_lstm_reads_the_token_before():
     assert x[0, 0] == 1 and x[0, len(v):].sum() == 0           # silence before the first
     assert x[1, 5] == 1 and x[2, 17] == 1 and x[:, :len(v)].sum() == 3
     assert np.array_equal(x[2, len(v):], mask_bits(v.masks[17]))
+
+
+def test_harmony_noise_replaces_a_share_of_the_tokens_read_never_the_targets():
+    v = HarmonyVocabulary.fit(np.array([C_MAJOR, A_MINOR]), 3)
+    piece = np.tile([5, 17, 3, 30], 100)
+    emb = [np.zeros(4, np.float32)]
+
+    def first(noise):
+        (x, e), y = next(harmony_windows([piece], emb, vocab=v, seq_len=200, transpose=0, seed=3, noise=noise))
+        return x, y
+
+    x0, y0 = first(0.0)
+    x1, y1 = first(0.25)
+    assert np.array_equal(y0, y1)                                   # the same window, the same targets
+    assert np.array_equal(x0, harmony_inputs(y0, len(v), v.masks))  # clean: the token before each step
+    changed = np.mean((x0 != x1).any(axis=1))
+    assert 0.12 < changed < 0.35                                    # about a quarter read another token
+    assert np.all(x1[:, :len(v)].sum(axis=1) == 1)                  # still one token each
 
 
 def test_advance_inputs_give_the_step_harmony_the_next_and_the_keys_struck_whole_steps_before():

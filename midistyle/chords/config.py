@@ -60,6 +60,8 @@ class ChordsConfig(Settings):
     harmony_vocab: int = 48        # set classes the harmony LSTM draws from (each in 12 transpositions)
     harmony_units: int = 128
     harmony_seq: int = 64          # harmony steps per training window of the harmony LSTM
+    harmony_noise: float = 0.0     # training: share of the harmony LSTM's input tokens replaced by random ones
+                                   # (so that a draw recovers its key after an unlikely harmony of its own)
     figure_lags: int = 0           # each frame reads the keys struck 1..figure_lags harmony steps before it
     seed: int = 0
 
@@ -70,7 +72,7 @@ class ChordsConfig(Settings):
         self.require("event_memory", isinstance(self.event_memory, int), "must be a whole number of frames")
         self.require("relative_keys", isinstance(self.relative_keys, int) and (not self.relative_keys or self.key_memory),
                      "must be a whole number of semitones, and needs key_memory > 0")
-        for name in ("foreign_cond", "input_noise"):
+        for name in ("foreign_cond", "input_noise", "harmony_noise"):
             value = getattr(self, name)
             self.require(name, isinstance(value, (int, float)) and 0 <= value <= 1, "must be in [0, 1]")
         self.require("cond_dropout", isinstance(self.cond_dropout, (int, float)) and 0 <= self.cond_dropout < 1,

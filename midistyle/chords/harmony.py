@@ -144,10 +144,11 @@ def harmony_inputs(tokens: np.ndarray, n_vocab: int, vocab_masks: np.ndarray) ->
 
 
 def harmony_windows(tokens: list, embs: list, *, vocab: HarmonyVocabulary, seq_len: int, transpose: int, seed: int,
-                    foreign: list | None = None, foreign_share: float = 0.0):
+                    foreign: list | None = None, foreign_share: float = 0.0, noise: float = 0.0):
     """Endless training windows of harmony tokens (pieces weighted by length, random offset,
     random transposition within +-``transpose``, a share ``foreign_share`` started from another
-    genre's embedding): yields ``((inputs, embedding), targets)``."""
+    genre's embedding, a share ``noise`` of the input tokens replaced by random ones, the targets
+    kept): yields ``((inputs, embedding), targets)``."""
     rng = np.random.default_rng(seed)
     lens = np.array([len(t) for t in tokens], np.float64)
     p = lens / lens.sum()
@@ -162,7 +163,10 @@ def harmony_windows(tokens: list, embs: list, *, vocab: HarmonyVocabulary, seq_l
         e = embs[k]
         if foreign and rng.random() < foreign_share:
             e = foreign[int(rng.integers(len(foreign)))]
-        yield (harmony_inputs(w, len(vocab), vocab.masks), np.asarray(e, np.float32)), w
+        seen = w
+        if noise:
+            seen = np.where(rng.random(seq_len) < noise, rng.integers(0, len(vocab), seq_len), w)
+        yield (harmony_inputs(seen, len(vocab), vocab.masks), np.asarray(e, np.float32)), w
 
 
 def advance_inputs(masks: np.ndarray, onset: np.ndarray, first: int, n: int, *, step: int, lags: int) -> np.ndarray:
@@ -273,7 +277,8 @@ def fit_harmony(data: dict, cfg, emb_dim: int, foreign: list | None, stem: str, 
            tf.TensorSpec((L,), tf.int64))
     train_ds = generator_dataset(lambda: harmony_windows(data["train"], data["train_embs"], vocab=vocab, seq_len=L,
                                                          transpose=cfg.transpose, seed=cfg.seed + 1, foreign=foreign,
-                                                         foreign_share=cfg.foreign_cond), sig, HARMONY_BATCH)
+                                                         foreign_share=cfg.foreign_cond, noise=cfg.harmony_noise),
+                            sig, HARMONY_BATCH)
     vx, ve, vy = [], [], []
     for t, e in zip(data["val"], data["val_embs"]):
         for a in range(0, len(t) - L + 1, L):

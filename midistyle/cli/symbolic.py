@@ -81,6 +81,8 @@ def _add_training(train) -> None:
         ("--harmony", int, "frames per harmony step: a harmony LSTM draws one pitch-class set per step first, "
                            "each frame reads its step's and the next (0: none)"),
         ("--harmony-vocab", int, "set classes the harmony LSTM draws from (each in 12 transpositions)"),
+        ("--harmony-noise", float, "share of the harmony LSTM's input harmonies replaced by random ones in "
+                                   "training (it learns to keep its key after an unlikely harmony)"),
         ("--figure-lags", int, "each frame reads the keys struck 1..N harmony steps before it (needs --harmony)"),
         ("--patience", int, "epochs without improvement before stopping")))
     config_flag(th, "--seed", type=int)
