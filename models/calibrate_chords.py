@@ -6,8 +6,8 @@ and read back in full (as in training) the loop drifts over a minute. For feedba
 0.25 (:func:`midistyle.chords.anchored_habits`), draws 60 s from every 4th *training* piece's
 embedding (seed 0 + k; the validation split is not used) and keeps the largest feedback whose last
 10 s keep the notes per second and the pedal share of the first 10 s within 25 %; if none does, the
-smallest feedback with the first of :data:`EVENT_BIASES` on the onset event that does
-(:func:`midistyle.chords.calibrate_feedback`). Writes them, with the table, into the model's sidecar
+smallest feedback with the first of :data:`EVENT_BIASES` added to the plain draw's onset-event bias
+that does (:func:`midistyle.chords.calibrate_feedback`; every draw starts from the plain bias). Writes them, with the table, into the model's sidecar
 (``steady_feedback``, ``steady_event_bias``, ``feedback_calibration``; ``midistyle chords --steady``
 uses them, a plain draw reads its habits back in full, as in training). Run by models/train_symbolic.sh
 after training, before models/evaluate_chords.py.
@@ -114,11 +114,7 @@ def main(data=os.path.join(ROOT, "work_data", "tpd.h5"), *genres):
         cal = calibrate_feedback(cm, embs, event_biases=EVENT_BIASES)
         cal["pieces"] = f"every {EVERY}th training piece"
         cal["wall_seconds"] = round(time.time() - t0, 1)
-        steady_bias = cal["chosen_event_bias"]
-        if cal["chosen"] == 1.0 and steady_bias == 0.0 and "event_bias" in extra:
-            # the plain draw's own habits already keep it steady: a steady draw is a plain draw, with its bias
-            steady_bias = extra["event_bias"]
-        update_sidecar(path, steady_feedback=cal["chosen"], steady_event_bias=steady_bias,
+        update_sidecar(path, steady_feedback=cal["chosen"], steady_event_bias=cal["chosen_event_bias"],
                        feedback_calibration=cal, **extra)
         print(genre, json.dumps(cal))
 

@@ -180,8 +180,9 @@ def write_card(g, cm, figures):
   each given the ones before. Each frame then reads the pitch classes of its step's harmony and of
   the next, where in its step it lies{f", and the keys struck {cfg.figure_lags} harmony step(s) before it (so that a figure can return)" if cfg.figure_lags else ""}.
   In training a frame reads the harmony of the real notes around it; the harmony LSTM is fitted on
-  the training pieces' harmony sequences (windows of {cfg.harmony_seq} steps, the same transpositions),
-  {hm['training']['seconds']:.0f} s.""")
+  the training pieces' harmony sequences (windows of {cfg.harmony_seq} steps, the same transpositions{
+  f", {100 * cfg.harmony_noise:g} % of the harmonies it reads replaced by random ones so that a draw returns to its key after an unlikely harmony of its own" if cfg.harmony_noise else ""}),
+  {hm['training']['seconds']:.0f} s{f" ({hm['retrained']})" if hm.get('retrained') else ""}.""")
     hv = cm.meta.get("harmony", {}).get("validation")
     harmony_nll = (f"""
 Harmony LSTM on the same pieces ({hv['steps']} steps): {hv['nll_per_step']:.3f} nats per step, {hv['nll_per_frame']:.3f} per frame.

@@ -331,6 +331,25 @@ def test_event_bias_raises_density_and_calibration_picks_the_nearest_to_real_pla
     assert not np.array_equal(cm.sample(emb, 200, seed=3).onset, cm.sample(emb, 200, seed=3, event_bias=0.0).onset)
 
 
+def test_feedback_calibration_draws_at_the_plain_event_bias():
+    """The steady calibration starts from the plain draw's density: every row is drawn with the
+    model's event bias (or ``base_bias``), the added biases on top of it, as its table says."""
+    from midistyle.chords import calibrate_feedback, draw_blocks
+
+    cm = ChordModel.load(chords_model_path("jazz"))
+    clf = GenreClassifier.load(classifier_path())
+    embs = [clf.embed(encode(inspiration("jazz", k))) for k in range(2)]
+    cm.event_bias = 0.7
+    cal = calibrate_feedback(cm, embs, feedbacks=(1.0,), seconds=4.0, block=2.0)
+    assert [r["event_bias"] for r in cal["table"]] == [0.7]
+    at_base = np.median(draw_blocks(cm, embs, seconds=4.0, block=2.0, min_blocks=2, feedback=1.0, event_bias=0.7),
+                        axis=0)
+    assert cal["table"][0]["notes_per_s"] == np.round(at_base[:, 0], 2).tolist()
+    forced = calibrate_feedback(cm, embs, feedbacks=(1.0,), event_biases=(0.5,), seconds=4.0, block=2.0,
+                                base_bias=-3.0)
+    assert forced["table"][0]["event_bias"] == -3.0 and forced["table"][0]["notes_per_s"][0] < at_base[0, 0]
+
+
 def test_steadiness_reports_each_block_of_long_draws_and_real_pieces():
     """The steadiness figures are the medians, block by block, of the draws (same seeds) and of the
     real pieces long enough (from a third of the way in); without real pieces long enough, none is reported."""

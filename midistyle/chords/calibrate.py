@@ -38,7 +38,8 @@ def draw_blocks(cm: ChordModel, embeddings: list, *, seconds: float, block: floa
 
 
 def calibrate_feedback(cm: ChordModel, embeddings: list, *, feedbacks=(1.0, 0.75, 0.5, 0.25),
-                       event_biases=(), seconds: float = 60.0, block: float = 10.0, seed: int = 0) -> dict:
+                       event_biases=(), seconds: float = 60.0, block: float = 10.0, seed: int = 0,
+                       base_bias: float | None = None) -> dict:
     """How much of its own running habits a steady draw should read back (:attr:`ChordModel.steady_feedback`)
     and, when that alone does not keep it steady, how much to raise its onset event
     (:attr:`ChordModel.steady_event_bias`).
@@ -50,7 +51,12 @@ def calibrate_feedback(cm: ChordModel, embeddings: list, *, feedbacks=(1.0, 0.75
     that does (a generator whose short memories of its own onsets thin it out is held by a bias on
     the event, not by its habits). :func:`choose_feedback` keeps the largest steady feedback, at
     the smallest bias.
+
+    Every draw adds ``base_bias`` (default the model's plain :attr:`~ChordModel.event_bias`) to its
+    onset event, and a row's ``event_bias`` is the whole bias drawn with: a steady draw starts from
+    the plain draw's density, and ``event_biases`` are added to the base.
     """
+    base = cm.event_bias if base_bias is None else float(base_bias)
     table = []
 
     def add(fb, bias):
@@ -62,11 +68,11 @@ def calibrate_feedback(cm: ChordModel, embeddings: list, *, feedbacks=(1.0, 0.75
 
     n = 0
     for fb in feedbacks:
-        n = add(fb, 0.0)
+        n = add(fb, base)
     for bias in event_biases:
         if any(_drift(r) <= STEADY_TOLERANCE for r in table):
             break
-        add(min(feedbacks), bias)
+        add(min(feedbacks), base + bias)
     chosen = choose_feedback(table)
     return {"seconds": n * block, "block_seconds": block, "draws": len(embeddings), "table": table,
             "chosen": chosen["feedback"], "chosen_event_bias": chosen["event_bias"]}
