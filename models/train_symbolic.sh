@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retrain the genre classifier and both chord generators from ../shared/data/tpd with a fixed seed,
 # then measure them and rewrite the model cards.
-# Usage: bash models/train_symbolic.sh [--quiet]   (about 75 minutes on 2 CPU cores)
+# Usage: bash models/train_symbolic.sh [--quiet]   (about 45 minutes on 2 CPU cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=work_data/tpd.h5
@@ -15,13 +15,15 @@ echo "classifier trained: ${SECONDS} s wall"
 # short memories of its own strikes and onset events, read by distance, and each onset event's lowest key
 # from one softmax (draws of single lines instead of scattered keys: real-vs-generated 0.71 / 0.72 against
 # 0.84 / 0.78 without them; the same for jazz measured no better on the training pieces, so jazz keeps its settings)
-# both draw a harmony per half-second first (a harmony LSTM over pitch-class sets) and read the keys struck one
-# and two harmony steps before each frame (the draws wandered between keys: classical key stability 0.36 vs 0.60
-# real; see models/chords-*.md); the classical harmony LSTM reads a tenth of its input harmonies replaced by
-# random ones in training, so that a draw returns to its key after an unlikely harmony (key stability of 24 s
-# of harmony alone 0.62 -> 0.67, of 20 s draws 0.54 -> 0.63 against 0.61 real, training pieces)
+# classical also draws a harmony per half-second first (a harmony LSTM over pitch-class sets) and reads the keys
+# struck one and two harmony steps before each frame (its draws wandered between keys: key stability 0.36 vs 0.60
+# real; see models/chords-classical.md); its harmony LSTM reads a tenth of its input harmonies replaced by random
+# ones in training, so that a draw returns to its key after an unlikely harmony (key stability of 24 s of harmony
+# alone 0.62 -> 0.67, of 20 s draws 0.54 -> 0.63 against 0.61 real, training pieces). Jazz with the same layer
+# (--harmony 20 --figure-lags 2) kept its key but drew 1.4x real jazz's notes per second and was told from real
+# playing far more easily (discriminators 0.84-0.88 against 0.65-0.73), so jazz keeps its settings.
 midistyle train chords --genre jazz "$DATA" --classifier models/classifier.keras \
-  -o models/chords-jazz.keras --seed 0 --force --harmony 20 --figure-lags 2 "$@"
+  -o models/chords-jazz.keras --seed 0 --force "$@"
 echo "chords-jazz trained: ${SECONDS} s wall in all"
 midistyle train chords --genre classical "$DATA" --classifier models/classifier.keras \
   -o models/chords-classical.keras --seed 0 --force --input-noise 0 \

@@ -71,13 +71,16 @@ def test_same_seed_same_file_different_seed_differs(tmp_path):
         assert r.stdout == ""
     assert outs["a"].read_bytes() == outs["b"].read_bytes()
     assert outs["a"].read_bytes() != outs["c"].read_bytes()
-    # --steady: reproducible too, reports the model's calibrated feedback, and draws otherwise
-    for name in ("s1", "s2"):
-        r = run_module("chords", "--inspire", src, "--style", "jazz", "-o", tmp_path / f"{name}.mid", "--seconds",
-                       "10", "--seed", 7, "--steady", "--json")
+    # --steady: reproducible too, reports the model's calibrated feedback, and draws otherwise (the classical
+    # generator's: the jazz one's plain draws keep their texture, so its steady draw is a plain one)
+    for name, steady in (("p", ()), ("s1", ("--steady",)), ("s2", ("--steady",))):
+        r = run_module("chords", "--inspire", src, "--style", "classical", "-o", tmp_path / f"{name}.mid",
+                       "--seconds", "10", "--seed", 7, *steady, "--json")
         assert r.returncode == 0, r.stderr
-        assert json.loads(r.stdout)["feedback"] == ChordModel.load(chords_model_path("jazz")).steady_feedback < 1.0
-    assert (tmp_path / "s1.mid").read_bytes() == (tmp_path / "s2.mid").read_bytes() != outs["a"].read_bytes()
+        cm = ChordModel.load(chords_model_path("classical"))
+        assert json.loads(r.stdout)["feedback"] == (cm.steady_feedback if steady else cm.habit_feedback)
+    assert cm.steady_feedback < 1.0
+    assert (tmp_path / "s1.mid").read_bytes() == (tmp_path / "s2.mid").read_bytes() != (tmp_path / "p.mid").read_bytes()
 
 
 def test_default_output_name_constant_velocity_and_overwrite(tmp_path):

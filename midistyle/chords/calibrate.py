@@ -72,7 +72,7 @@ def calibrate_feedback(cm: ChordModel, embeddings: list, *, feedbacks=(1.0, 0.75
     for bias in event_biases:
         if any(_drift(r) <= STEADY_TOLERANCE for r in table):
             break
-        add(min(feedbacks), base + bias)
+        add(min(feedbacks), round(base + bias, 6))
     chosen = choose_feedback(table)
     return {"seconds": n * block, "block_seconds": block, "draws": len(embeddings), "table": table,
             "chosen": chosen["feedback"], "chosen_event_bias": chosen["event_bias"]}
