@@ -20,7 +20,8 @@ from midistyle.velocity import VelocityConfig
 CLASSES = {
     EncoderSettings: [("step", 0), ("step", "fast"), ("pitch_high", 128), ("pitch_low", -1)],
     VelocityConfig: [("window", 0), ("dropout", 1.0), ("ar_dilations", []), ("learning_rate", 0), ("epochs", "many")],
-    ChordsConfig: [("units", 0), ("foreign_cond", 1.5), ("cond_dropout", 1.0), ("transpose", -1)],
+    ChordsConfig: [("units", 0), ("foreign_cond", 1.5), ("cond_dropout", 1.0), ("transpose", -1),
+                   ("harmony_noise", 0.1), ("harmony_noise", -0.1)],
     ClassifierConfig: [("segment", 0), ("dropout", -0.1), ("kernel", 0), ("learning_rate", -1)],
     TransferSettings: [("filters", 0), ("net", "lstm"), ("content_weight", float("nan")), ("sr", 100),
                        ("waveform_iterations", -1), ("hop", 4096), ("precision", "float16"), ("seed", "zero"),

@@ -85,6 +85,7 @@ class ChordsConfig(Settings):
         self.require_min(0, "harmony", "figure_lags")
         self.require_min(1, "harmony_vocab", "harmony_units", "harmony_seq")
         self.require("figure_lags", not self.figure_lags or self.harmony, "needs harmony > 0 (lags are harmony steps)")
+        self.require("harmony_noise", not self.harmony_noise or self.harmony, "needs harmony > 0 (it is the harmony LSTM's)")
 
 
 def memory_settings(cfg: "ChordsConfig | None") -> dict:
