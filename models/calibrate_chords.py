@@ -7,8 +7,8 @@ and read back in full (as in training) the loop drifts over a minute. For feedba
 embedding (seed 0 + k; the validation split is not used) and keeps the largest feedback whose last
 10 s keep the notes per second and the pedal share of the first 10 s within 25 %; if none does, the
 smallest feedback with the first of :data:`EVENT_BIASES` added to the plain draw's onset-event bias
-that does (:func:`midistyle.chords.calibrate_feedback`; every draw starts from the plain bias). Writes them, with the table, into the model's sidecar
-(``steady_feedback``, ``steady_event_bias``, ``feedback_calibration``; ``midistyle chords --steady``
+that does (:func:`midistyle.chords.calibrate_feedback`; every draw starts from the plain bias). Writes
+them, with the table, into the model's sidecar (``steady_feedback``, ``steady_event_bias``, ``feedback_calibration``; ``midistyle chords --steady``
 uses them, a plain draw reads its habits back in full, as in training). Run by models/train_symbolic.sh
 after training, before models/evaluate_chords.py.
 

@@ -71,8 +71,8 @@ def test_same_seed_same_file_different_seed_differs(tmp_path):
         assert r.stdout == ""
     assert outs["a"].read_bytes() == outs["b"].read_bytes()
     assert outs["a"].read_bytes() != outs["c"].read_bytes()
-    # --steady: reproducible too, reports the model's calibrated feedback, and draws otherwise (the classical
-    # generator's: the jazz one's plain draws keep their texture, so its steady draw is a plain one)
+    # --steady: reproducible too, reports the model's calibrated feedback, and draws otherwise than a plain draw
+    # (the classical generator: its steady feedback is below 1)
     for name, steady in (("p", ()), ("s1", ("--steady",)), ("s2", ("--steady",))):
         r = run_module("chords", "--inspire", src, "--style", "classical", "-o", tmp_path / f"{name}.mid",
                        "--seconds", "10", "--seed", 7, *steady, "--json")
