@@ -35,8 +35,8 @@ sys.path.insert(0, ROOT)
 from midistyle.codec import io as mio  # noqa: E402
 from midistyle.judges.chordeval import COHERENCE_NAMES, coherence, compare_coherence  # noqa: E402
 from midistyle.judges.notefeatures import CONTENT_FEATURE_NAMES, content_statistics  # noqa: E402
-from midistyle.chords import (ChordModel, calibrate_event_bias, calibrate_feedback, compose, real_density,  # noqa: E402
-                              roll_frames)
+from midistyle.chords import (ChordModel, calibrate_event_bias, calibrate_feedback, compose,  # noqa: E402
+                              inspiration_key, real_density, roll_frames)
 from midistyle.codec.pianoroll import encode  # noqa: E402
 from midistyle.classifier import GenreClassifier  # noqa: E402
 from midistyle.codec.dataset import Dataset  # noqa: E402
@@ -71,8 +71,8 @@ def calibrate_harmony(cm, clf, pieces):
     for t in HARMONY_TEMPERATURES:
         cm.harmony.temperature = t
         gen, gen_pc = [], []
-        for k, e in enumerate(embs):
-            midi, _, notes = compose(cm, e, s, seed=k)
+        for k, (e, piece) in enumerate(zip(embs, pieces)):
+            midi, _, notes = compose(cm, e, s, seed=k, key=inspiration_key(cm, piece))
             if notes:
                 roll = encode(mio.performance_from_midifile(midi, "generated"), cm.settings)
                 gen.append(coherence(roll))

@@ -112,6 +112,8 @@ def test_unknown_style_and_bad_input_exit_2(tmp_path):
         (["--inspire", tmp_path / "missing.mid", "--style", "jazz"], ["missing.mid"]),
         (["--inspire", src, "--style", "jazz", "--seconds", "0"], ["seconds"]),
         (["--inspire", src, "--style", "jazz", "--temperature", "-1"], ["temperature"]),
+        (["--inspire", src, "--style", "jazz", "--key", "H minor"], ["key", "H minor"]),
+        (["--inspire", src, "--style", "jazz", "--key", "Dm"], ["key", "jazz", "does not play in a chosen key"]),
     ]
     for args, words in cases:
         r = run_module("chords", *args, "-o", tmp_path / "x.mid")
@@ -216,7 +218,7 @@ def test_numpy_lstm_matches_keras_for_shipped_model(genre):
     emb = clf.embed(roll)
     lg_np = cm.logits([fr], [emb])[0]
     model = keras.saving.load_model(chords_model_path(genre), compile=False)
-    x = previous_frames(fr, cfg=cm.config, harmony_masks=cm.harmony_masks(fr))
+    x = previous_frames(fr, cfg=cm.config, harmony_masks=cm.harmony_masks(fr), harmony_keys=cm.harmony_keys(fr))
     lg_k = model.predict([a[None] for a in model_inputs(x, emb, fr, cm.config)], verbose=0)[0]
     assert np.abs(lg_np - lg_k).max() < 1e-3
 
@@ -506,7 +508,7 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     out = tmp_path / "chords-jazz.keras"
     cfg = ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2, key_memory=0.2, event_memory=6,
                        relative_keys=3, lowest_key=True, harmony=8, harmony_vocab=6, harmony_units=8, harmony_seq=16,
-                       figure_lags=1)
+                       figure_lags=1, harmony_key=True)
     meta = train(str(data), "jazz", classifier_path(), str(out), cfg, progress=False)
     stem = str(out)[: -len(".keras")]
     for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png", ".harmony.log.csv"):
@@ -522,11 +524,12 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     # its short memories of the last strikes and onset events are read alike when drawing and scoring
     cm = ChordModel.load(str(out))
-    assert cm.runtime.n_in == 2 * P + 1 + 24 + P + 6 + (25 + P) + 2
+    assert cm.runtime.n_in == 2 * P + 1 + 24 + P + 6 + (25 + P + 24) + 2      # the last 24 in advance: the key
     # the harmony LSTM: its weights beside the frame model's, its vocabulary in the sidecar, scored
     h = meta["harmony"]
     assert len(cm.harmony.vocab) == len(h["vocabulary"]["masks"]) <= 1 + 12 * 6
-    assert cm.harmony.runtime.n_in == len(cm.harmony.vocab) + 12 and h["validation"]["nll_per_step"] > 0
+    assert cm.harmony.runtime.n_in == len(cm.harmony.vocab) + 12 + 24 and h["validation"]["nll_per_step"] > 0
+    assert cm.harmony.uses_key and 0 < h["major_share"] < 1      # it reads the key of each step
     emb = GenreClassifier.load(classifier_path()).embed(encode(inspiration()))
     fr = assert_sampler_is_teacher_forced(cm, emb)
     assert fr.onset.any()
@@ -539,15 +542,19 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     low = np.load(stem + ".npz")["relative/kernel"][2 * P + 1 + 24:][:P, 2 * P + 2:]
     assert np.abs(low).max() > 0 and not np.triu(low, 4).any() and np.allclose(np.diagonal(low, 1), low[0, 1])
     import keras
-    x = previous_frames(fr, cfg=cm.config, harmony_masks=cm.harmony_masks(fr))
+    x = previous_frames(fr, cfg=cm.config, harmony_masks=cm.harmony_masks(fr), harmony_keys=cm.harmony_keys(fr))
     lg_k = keras.saving.load_model(str(out), compile=False).predict(
         [a[None] for a in model_inputs(x, emb, fr, cm.config)], verbose=0)[0]
     assert np.abs(cm.logits([fr], [emb])[0] - lg_k).max() < 1e-4
+    # told a key, the harmony LSTM draws other harmonies than in another key, from the same seed
+    draws = [cm.harmony.sample(emb, 40, rng=np.random.default_rng(0), key=k) for k in (0, 0, 18)]
+    assert np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[0], draws[2])
     r = run_module("chords", "--inspire", inspiration(), "--style", "jazz", "--model", out, "--seconds", "3",
-                   "--seed", "0", "-o", tmp_path / "t.mid", "--json", "--steady")
+                   "--seed", "0", "-o", tmp_path / "t.mid", "--json", "--steady", "--key", "f# minor")
     assert r.returncode == 0, r.stderr
     assert mido.MidiFile(tmp_path / "t.mid").length == pytest.approx(3.0, abs=0.01)
     assert "no steady calibration" in json.loads(r.stdout)["warning"]     # uncalibrated: --steady says so
+    assert json.loads(r.stdout)["key"] == "F# minor"
     # the evaluation command runs on the tiny model
     r = run_module("evaluate", "chords", "--model", out, "--inspire", *tpd_validation_files()["classical"][:5],
                    "--real", *tpd_validation_files()["jazz"][:5], "--seconds", "5", "--steady", "--json")

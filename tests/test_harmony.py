@@ -6,8 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from midistyle.chords.harmony import (MAX_PCS, HarmonyVocabulary, advance_inputs, advance_size, harmony_inputs,
-                                     harmony_windows, mask_bits, rotate_mask, set_class, step_weights, strongest_set)
+from midistyle.chords.harmony import (KEY_NAMES, MAX_PCS, TKP_MAJOR, TKP_MINOR, HarmonyVocabulary, advance_inputs,
+                                     advance_size, find_key, harmony_inputs, harmony_windows, mask_bits, parse_key,
+                                     rotate_mask, set_class, step_keys, step_weights, strongest_set, transpose_key)
+from midistyle.chords.frames import window_keys
+from midistyle.errors import InputError
 
 C_MAJOR = 0b000010010001          # C, E, G
 A_MINOR = 0b001000010001          # A, C, E
@@ -106,3 +109,55 @@ def test_advance_inputs_give_the_step_harmony_the_next_and_the_keys_struck_whole
     assert lag2[9, 2] == 1 and lag2.sum() == 1                              # two steps back
     # a single frame reads what the whole run gives it
     assert np.array_equal(advance_inputs(masks, onset, 10, 1, step=step, lags=2)[0], a[10])
+    # with keys, the key of each frame's step comes last, one-hot; the rest is unchanged
+    keys = np.array([0, 21, 7])
+    k = advance_inputs(masks, onset, 0, 12, step=step, lags=2, keys=keys)
+    assert k.shape == (12, advance_size(P, 2, key=True)) == (12, 25 + 2 * P + 24)
+    assert np.array_equal(k[:, :-24], a) and np.array_equal(k[:, -24:].argmax(axis=1), np.repeat(keys, step))
+
+
+def test_window_keys_are_the_piece_keys_where_each_window_step_starts():
+    keys = np.array([0, 0, 7, 7, 9, 21])                     # per step of 10 frames
+    assert np.array_equal(window_keys(keys, 15, 30, 10), [0, 7, 7])           # steps start at frames 15, 25, 35
+    assert np.array_equal(window_keys(keys, 45, 40, 10), [9, 21, 21, 21])      # past the end: the last key
+    assert np.array_equal(window_keys(keys, 0, 20, 10, shift=-2), [10, 10])    # transposed with the window
+
+
+def test_keys_are_found_by_profile_named_and_parsed():
+    for k in range(12):
+        assert find_key(np.roll(TKP_MAJOR, k)) == k and find_key(np.roll(TKP_MINOR, k)) == 12 + k
+    # a C major scale with a strong tonic triad is C major; the same notes weighted on A, C, E are A minor
+    scale = np.array([3, 0, 1, 0, 2, 1, 0, 2, 0, 1, 0, 1], float)
+    assert KEY_NAMES[find_key(scale)] == "C major"
+    assert KEY_NAMES[find_key(np.array([2, 0, 1, 0, 2, 1, 0, 1, 0, 3, 0, 1], float))] == "A minor"
+    assert transpose_key(0, 2) == 2 and transpose_key(12 + 11, 1) == 12 and transpose_key(3, -5) == 10
+    for text, name in [("D minor", "D minor"), ("Dm", "D minor"), ("d", "D minor"), ("F# major", "F# major"),
+                       ("Bb", "Bb major"), ("eb min", "Eb minor"), ("G#m", "Ab minor"), ("CM", "C major")]:
+        assert KEY_NAMES[parse_key(text)] == name, text
+    for bad in ("H", "D dorian", "", "C##"):
+        with pytest.raises(InputError, match="key must be a key name"):
+            parse_key(bad)
+
+
+def test_step_keys_follow_a_modulation_over_their_span():
+    def cadences(tonic):            # I IV V I, eight times
+        return np.concatenate([held([p + tonic for p in ch], 20) for ch in
+                               ([60, 64, 67], [60, 65, 69], [59, 62, 67], [60, 64, 67])] * 8)
+
+    keys = step_keys(step_weights(np.concatenate([cadences(0), cadences(6)]), 20), span=16)
+    assert len(keys) == 64
+    assert np.all(keys[:24] == parse_key("C")) and np.all(keys[40:] == parse_key("F#"))
+    assert 1 <= len(np.flatnonzero(np.diff(keys))) <= 3             # one move, near the middle
+
+
+def test_harmony_windows_transpose_the_keys_with_the_tokens():
+    v = HarmonyVocabulary.fit(np.array([C_MAJOR, A_MINOR]), 3)
+    piece = np.tile([v._index[C_MAJOR], v._index[A_MINOR]], 100)
+    keys = np.zeros(len(piece), np.int64)                            # all C major
+    rot = v.rotation()
+    for seed in range(6):
+        (x, _), y = next(harmony_windows([piece], [np.zeros(4, np.float32)], vocab=v, seq_len=50, transpose=6,
+                                         seed=seed, keys=[keys]))
+        shift = [k for k in range(12) if rot[k][piece[0]] == y[0] or rot[k][piece[1]] == y[0]][0]
+        assert x.shape == (50, len(v) + 12 + 24)
+        assert np.all(x[:, len(v) + 12:].argmax(axis=1) == shift % 12) and np.all(x[:, len(v) + 12:].sum(axis=1) == 1)

@@ -129,6 +129,8 @@ def test_odd_fields_and_requests(tmp_path):
             (post({"style": "jazz"}, {"inspire": ("a.mid", mid)}), 400, None),                     # wrong endpoint field
             (s.post("/api/chords", data={"style": "jazz", "seconds": "500"}, files={"inspire": ("a.mid", mid)}), 400,
              "seconds"),
+            (s.post("/api/chords", data={"style": "classical", "seconds": "2", "key": "H minor"},
+                    files={"inspire": ("a.mid", mid)}), 400, "key"),
             (s.get("/api/results/AAAAAAAAAAAAAAAAAAAAAAAA"), 404, None),
             (s.get("/files/AAAAAAAAAAAAAAAAAAAAAAAA/result.mid"), 404, None),
             (s.get("/files/..%2F..%2Fetc/passwd"), 404, None),

@@ -62,7 +62,7 @@ from .frames import (Frames, frame_harmony, frames_to_notes, pedal_runs, previou
 from .outputs import frame_nll, frame_targets, n_outputs, onset_probabilities
 from .model import ChordModel, harmony_model
 from .sample import anchored_habits, draw_keys_above_lowest, draw_keys_in_order
-from .generation import compose, default_output, generate, notes_to_midi, shipped_velocity_model
+from .generation import compose, default_output, generate, inspiration_key, notes_to_midi, shipped_velocity_model
 from .likelihood import evaluate, harmony_likelihood, markov_logits, markov_rates
 from .calibrate import (CHECKED_TEXTURE, STEADY_TOLERANCE, calibrate_event_bias, calibrate_feedback,
                         choose_feedback, draw_blocks, habit_start, real_density, typical_texture)
@@ -73,7 +73,7 @@ __all__ = ["FORMAT_VERSION", "HABIT_COLUMNS", "HABIT_DECAY", "KEY_DECAYS", "KIND
            "input_size", "memory_column", "memory_inputs", "running_inputs", "Frames", "frame_harmony",
            "frames_to_notes", "pedal_runs", "previous_frames", "roll_frames", "texture_stats", "to_frames", "windows",
            "frame_nll", "frame_targets", "n_outputs", "onset_probabilities", "ChordModel", "harmony_model",
-           "anchored_habits", "draw_keys_above_lowest", "draw_keys_in_order", "compose", "default_output", "generate",
+           "anchored_habits", "draw_keys_above_lowest", "draw_keys_in_order", "compose", "default_output", "generate", "inspiration_key",
            "notes_to_midi", "shipped_velocity_model", "evaluate", "harmony_likelihood", "markov_logits",
            "markov_rates", "CHECKED_TEXTURE", "STEADY_TOLERANCE", "calibrate_event_bias", "calibrate_feedback",
            "choose_feedback", "draw_blocks", "habit_start", "real_density", "typical_texture", "frame_loss",

@@ -17,6 +17,8 @@ HABIT_DECAY = 0.99
 HABIT_COLUMNS = slice(-2, None)
 TICKS_PER_SECOND = 960          # 480 ticks per beat at 120 bpm
 MAX_SECONDS = 3600.0
+#: Seconds at the start of an inspiration whose key a draw is told (a harmony LSTM that reads keys)
+INSPIRATION_KEY_SECONDS = 30.0
 
 
 def frame_decays(frame_steps: int) -> tuple:
@@ -62,6 +64,7 @@ class ChordsConfig(Settings):
     harmony_seq: int = 64          # harmony steps per training window of the harmony LSTM
     harmony_noise: float = 0.0     # training: share of the harmony LSTM's input tokens replaced by random ones
                                    # (so that a draw recovers its key after an unlikely harmony of its own)
+    harmony_key: bool = False      # the harmony LSTM reads the key of each step (told one key when it draws)
     figure_lags: int = 0           # each frame reads the keys struck 1..figure_lags harmony steps before it
     seed: int = 0
 
@@ -86,6 +89,8 @@ class ChordsConfig(Settings):
         self.require_min(1, "harmony_vocab", "harmony_units", "harmony_seq")
         self.require("figure_lags", not self.figure_lags or self.harmony, "needs harmony > 0 (lags are harmony steps)")
         self.require("harmony_noise", not self.harmony_noise or self.harmony, "needs harmony > 0 (it is the harmony LSTM's)")
+        self.require("harmony_key", isinstance(self.harmony_key, bool) and (not self.harmony_key or self.harmony),
+                     "must be true or false, and needs harmony > 0 (it is the harmony LSTM's)")
 
 
 def memory_settings(cfg: "ChordsConfig | None") -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..codec.pianoroll import PianoRoll
 from .config import HABIT_COLUMNS, ChordsConfig, memory_settings
-from .harmony import HarmonyVocabulary, advance_inputs, step_weights
+from .harmony import HarmonyVocabulary, advance_inputs, find_key, step_keys, step_weights, transpose_key
 from .inputs import advance_column, advance_columns, running_inputs
 
 
@@ -17,13 +17,15 @@ from .inputs import advance_column, advance_columns, running_inputs
 class Frames:
     """A piece on the generator's frame grid: ``onset`` and ``sound`` (F, P) bool, ``pedal`` (F,) bool,
     frames of ``frame_steps`` 25 ms steps; ``harmony``: the pitch-class masks of the harmony steps a
-    generator with a harmony layer drew them under (from the first frame), None for real frames."""
+    generator with a harmony layer drew them under (from the first frame), None for real frames;
+    ``keys``: likewise the key of each of those steps, for a harmony layer that reads keys."""
 
     onset: np.ndarray
     sound: np.ndarray
     pedal: np.ndarray
     frame_steps: int
     harmony: np.ndarray | None = None
+    keys: np.ndarray | None = None
 
     def __len__(self):
         return len(self.onset)
@@ -146,11 +148,32 @@ def frame_harmony(fr: Frames, vocab: HarmonyVocabulary, step: int, pitch_low: in
     return vocab.tokens(step_weights(fr.sound, step, pitch_low))
 
 
+def frame_keys(fr: Frames, step: int, pitch_low: int = 21) -> np.ndarray:
+    """The key (0-23) of each harmony step of real frames (:func:`midistyle.chords.harmony.step_keys`
+    of their sounding keys)."""
+    return step_keys(step_weights(fr.sound, step, pitch_low))
+
+
+def window_keys(keys: np.ndarray, first: int, n_frames: int, step: int, shift: int = 0) -> np.ndarray:
+    """The key of each harmony step of a window of ``n_frames`` frames from frame ``first`` of a piece
+    whose steps have ``keys`` (:func:`frame_keys`): the key of the piece's step where each
+    window step starts, transposed by ``shift`` semitones with the window."""
+    starts = (first + np.arange(-(-n_frames // step)) * step) // step
+    return transpose_key(np.asarray(keys)[np.minimum(starts, len(keys) - 1)], shift)
+
+
+def frames_key(fr: Frames, pitch_low: int = 21) -> int:
+    """The one key (0-23) of a stretch of frames: the best key of all its sound
+    (:func:`midistyle.chords.harmony.find_key`)."""
+    return int(find_key(step_weights(fr.sound, max(len(fr), 1), pitch_low).sum(axis=0)))
+
+
 def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None, cfg: ChordsConfig | None = None,
-                    harmony_masks: np.ndarray | None = None) -> np.ndarray:
+                    harmony_masks: np.ndarray | None = None, harmony_keys: np.ndarray | None = None) -> np.ndarray:
     """Teacher-forcing input: each frame sees the one before it (silence first), (F, input_size);
     with a harmony layer, also what the frame knows in advance (its harmony and the next, from
-    ``harmony_masks`` per harmony step, and the keys struck whole harmony steps before it)."""
+    ``harmony_masks`` per harmony step, the keys struck whole harmony steps before it and, with
+    ``cfg.harmony_key``, the key of its step from ``harmony_keys``)."""
     x = fr.model_input(pitch_low, habit0, cfg)
     first = np.zeros_like(x[:1])
     if habit0 is not None:
@@ -160,7 +183,9 @@ def previous_frames(fr: Frames, pitch_low: int = 21, habit0=None, cfg: ChordsCon
     if n_adv:
         if harmony_masks is None:
             raise ValueError("harmony_masks: a model with a harmony layer reads each frame's harmony")
+        if cfg.harmony_key and harmony_keys is None:
+            raise ValueError("harmony_keys: a model whose harmony reads keys reads each frame's key")
         at = advance_column(fr.onset.shape[1], cfg)
         x[:, at:at + n_adv] = advance_inputs(harmony_masks, fr.onset, 0, len(fr), step=cfg.harmony,
-                                             lags=cfg.figure_lags)
+                                             lags=cfg.figure_lags, keys=harmony_keys if cfg.harmony_key else None)
     return x

@@ -16,8 +16,9 @@ from ..codec.pianoroll import EncoderSettings, encode
 from ..registry import chords_model_path, classifier_path, velocity_model_path
 from ..velocity import VelocityModel, note_beats_of
 from ..velocity import default_output as velocity_default_output
-from .config import MAX_SECONDS, TICKS_PER_SECOND
-from .frames import Frames, frames_to_notes, pedal_runs, roll_frames, texture_stats
+from .config import INSPIRATION_KEY_SECONDS, MAX_SECONDS, TICKS_PER_SECOND
+from .frames import Frames, frames_key, frames_to_notes, pedal_runs, roll_frames, texture_stats
+from .harmony import KEY_NAMES, parse_key
 from .model import ChordModel
 
 
@@ -82,15 +83,15 @@ def shipped_velocity_model(style: str):
 
 def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, temperature: float = 1.0,
             prime: Frames | None = None, velocity_model=None, feedback: float | None = None,
-            event_bias: float | None = None) -> tuple:
+            event_bias: float | None = None, key: int | None = None) -> tuple:
     """Draw ``seconds`` of music from a chord model and make it a MIDI file (in memory).
 
     Returns ``(mido.MidiFile, Frames, notes)``; velocities are drawn by ``velocity_model``
     (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
-    ``feedback``, ``event_bias``: as for :meth:`ChordModel.sample`.
+    ``feedback``, ``event_bias``, ``key``: as for :meth:`ChordModel.sample`.
     """
     fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
-                   feedback=feedback, event_bias=event_bias)
+                   feedback=feedback, event_bias=event_bias, key=key)
     notes = frames_to_notes(fr)
     midi = notes_to_midi(notes, cm.settings, seconds, frame_steps=cm.config.frame_steps,
                          pedal=pedal_runs(fr.pedal), name=f"midistyle chords ({cm.genre})")
@@ -101,9 +102,19 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
     return midi, fr, notes
 
 
+def inspiration_key(cm: ChordModel, roll) -> int | None:
+    """The key (0-23) a draw inspired by ``roll`` (a PianoRoll on ``cm``'s grid) is told: the key of
+    its first :data:`INSPIRATION_KEY_SECONDS`; None for a model whose harmony LSTM reads no keys."""
+    if cm.harmony is None or not cm.harmony.uses_key:
+        return None
+    fr = roll_frames(roll, cm.config.frame_steps)
+    return frames_key(fr[:int(round(INSPIRATION_KEY_SECONDS / cm.frame_seconds))], cm.settings.pitch_low)
+
+
 def generate(inspire: str, style: str, output: str | None = None, seconds: float = 30.0, seed: int | None = None,
              temperature: float = 1.0, force: bool = False, model: str | None = None,
-             classifier: str | None = None, velocity: bool = True, prime: float = 0.0, steady: bool = False) -> dict:
+             classifier: str | None = None, velocity: bool = True, prime: float = 0.0, steady: bool = False,
+             key: str | None = None) -> dict:
     """Generate music in ``style`` from the style embedding of ``inspire``, write a MIDI file.
 
     Parameters
@@ -135,12 +146,16 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         :attr:`~ChordModel.steady_event_bias`, so that a long draw keeps its texture; by default
         the habits are read back in full, as in training, and after about 20 s the classical
         generator thins out and the jazz generator pedals more and more.
+    key : str, optional
+        The key to play in ("D minor", "Dm", "F# major", :func:`.harmony.parse_key`), for a
+        generator whose harmony reads keys (default: the key of the inspiration's first 30 s);
+        an error for one that does not.
 
     Returns
     -------
     dict
         ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``prime``, ``feedback``,
-        ``event_bias``, ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
+        ``event_bias``, ``key`` (its name, or None for a generator that reads no keys), ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
         None) and ``warning`` (or None).
     """
     _check_arguments(seconds, temperature, prime, seed)
@@ -152,6 +167,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     check_output(out, force=force, protect=protect)
     perf = mio.read(inspire)
     emb = clf.embed(encode(perf, clf.settings))
+    key_index = _told_key(cm, style, key, perf)
     if seed is None:
         seed = secrets.randbelow(2 ** 31)
     primer = None
@@ -167,16 +183,28 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         warnings.append(f"{cm.path} has no steady calibration (models/calibrate_chords.py): "
                         "this steady draw reads its habits back in full, like a plain one")
     midi, fr, notes = compose(cm, emb, seconds, seed=seed, temperature=temperature, prime=primer, velocity_model=vm,
-                              **draw)
+                              key=key_index, **draw)
     tex = texture_stats(fr, cm.frame_seconds, cm.settings.pitch_low)
     warnings += _texture_warnings(cm, style, tex, notes)
     warning = "; ".join(warnings) or None
     vm_path = vm.path if vm is not None and notes else None
     mio.save_midi(midi, out, force=force, protect=protect)
     return {"input": inspire, "output": out, "style": style, "seconds": float(seconds), "seed": int(seed),
-            "temperature": float(temperature), "prime": float(prime), **draw, "notes": len(notes),
+            "temperature": float(temperature), "prime": float(prime), **draw,
+            "key": KEY_NAMES[key_index] if key_index is not None else None, "notes": len(notes),
             "polyphony": round(tex["polyphony"], 2), "notes_per_s": round(tex["notes_per_s"], 2),
             "pedal_share": round(tex["pedal_share"], 3), "velocity_model": vm_path, "warning": warning}
+
+
+def _told_key(cm: ChordModel, style: str, key: str | None, perf) -> int | None:
+    """The key a draw of :func:`generate` is told: ``key`` (a name) or the inspiration ``perf``'s
+    (:func:`inspiration_key`); None for a generator whose harmony reads no keys, which refuses a named key."""
+    if key is None:
+        return inspiration_key(cm, encode(perf, cm.settings))
+    index = parse_key(key)
+    if cm.harmony is None or not cm.harmony.uses_key:
+        raise InputError(f"key: the {style} generator ({cm.path}) does not play in a chosen key (its harmony reads none)")
+    return index
 
 
 def _check_arguments(seconds, temperature, prime, seed) -> None:

@@ -71,8 +71,9 @@ def memory_column(n_pitches: int) -> int:
 
 def advance_columns(n_pitches: int, cfg: ChordsConfig | None) -> int:
     """Columns of what a frame knows in advance (:func:`midistyle.chords.harmony.advance_inputs`): its
-    harmony and the next, and the keys struck ``figure_lags`` harmony steps before (0 without harmony)."""
-    return advance_size(n_pitches, cfg.figure_lags) if cfg is not None and cfg.harmony else 0
+    harmony and the next, the keys struck ``figure_lags`` harmony steps before and, with ``harmony_key``, the
+    key of its step (0 without harmony)."""
+    return advance_size(n_pitches, cfg.figure_lags, cfg.harmony_key) if cfg is not None and cfg.harmony else 0
 
 
 def advance_column(n_pitches: int, cfg: ChordsConfig | None = None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frames import Frames, frame_harmony, windows
+from .frames import Frames, frame_harmony, frame_keys, window_keys, windows
 from .model import ChordModel
 from .outputs import frame_nll, frame_targets, log_odds, onset_probabilities
 
@@ -71,7 +71,10 @@ def evaluate(cm: ChordModel, pieces: list, embeddings: list, markov: np.ndarray)
     seq = cm.config.seq_len
     W, C = [], []
     for f, e in zip(pieces, embeddings):
-        for w in windows(f, seq):
+        keys = cm.harmony_keys(f)              # a window reads the keys of its piece's steps, as in training
+        for j, w in enumerate(windows(f, seq)):
+            if keys is not None:
+                w.keys = window_keys(keys, j * seq, len(w), cm.config.harmony)
             W.append(w)
             C.append(e)
     logits = {"model": cm.logits(W, C), "markov": [markov_logits(w, markov) for w in W]}
@@ -92,12 +95,14 @@ def harmony_likelihood(cm: ChordModel, pieces: list, embeddings: list) -> dict:
     from the piece's embedding): nats per harmony step and per frame (spread over its frames),
     and how often a step keeps the harmony before it (real) against the model's probability of it."""
     cfg = cm.config
-    toks, conds = [], []
+    toks, conds, keys = [], [], []
     for f, e in zip(pieces, embeddings):
         t = frame_harmony(f, cm.harmony.vocab, cfg.harmony, cm.settings.pitch_low)
+        k = frame_keys(f, cfg.harmony, cm.settings.pitch_low)
         for a in range(0, len(t), cfg.harmony_seq):
             toks.append(t[a:a + cfg.harmony_seq])
+            keys.append(k[a:a + cfg.harmony_seq])
             conds.append(e)
-    nll = cm.harmony.nll(toks, conds)
+    nll = cm.harmony.nll(toks, conds, keys)
     return {"steps": int(len(nll)), "nll_per_step": float(nll.mean()), "nll_per_frame": float(nll.mean() / cfg.harmony),
             "vocabulary": len(cm.harmony.vocab)}

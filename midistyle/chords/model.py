@@ -11,7 +11,7 @@ from ..modelfiles import read_sidecar
 from ..nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 from ..codec.pianoroll import EncoderSettings
 from .config import FORMAT_VERSION, HABIT_COLUMNS, KIND, ChordsConfig, memory_settings
-from .frames import Frames, frame_harmony, previous_frames
+from .frames import Frames, frame_harmony, frame_keys, previous_frames
 from .harmony import HarmonyModel, HarmonyVocabulary
 from .inputs import input_size
 from .outputs import n_outputs
@@ -61,6 +61,13 @@ class ChordModel:
             return fr.harmony
         h = self.harmony
         return h.vocab.masks[frame_harmony(fr, h.vocab, self.config.harmony, self.settings.pitch_low)]
+
+    def harmony_keys(self, fr: Frames) -> np.ndarray | None:
+        """The key of each harmony step of frames: those they were drawn in, or for real frames
+        those of their sound (:func:`.frames.frame_keys`); None unless the harmony reads keys."""
+        if self.harmony is None or not self.config.harmony_key:
+            return None
+        return fr.keys if fr.keys is not None else frame_keys(fr, self.config.harmony, self.settings.pitch_low)
 
     def draw_settings(self, steady: bool = False) -> dict:
         """``feedback`` and ``event_bias`` of a plain or a steady draw (:attr:`steady_feedback`,
@@ -145,7 +152,8 @@ class ChordModel:
         out = []
         for fr, c in zip(frames, conds):
             cur = fr.onset[None].astype(np.float32) if self.config.within_frame else None
-            x = previous_frames(fr, self.settings.pitch_low, habit0, self.config, self.harmony_masks(fr))
+            x = previous_frames(fr, self.settings.pitch_low, habit0, self.config, self.harmony_masks(fr),
+                                self.harmony_keys(fr))
             if feedback != 1.0:
                 x[:, HABIT_COLUMNS] = anchored_habits(x[:, HABIT_COLUMNS], self.habit_start, feedback)
             out.append(self.runtime.logits(x[None],
@@ -154,7 +162,7 @@ class ChordModel:
 
     def sample(self, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0,
                prime: Frames | None = None, feedback: float | None = None,
-               event_bias: float | None = None) -> Frames:
+               event_bias: float | None = None, key: int | None = None) -> Frames:
         """Draw ``n_frames`` frames started from embedding ``cond`` (D,).
 
         With ``prime``, those frames are first read through the LSTM (teacher forced) and the
@@ -167,9 +175,10 @@ class ChordModel:
         the onset event's logit first raised by ``event_bias`` (default :attr:`event_bias`).
         The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any)
         and the drawn frames are read back with ``feedback`` (default :attr:`habit_feedback`,
-        :func:`.sample.anchored_habits`).
+        :func:`.sample.anchored_habits`). A harmony LSTM that reads keys draws in ``key`` (0-23,
+        :data:`.harmony.KEY_NAMES`; by default the prime's, or one it draws); others ignore it.
         """
-        return sample_frames(self, cond, n_frames, seed, temperature, prime, feedback, event_bias)
+        return sample_frames(self, cond, n_frames, seed, temperature, prime, feedback, event_bias, key)
 
 
 def harmony_model(meta: dict, runtime) -> HarmonyModel | None:
@@ -182,4 +191,4 @@ def harmony_model(meta: dict, runtime) -> HarmonyModel | None:
         raise ValueError("the weights hold no harmony/ arrays")
     h = meta["harmony"]
     return HarmonyModel(ConditionedLSTMRuntime(w), HarmonyVocabulary.from_dict(h["vocabulary"]),
-                        float(h.get("temperature", 1.0)))
+                        float(h.get("temperature", 1.0)), float(h.get("major_share", 0.5)))

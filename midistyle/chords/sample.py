@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from .config import HABIT_COLUMNS, ChordsConfig, frame_decays, key_memory_decay
-from .frames import Frames, frame_harmony, previous_frames
+from .frames import Frames, frame_harmony, frame_keys, frames_key, previous_frames
 from .harmony import advance_inputs
 from .inputs import advance_column, memory_column, pitch_class_matrix
 from .outputs import log_softmax, n_outputs, sigmoid
@@ -18,7 +18,7 @@ from .outputs import log_softmax, n_outputs, sigmoid
 
 def sample_frames(cm, cond: np.ndarray, n_frames: int, seed=None, temperature: float = 1.0,
                   prime: Frames | None = None, feedback: float | None = None,
-                  event_bias: float | None = None) -> Frames:
+                  event_bias: float | None = None, key: int | None = None) -> Frames:
     """Draw ``n_frames`` frames from chord model ``cm`` (a :class:`~midistyle.chords.model.ChordModel`)
     started from embedding ``cond`` (D,): :meth:`ChordModel.sample
     <midistyle.chords.model.ChordModel.sample>` says how."""
@@ -35,9 +35,9 @@ def sample_frames(cm, cond: np.ndarray, n_frames: int, seed=None, temperature: f
     ped = np.zeros(n_frames, bool)
     u = rng.random((n_frames, 2 * P + 2))
     u_low = rng.random(n_frames) if cfg.lowest_key else None
-    masks, struck, at = draw_harmony(cm, cond, prime, n_frames, rng)
+    masks, keys, struck, at = draw_harmony(cm, cond, prime, n_frames, rng, key)
     run = DrawState.start(cm, cond, prime)
-    adv = advance_row(masks, struck, n_prime, cfg)
+    adv = advance_row(masks, struck, n_prime, cfg, keys)
     if len(adv):
         run.x = run.x.copy()
         run.x[0, at:at + len(adv)] = adv
@@ -62,10 +62,12 @@ def sample_frames(cm, cond: np.ndarray, n_frames: int, seed=None, temperature: f
         on[t], sound[t], ped[t] = o, s_, u[t, 2 * P] < p[2 * P]
         if struck is not None:
             struck[n_prime + t] = o
-        run.read_back(o, s_, ped[t], advance_row(masks, struck, n_prime + t + 1, cfg), start, fb)
+        run.read_back(o, s_, ped[t], advance_row(masks, struck, n_prime + t + 1, cfg, keys), start, fb)
     step = cfg.harmony
-    drawn = masks[n_prime // step:] if masks is not None and n_prime % step == 0 else None
-    return Frames(on, sound, ped, cfg.frame_steps, drawn)
+    whole = masks is not None and n_prime % step == 0
+    drawn = masks[n_prime // step:] if whole else None
+    drawn_keys = keys[n_prime // step:] if whole and keys is not None else None
+    return Frames(on, sound, ped, cfg.frame_steps, drawn, drawn_keys)
 
 
 @dataclass
@@ -99,7 +101,7 @@ class DrawState:
         prof = np.zeros((len(key_decays), 12))
         habit = np.array(cm.habit_start, np.float64)   # running pedal share, onset-event rate
         if prime is not None and len(prime):
-            xs = previous_frames(prime, low, cm.habit_start, cfg, cm.harmony_masks(prime))
+            xs = previous_frames(prime, low, cm.habit_start, cfg, cm.harmony_masks(prime), cm.harmony_keys(prime))
             xk = xs @ rt.K
             for t in range(len(xs)):
                 _, state = rt.step(xs[t][None], state, xk[t][None])
@@ -135,31 +137,38 @@ class DrawState:
         self.prev_sound = sound
 
 
-def draw_harmony(cm, cond, prime: Frames | None, n_frames: int, rng) -> tuple:
-    """With a harmony layer in chord model ``cm``: ``(masks, struck, at)``: the harmony of each step
-    of the prime and the draw (the prime's whole steps read, the rest drawn by the harmony LSTM),
-    an array for the keys struck in every frame (the prime's filled in), and where the advance
-    columns sit; else ``(None, None, 0)``."""
+def draw_harmony(cm, cond, prime: Frames | None, n_frames: int, rng, key: int | None = None) -> tuple:
+    """With a harmony layer in chord model ``cm``: ``(masks, keys, struck, at)``: the harmony of each
+    step of the prime and the draw (the prime's whole steps read, the rest drawn by the harmony LSTM),
+    the key of each step if the harmony reads keys (the prime's steps their own, the drawn ones
+    ``key``: by default the prime's key, or one the harmony LSTM draws; else None), an array for the
+    keys struck in every frame (the prime's filled in), and where the advance columns sit; else
+    ``(None, None, None, 0)``."""
     if cm.harmony is None:
-        return None, None, 0
-    step, P = cm.config.harmony, cm.settings.n_pitches
+        return None, None, None, 0
+    step, P, low = cm.config.harmony, cm.settings.n_pitches, cm.settings.pitch_low
     n_prime = len(prime) if prime is not None else 0
-    known = frame_harmony(prime, cm.harmony.vocab, step, cm.settings.pitch_low)[:n_prime // step] \
-        if n_prime else np.zeros(0, np.int64)
+    known = frame_harmony(prime, cm.harmony.vocab, step, low)[:n_prime // step] if n_prime else np.zeros(0, np.int64)
     n_steps = -(-(n_prime + n_frames) // step) + 1 - len(known)
-    tokens = np.concatenate([known, cm.harmony.sample(cond, n_steps, rng=rng, prime=known)])
+    if key is None and cm.harmony.uses_key:
+        key = frames_key(prime, low) if n_prime else cm.harmony.draw_key(rng)
+    tokens = np.concatenate([known, cm.harmony.sample(cond, n_steps, rng=rng, prime=known, key=key)])
+    keys = None
+    if cm.config.harmony_key:
+        keys = np.concatenate([frame_keys(prime, step, low)[:len(known)] if n_prime else np.zeros(0, np.int64),
+                               np.full(n_steps, int(key), np.int64)])
     struck = np.zeros((n_prime + n_frames + 1, P), np.float32)
     if n_prime:
         struck[:n_prime] = prime.onset
-    return cm.harmony.vocab.masks[tokens], struck, advance_column(P, cm.config)
+    return cm.harmony.vocab.masks[tokens], keys, struck, advance_column(P, cm.config)
 
 
-def advance_row(masks, struck, frame: int, cfg: ChordsConfig) -> np.ndarray:
+def advance_row(masks, struck, frame: int, cfg: ChordsConfig, keys=None) -> np.ndarray:
     """The advance columns of global frame ``frame`` of a draw (none without a harmony layer: ``masks``
-    None); ``masks`` and ``struck`` as :func:`draw_harmony` gives them."""
+    None); ``masks``, ``keys`` and ``struck`` as :func:`draw_harmony` gives them."""
     if masks is None:
         return np.zeros(0, np.float32)
-    return advance_inputs(masks, struck, frame, 1, step=cfg.harmony, lags=cfg.figure_lags)[0]
+    return advance_inputs(masks, struck, frame, 1, step=cfg.harmony, lags=cfg.figure_lags, keys=keys)[0]
 
 
 def draw_keys_in_order(logit: np.ndarray, within: np.ndarray, u: np.ndarray, inv_t: float) -> np.ndarray:

@@ -20,7 +20,7 @@ from ..nn.numpy_runtime import ConditionedLSTMRuntime, load_weights
 from ..codec.pianoroll import EncoderSettings
 from .calibrate import habit_start, typical_texture
 from .config import FORMAT_VERSION, KIND, ChordsConfig
-from .frames import Frames, frame_harmony, previous_frames, roll_frames, windows
+from .frames import Frames, frame_harmony, frame_keys, previous_frames, roll_frames, window_keys, windows
 from .harmony import HarmonyVocabulary, add_weights, fit_harmony, step_weights, strongest_set
 from .inputs import input_size, memory_column
 from .likelihood import evaluate, harmony_likelihood, markov_rates
@@ -54,9 +54,11 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
     lens = np.array([len(f) for f in frames], np.float64)
     w = lens / lens.sum()
     L = cfg.seq_len
+    piece_keys = [frame_keys(f, cfg.harmony, pitch_low) for f in frames] if cfg.harmony_key else None
     while True:
         k = int(rng.choice(len(frames), p=w))
         f = frames[k]
+        a = 0
         if len(f) > L:
             a = int(rng.integers(0, len(f) - L + 1))
             f = f[a:a + L]
@@ -64,12 +66,15 @@ def _window_stream(frames: list, embs: list, cfg: ChordsConfig, seed: int, forei
             pad = L - len(f)
             f = Frames(np.pad(f.onset, ((0, pad), (0, 0))), np.pad(f.sound, ((0, pad), (0, 0))), np.pad(f.pedal, (0, pad)),
                        f.frame_steps)
-        if cfg.transpose:
-            f = f.transposed(int(rng.integers(-cfg.transpose, cfg.transpose + 1)))
+        shift = int(rng.integers(-cfg.transpose, cfg.transpose + 1)) if cfg.transpose else 0
+        if shift:
+            f = f.transposed(shift)
         e = embs[k]
         if foreign and rng.random() < cfg.foreign_cond:
             e = foreign[int(rng.integers(len(foreign)))]
-        x = previous_frames(f, pitch_low, cfg=cfg, harmony_masks=_window_masks(f, vocab, cfg, pitch_low))
+        keys = window_keys(piece_keys[k], a, L, cfg.harmony, shift) if piece_keys is not None else None
+        x = previous_frames(f, pitch_low, cfg=cfg, harmony_masks=_window_masks(f, vocab, cfg, pitch_low),
+                            harmony_keys=keys)
         if cfg.input_noise:       # read a slightly wrong past, as the model does when it plays its own draws
             P = f.onset.shape[1]
             flip = rng.random((len(x), 2 * P + 1)) < cfg.input_noise
@@ -182,9 +187,12 @@ def _datasets(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, replicas: in
                                                         data.foreign, low, data.vocab), sig, cfg.batch_size, shard=True)
     vX, vY = [], []
     for f, e in zip(data.val_frames, data.val_embs):
-        for w in windows(f, L)[:4]:
+        piece_keys = frame_keys(f, cfg.harmony, low) if cfg.harmony_key else None
+        for j, w in enumerate(windows(f, L)[:4]):
             if len(w) == L:
-                x = previous_frames(w, low, cfg=cfg, harmony_masks=_window_masks(w, data.vocab, cfg, low))
+                keys = window_keys(piece_keys, j * L, L, cfg.harmony) if piece_keys is not None else None
+                x = previous_frames(w, low, cfg=cfg, harmony_masks=_window_masks(w, data.vocab, cfg, low),
+                                    harmony_keys=keys)
                 vX.append(model_inputs(x, e, w, cfg))
                 vY.append(frame_targets(w))
     rows = full_batch_rows(len(vX), 64, replicas)
@@ -242,14 +250,25 @@ def _sidecar(data: _TrainingData, clf, cfg: ChordsConfig, genre: str, history: d
 
 
 def _harmony_tokens(data: _TrainingData, cfg: ChordsConfig) -> dict:
-    """Harmony tokens and embeddings of the training and validation pieces, for :func:`fit_harmony`."""
+    """Harmony tokens and embeddings of the training and validation pieces, for :func:`fit_harmony`;
+    with ``cfg.harmony_key``, also the key of each step (``train_keys``, ``val_keys``)."""
     low = data.encoder.pitch_low
 
     def tok(frames):
         return [frame_harmony(f, data.vocab, cfg.harmony, low) for f in frames]
 
-    return {"vocab": data.vocab, "train": tok(data.train_frames), "train_embs": data.train_embs,
-            "val": tok(data.val_frames), "val_embs": data.val_embs}
+    out = {"vocab": data.vocab, "train": tok(data.train_frames), "train_embs": data.train_embs,
+           "val": tok(data.val_frames), "val_embs": data.val_embs}
+    if cfg.harmony_key:
+        out["train_keys"] = [frame_keys(f, cfg.harmony, low) for f in data.train_frames]
+        out["val_keys"] = [frame_keys(f, cfg.harmony, low) for f in data.val_frames]
+    return out
+
+
+def major_share(keys: list) -> float:
+    """Share of harmony steps in a major key, over the key sequences ``keys`` (0.5 without any)."""
+    k = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    return float(np.mean(k < 12)) if len(k) else 0.5
 
 
 def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: ChordsConfig | None = None,
@@ -298,7 +317,10 @@ def train(dataset_path: str, genre: str, classifier: str, output: str, cfg: Chor
     stem = bundle_stem(output)
     harmony = None
     if cfg.harmony:
-        harmony = fit_harmony(_harmony_tokens(data, cfg), cfg, clf.embedding_dim, data.foreign, stem, progress)
+        tokens = _harmony_tokens(data, cfg)
+        harmony = fit_harmony(tokens, cfg, clf.embedding_dim, data.foreign, stem, progress)
+        if cfg.harmony_key:
+            harmony["major_share"] = round(major_share(tokens["train_keys"]), 4)
     model, history, seconds = _fit(data, cfg, clf.embedding_dim, genre, dist, stem, progress)
     staged = stage_bundle(model, files)
     meta = _sidecar(data, clf, cfg, genre, history, seconds, dataset=os.path.basename(dataset_path))

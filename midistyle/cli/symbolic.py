@@ -92,6 +92,9 @@ def _add_training(train) -> None:
     config_flag(th, "--lowest-key", action=argparse.BooleanOptionalAction,
                 help="draw an onset event's lowest struck key from one softmax over the keys (an event always "
                      "strikes a key), the keys above it as --within-frame does (default: off)")
+    config_flag(th, "--harmony-key", action=argparse.BooleanOptionalAction,
+                help="the harmony LSTM reads the key of each step (from 16 s of sound around it); a draw is told "
+                     "one key, the inspiration's or chosen with `chords --key` (needs --harmony; default: off)")
     th.add_argument("--force", action="store_true", help="overwrite an existing model")
     add_strategy_flag(th)
     th.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -153,6 +156,9 @@ def _add_pieces(sub) -> None:
                    help="keep the texture of a long draw: read back only part of the draw's own running pedal share "
                         "and density (calibrated per model); without it, after about 20 s the classical generator "
                         "thins out and the jazz one pedals more and more")
+    g.add_argument("--key", metavar="KEY",
+                   help="key to play in, e.g. 'D minor', 'Dm', 'F# major', 'Bb' (default: the key of the inspiration's "
+                        "first 30 s), for a generator whose harmony reads keys")
     g.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
     g.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     g.add_argument("--json", action="store_true", help="print the result as one JSON object")

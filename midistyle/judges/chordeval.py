@@ -22,7 +22,7 @@ import numpy as np
 
 from ..chords.calibrate import draw_blocks
 from ..chords.frames import roll_frames
-from ..chords.generation import compose
+from ..chords.generation import compose, inspiration_key
 from ..codec import io as mio
 from ..codec.pianoroll import PianoRoll, encode
 from .notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
@@ -281,6 +281,7 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
     ``real`` are PianoRolls of real pieces of the target genre (one window of ``seconds`` from
     each, a third of the way in, for the discriminator and the texture figures). ``feedback``,
     ``event_bias``: as for the model's ``sample`` (default its ``habit_feedback`` and ``event_bias``).
+    A generator whose harmony reads keys is told each inspiration's key (:func:`~midistyle.chords.generation.inspiration_key`).
 
     Returns
     -------
@@ -301,7 +302,7 @@ def evaluate_generation(cm, clf, inspirations: list, real: list, judge: Velocity
         emb = clf.embed(roll if isinstance(perf, PianoRoll) else encode(perf, clf.settings))
         midi, _, notes = compose(cm, emb, seconds, seed=seed + k,
                                  temperature=temperature, prime=primer, velocity_model=velocity_model,
-                                 feedback=feedback, event_bias=event_bias)
+                                 feedback=feedback, event_bias=event_bias, key=inspiration_key(cm, roll))
         ins_rolls.append(roll)
         if notes:
             gen_rolls.append(encode(mio.performance_from_midifile(midi, "generated"), cm.settings))

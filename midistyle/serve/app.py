@@ -11,7 +11,7 @@ API (the page's own)::
     GET  /api/models                  every model (as the models command lists them)
     POST /api/velocity                multipart: file, to, seed, temperature, strength[, audio]
     POST /api/perform                 multipart: file, to, seed[, level, tempo, audio]
-    POST /api/chords                  multipart: inspire, style, seconds, seed[, temperature, audio]
+    POST /api/chords                  multipart: inspire, style, seconds, seed[, temperature, key, audio]
     GET  /api/results/{id}            the state of a result's audio renders (progress 0..1)
     GET  /files/{id}/{name}           a result's file: result.mid, compare.png, original.wav, result.wav
 
@@ -235,6 +235,7 @@ class Studio:
                                                   open_low=True),
                              seed=number_field(form, "seed", int, 0, 0, 2 ** 31 - 1),
                              temperature=number_field(form, "temperature", float, 1.0, 0, 10, open_low=True),
+                             key=text_field(form, "key", "") or None,
                              audio=flag_field(form, "audio"), audio_seconds=self.settings.audio_seconds)
 
     async def api_velocity(self, request):

@@ -80,11 +80,13 @@ def perform_upload(store, res, upload: str, *, title: str, genre: str, seed: int
 
 
 def chords_upload(store, res, upload: str, *, title: str, style: str, seconds: float = 20.0, seed: int = 0,
-                  temperature: float = 1.0, audio: bool = True, audio_seconds: float = 600.0) -> dict:
-    """Chords (:func:`midistyle.chords.generate`) from the uploaded inspiration: ``result.mid``,
+                  temperature: float = 1.0, key: str | None = None, audio: bool = True,
+                  audio_seconds: float = 600.0) -> dict:
+    """Chords (:func:`midistyle.chords.generate`, in ``key`` or the inspiration's) from the uploaded inspiration: ``result.mid``,
     ``compare.png`` (inspiration above the new piece) and, with ``audio``, both rendered in the
     background. Returns the command's figures."""
-    r = generate(upload, style, output=res.path("result.mid"), seconds=seconds, seed=seed, temperature=temperature)
+    r = generate(upload, style, output=res.path("result.mid"), seconds=seconds, seed=seed, temperature=temperature,
+                 key=key)
     inspiration = mio.read(upload)
     new = mio.read(res.path("result.mid")) if r["notes"] else None
     if new is not None:

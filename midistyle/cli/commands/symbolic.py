@@ -48,7 +48,7 @@ def cmd_embed(args):
 def cmd_chords(args):
     r = generate(args.inspire, args.style, output=args.output, seconds=args.seconds, seed=args.seed,
                  temperature=args.temperature, force=args.force, model=args.model, classifier=args.classifier,
-                 velocity=not args.constant_velocity, prime=args.prime, steady=args.steady)
+                 velocity=not args.constant_velocity, prime=args.prime, steady=args.steady, key=args.key)
     if r["warning"]:
         print(f"warning: {r['warning']}", file=sys.stderr)
     if args.json:
@@ -57,4 +57,4 @@ def cmd_chords(args):
         vel = os.path.basename(bundle_stem(r["velocity_model"])) if r["velocity_model"] else "constant 64"
         print(f"{r['input']} -> {r['output']}: {r['seconds']:g} s of {r['style']} chords, {r['notes']} notes "
               f"({r['notes_per_s']:.1f}/s), mean polyphony {r['polyphony']:.1f}, pedal {100 * r['pedal_share']:.0f} %, "
-              f"seed {r['seed']}, velocities: {vel}")
+              f"{'in ' + r['key'] + ', ' if r['key'] else ''}seed {r['seed']}, velocities: {vel}")
