@@ -171,6 +171,11 @@ def write_card(g, cm, figures):
     harmony = ""
     if cfg.harmony:
         hm = cm.meta["harmony"]
+        keys = ("\n  The harmony LSTM and the frames also read the key of each step: in training the best of the 24"
+                "\n  Temperley-Kostka-Payne key profiles over the 16 s of sound around it; in a draw one key for the"
+                "\n  whole draw, the inspiration's (its first 30 s) or the one asked for (`--key \"D minor\"`). The"
+                "\n  judges below find keys with Krumhansl-Kessler profiles over 4 s windows, another profile and"
+                "\n  another span." if cfg.harmony_key else "")
         harmony = (f"""
 - **Harmony above texture.** A draw first picks one harmony per {cfg.harmony * cm.frame_seconds:g} s
   ({cfg.harmony} frames) with a harmony LSTM({cfg.harmony_units}) started from the same embedding:
@@ -178,13 +183,7 @@ def write_card(g, cm, figures):
   the training pieces in all 12 transpositions; a step's set is the pitch classes that sound at least
   half as long as its strongest one, at most 4, from the held notes), drawn at temperature {hm.get('temperature', 1.0):g},
   each given the ones before. Each frame then reads the pitch classes of its step's harmony and of
-  the next, where in its step it lies{f", and the keys struck {cfg.figure_lags} harmony step(s) before it (so that a figure can return)" if cfg.figure_lags else ""}.{
-  """
-  The harmony LSTM and the frames also read the key of each step: in training the best of the 24
-  Temperley-Kostka-Payne key profiles over the 16 s of sound around it; in a draw one key for the
-  whole draw, the inspiration's (its first 30 s) or the one asked for (`--key "D minor"`). The
-  judges below find keys with Krumhansl-Kessler profiles over 4 s windows, another profile and
-  another span.""" if cfg.harmony_key else ""}
+  the next, where in its step it lies{f", and the keys struck {cfg.figure_lags} harmony step(s) before it (so that a figure can return)" if cfg.figure_lags else ""}.{keys}
   In training a frame reads the harmony of the real notes around it; the harmony LSTM is fitted on
   the training pieces' harmony sequences (windows of {cfg.harmony_seq} steps, the same transpositions{
   f", {100 * cfg.harmony_noise:g} % of the harmonies it reads replaced by random ones so that a draw returns to its key after an unlikely harmony of its own" if cfg.harmony_noise else ""}),

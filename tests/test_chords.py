@@ -21,6 +21,9 @@ from midistyle.codec import io as mio
 from midistyle.chords import (ChordModel, ChordsConfig, frames_to_notes, notes_to_midi, pedal_runs,
                               model_inputs, previous_frames, roll_frames, train)
 from midistyle.classifier import GenreClassifier
+from midistyle.chords.frames import frames_key
+from midistyle.chords.generation import generate
+from midistyle.chords.harmony import key_shift, parse_key
 from midistyle.codec.dataset import convert
 from midistyle.errors import InputError, SettingsMismatchError
 from midistyle.codec.pianoroll import encode
@@ -113,7 +116,6 @@ def test_unknown_style_and_bad_input_exit_2(tmp_path):
         (["--inspire", src, "--style", "jazz", "--seconds", "0"], ["seconds"]),
         (["--inspire", src, "--style", "jazz", "--temperature", "-1"], ["temperature"]),
         (["--inspire", src, "--style", "jazz", "--key", "H minor"], ["key", "H minor"]),
-        (["--inspire", src, "--style", "jazz", "--key", "Dm"], ["key", "jazz", "does not play in a chosen key"]),
     ]
     for args, words in cases:
         r = run_module("chords", *args, "-o", tmp_path / "x.mid")
@@ -122,6 +124,24 @@ def test_unknown_style_and_bad_input_exit_2(tmp_path):
         for w in words:
             assert w in r.stderr, (w, r.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mid"]
+
+
+def test_a_draw_of_a_generator_without_keys_is_transposed_into_the_asked_key(tmp_path):
+    """The shipped jazz generator reads no keys: asked for a key, its draw (same seed) comes out
+    transposed into it, or into its relative key when the draw's mode is the other one."""
+    src = inspiration("jazz", 2)
+    plain = generate(src, "jazz", output=str(tmp_path / "plain.mid"), seconds=8, seed=4)
+    assert plain["key"] is None
+    found = frames_key(roll_frames(encode(mio.read(str(tmp_path / "plain.mid"))), 1))
+    for asked in ("D minor", "F# major"):
+        out = tmp_path / f"{asked}.mid"
+        r = generate(src, "jazz", output=str(out), seconds=8, seed=4, key=asked)
+        assert r["key"] == asked and r["notes"] == plain["notes"] > 20
+        a, b = (sorted((float(n["start"]), int(n["pitch"])) for n in mio.read(str(p)).notes) for p in (tmp_path / "plain.mid", out))
+        shift = {pb - pa for (_, pa), (_, pb) in zip(a, b)}
+        assert len(shift) == 1 and shift.pop() == key_shift(found, parse_key(asked))     # every note moved alike
+        now = frames_key(roll_frames(encode(mio.read(str(out))), 1))
+        assert now == parse_key(asked) or now % 12 == (parse_key(asked) + (3 if asked.endswith("minor") else 9)) % 12
 
 
 def test_classifier_mismatch_is_clear_error(tmp_path):
@@ -508,7 +528,7 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     out = tmp_path / "chords-jazz.keras"
     cfg = ChordsConfig(units=16, seq_len=32, batch_size=4, epochs=2, steps_per_epoch=2, key_memory=0.2, event_memory=6,
                        relative_keys=3, lowest_key=True, harmony=8, harmony_vocab=6, harmony_units=8, harmony_seq=16,
-                       figure_lags=1, harmony_key=True)
+                       figure_lags=1, harmony_key=True, within_holds=True)
     meta = train(str(data), "jazz", classifier_path(), str(out), cfg, progress=False)
     stem = str(out)[: -len(".keras")]
     for ext in (".keras", ".json", ".npz", ".log.csv", ".loss.png", ".harmony.log.csv"):
@@ -516,11 +536,13 @@ def test_tiny_training_writes_model_files_and_evaluation_runs(tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
     v = meta["validation"]
     assert {"model", "markov"} <= set(v) and v["frames"] > 0
-    # the within-frame weights learned something, and only from lower keys to higher keys' onsets
+    # the within-frame weights learned something: from lower keys to higher keys' onsets, and (within_holds)
+    # from every struck key to the holds and the pedal
     within = np.load(stem + ".npz")["within/kernel"]
     P = within.shape[0]
     assert within.shape == (P, 3 * P + 2) and np.abs(np.triu(within[:, :P], 1)).max() > 0
-    assert not np.tril(within[:, :P]).any() and not within[:, P:].any()
+    assert not np.tril(within[:, :P]).any() and not within[:, 2 * P + 1:].any()
+    assert np.abs(within[:, P:2 * P + 1]).max() > 0          # the holds and the pedal read the keys just struck
     assert meta["classifier"]["fingerprint"] == GenreClassifier.load(classifier_path()).fingerprint
     # its short memories of the last strikes and onset events are read alike when drawing and scoring
     cm = ChordModel.load(str(out))

@@ -8,7 +8,8 @@ import pytest
 
 from midistyle.chords.harmony import (KEY_NAMES, MAX_PCS, TKP_MAJOR, TKP_MINOR, HarmonyVocabulary, advance_inputs,
                                      advance_size, find_key, harmony_inputs, harmony_windows, mask_bits, parse_key,
-                                     rotate_mask, set_class, step_keys, step_weights, strongest_set, transpose_key)
+                                     rotate_mask, set_class, step_keys, step_weights, strongest_set, transpose_key,
+                                     key_shift)
 from midistyle.chords.frames import window_keys
 from midistyle.errors import InputError
 
@@ -131,6 +132,15 @@ def test_keys_are_found_by_profile_named_and_parsed():
     assert KEY_NAMES[find_key(scale)] == "C major"
     assert KEY_NAMES[find_key(np.array([2, 0, 1, 0, 2, 1, 0, 1, 0, 3, 0, 1], float))] == "A minor"
     assert transpose_key(0, 2) == 2 and transpose_key(12 + 11, 1) == 12 and transpose_key(3, -5) == 10
+    # moving music into a key: to its tonic in the same mode, else to its relative key, never more than a tritone
+    C, Am, D, Dm, Fs = (parse_key(k) for k in ("C", "A minor", "D", "D minor", "F# major"))
+    assert key_shift(C, D) == 2 and key_shift(D, C) == -2 and key_shift(C, Fs) == -6
+    assert key_shift(C, Dm) == 5 and key_shift(Am, Dm) == 5 and key_shift(Am, C) == 0 and key_shift(Am, D) == 2
+    def relative(k):
+        return (k + 3) % 12 if k >= 12 else (k + 9) % 12 + 12
+
+    assert all(transpose_key(f, key_shift(f, w)) == (w if f // 12 == w // 12 else relative(w))
+               for f in range(24) for w in range(24))
     for text, name in [("D minor", "D minor"), ("Dm", "D minor"), ("d", "D minor"), ("F# major", "F# major"),
                        ("Bb", "Bb major"), ("eb min", "Eb minor"), ("G#m", "Ab minor"), ("CM", "C major")]:
         assert KEY_NAMES[parse_key(text)] == name, text

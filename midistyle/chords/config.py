@@ -51,6 +51,7 @@ class ChordsConfig(Settings):
     learning_rate: float = 3e-3
     input_noise: float = 0.003     # training: share of key / pedal bits of the fed-back frames flipped
     within_frame: bool = True      # a key's onset depends on the keys below it struck in the same frame
+    within_holds: bool = False     # the holds and the pedal of a frame depend on the keys struck in it
     key_memory: float = 0.0        # half-life (s) of a per-key trace of its last strike, read each frame (0: none)
     event_memory: int = 0          # frames of past onset events (struck or not) read each frame (0: none)
     relative_keys: int = 0         # keys up to this many semitones away reach a key's onset through the
@@ -83,6 +84,8 @@ class ChordsConfig(Settings):
         self.require("learning_rate", isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
                      "must be > 0")
         self.require("within_frame", isinstance(self.within_frame, bool), "must be true or false")
+        self.require("within_holds", isinstance(self.within_holds, bool) and (not self.within_holds or self.within_frame),
+                     "must be true or false, and needs within_frame")
         self.require("lowest_key", isinstance(self.lowest_key, bool) and (not self.lowest_key or self.within_frame),
                      "must be true or false, and needs within_frame")
         self.require_min(0, "harmony", "figure_lags")

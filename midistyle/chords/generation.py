@@ -18,7 +18,7 @@ from ..velocity import VelocityModel, note_beats_of
 from ..velocity import default_output as velocity_default_output
 from .config import INSPIRATION_KEY_SECONDS, MAX_SECONDS, TICKS_PER_SECOND
 from .frames import Frames, frames_key, frames_to_notes, pedal_runs, roll_frames, texture_stats
-from .harmony import KEY_NAMES, parse_key
+from .harmony import KEY_NAMES, key_shift, parse_key
 from .model import ChordModel
 
 
@@ -88,10 +88,14 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
 
     Returns ``(mido.MidiFile, Frames, notes)``; velocities are drawn by ``velocity_model``
     (seeded with ``seed``) when given, else 64; the sustain pedal becomes CC64 events.
-    ``feedback``, ``event_bias``, ``key``: as for :meth:`ChordModel.sample`.
+    ``feedback``, ``event_bias``: as for :meth:`ChordModel.sample`. ``key`` (0-23): a generator whose
+    harmony reads keys is told it; another one's draw is transposed into it (:func:`.harmony.key_shift`
+    from the key the draw is found in, :func:`.frames.frames_key`).
     """
     fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
                    feedback=feedback, event_bias=event_bias, key=key)
+    if key is not None and not reads_keys(cm):
+        fr = fr.transposed(key_shift(frames_key(fr, cm.settings.pitch_low), int(key)))
     notes = frames_to_notes(fr)
     midi = notes_to_midi(notes, cm.settings, seconds, frame_steps=cm.config.frame_steps,
                          pedal=pedal_runs(fr.pedal), name=f"midistyle chords ({cm.genre})")
@@ -102,10 +106,16 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
     return midi, fr, notes
 
 
+def reads_keys(cm: ChordModel) -> bool:
+    """Whether chord model ``cm``'s harmony reads keys (``harmony_key``): its draws are told one."""
+    return cm.harmony is not None and cm.harmony.uses_key
+
+
 def inspiration_key(cm: ChordModel, roll) -> int | None:
     """The key (0-23) a draw inspired by ``roll`` (a PianoRoll on ``cm``'s grid) is told: the key of
-    its first :data:`INSPIRATION_KEY_SECONDS`; None for a model whose harmony LSTM reads no keys."""
-    if cm.harmony is None or not cm.harmony.uses_key:
+    its first :data:`INSPIRATION_KEY_SECONDS`; None for a model whose harmony reads no keys (its
+    draws find their own key)."""
+    if not reads_keys(cm):
         return None
     fr = roll_frames(roll, cm.config.frame_steps)
     return frames_key(fr[:int(round(INSPIRATION_KEY_SECONDS / cm.frame_seconds))], cm.settings.pitch_low)
@@ -147,15 +157,16 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         the habits are read back in full, as in training, and after about 20 s the classical
         generator thins out and the jazz generator pedals more and more.
     key : str, optional
-        The key to play in ("D minor", "Dm", "F# major", :func:`.harmony.parse_key`), for a
-        generator whose harmony reads keys (default: the key of the inspiration's first 30 s);
-        an error for one that does not.
+        The key to play in ("D minor", "Dm", "F# major", :func:`.harmony.parse_key`). A generator
+        whose harmony reads keys is told it (by default the key of the inspiration's first 30 s);
+        another one's draw is transposed into it (into its relative key when the draw's mode is the
+        other one: the same key signature), and by default stays in the key it drew.
 
     Returns
     -------
     dict
         ``input``, ``output``, ``style``, ``seconds``, ``seed``, ``temperature``, ``prime``, ``feedback``,
-        ``event_bias``, ``key`` (its name, or None for a generator that reads no keys), ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
+        ``event_bias``, ``key`` (its name; None when no key was asked of a generator that reads none), ``notes``, ``polyphony``, ``notes_per_s``, ``pedal_share``, ``velocity_model`` (path or
         None) and ``warning`` (or None).
     """
     _check_arguments(seconds, temperature, prime, seed)
@@ -167,7 +178,7 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
     check_output(out, force=force, protect=protect)
     perf = mio.read(inspire)
     emb = clf.embed(encode(perf, clf.settings))
-    key_index = _told_key(cm, style, key, perf)
+    key_index = _told_key(cm, key, perf)
     if seed is None:
         seed = secrets.randbelow(2 ** 31)
     primer = None
@@ -196,15 +207,10 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
             "pedal_share": round(tex["pedal_share"], 3), "velocity_model": vm_path, "warning": warning}
 
 
-def _told_key(cm: ChordModel, style: str, key: str | None, perf) -> int | None:
-    """The key a draw of :func:`generate` is told: ``key`` (a name) or the inspiration ``perf``'s
-    (:func:`inspiration_key`); None for a generator whose harmony reads no keys, which refuses a named key."""
-    if key is None:
-        return inspiration_key(cm, encode(perf, cm.settings))
-    index = parse_key(key)
-    if cm.harmony is None or not cm.harmony.uses_key:
-        raise InputError(f"key: the {style} generator ({cm.path}) does not play in a chosen key (its harmony reads none)")
-    return index
+def _told_key(cm: ChordModel, key: str | None, perf) -> int | None:
+    """The key a draw of :func:`generate` is in: ``key`` (a name), else for a generator whose harmony
+    reads keys the inspiration ``perf``'s (:func:`inspiration_key`), else None (the draw's own)."""
+    return parse_key(key) if key is not None else inspiration_key(cm, encode(perf, cm.settings))
 
 
 def _check_arguments(seconds, temperature, prime, seed) -> None:

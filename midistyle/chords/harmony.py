@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..modelfiles import training_summary
 from ..nn.numpy_runtime import export_weights
 
-__all__ = ["SHARE", "MAX_PCS", "KEY_SPAN", "KEY_NAMES", "find_key", "step_keys", "transpose_key", "parse_key",
+__all__ = ["SHARE", "MAX_PCS", "KEY_SPAN", "KEY_NAMES", "find_key", "step_keys", "transpose_key", "key_shift", "parse_key",
            "key_bits", "step_weights", "strongest_set", "rotate_mask", "set_class", "mask_bits",
            "HarmonyVocabulary", "HarmonyModel", "harmony_windows", "advance_inputs"]
 
@@ -99,6 +99,16 @@ def parse_key(text: str) -> int:
 
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _KEY_RE = re.compile(r"^\s*([A-Ga-g])\s*([#b♯♭]?)\s*(major|minor|maj|min|M|m)?\s*$", re.IGNORECASE)
+
+
+def key_shift(found: int, wanted: int) -> int:
+    """Semitones (-6..5) that move music in key ``found`` to key ``wanted`` (0-23): to its tonic when
+    both are major or both minor, else to its relative key (the same key signature: D minor asked of
+    music in a major key gives F major)."""
+    target = wanted % 12
+    if found // 12 != wanted // 12:
+        target = (target + (3 if wanted >= 12 else 9)) % 12
+    return (target - found % 12 + 6) % 12 - 6
 
 
 def key_bits(keys) -> np.ndarray:

@@ -171,7 +171,7 @@ class ChordModel:
         probability given the event and (``within_frame``) the keys below it already struck in this
         frame, lowest key first (with ``lowest_key``, the lowest struck key comes from the softmax and
         the keys above it are drawn so); a key that sounded before and is not struck holds with its hold
-        probability; the pedal likewise. Every probability is ``sigmoid(logit / temperature)``,
+        probability; the pedal likewise (both given the keys struck in the frame, with ``within_holds``). Every probability is ``sigmoid(logit / temperature)``,
         the onset event's logit first raised by ``event_bias`` (default :attr:`event_bias`).
         The running pedal share and event rate start at :attr:`habit_start` (before the prime, if any)
         and the drawn frames are read back with ``feedback`` (default :attr:`habit_feedback`,

@@ -43,6 +43,7 @@ def sample_frames(cm, cond: np.ndarray, n_frames: int, seed=None, temperature: f
         run.x[0, at:at + len(adv)] = adv
     inv_t = 1.0 / temperature
     within = None if rt.within is None else rt.within[:, :P]
+    after = rt.within[:, P:2 * P + 1] if rt.within is not None and cfg.within_holds else None
     bias = np.zeros(n_outputs(P, cfg), np.float32)
     bias[2 * P + 1] = cm.event_bias if event_bias is None else float(event_bias)
     start = np.array(cm.habit_start, np.float64)
@@ -58,6 +59,8 @@ def sample_frames(cm, cond: np.ndarray, n_frames: int, seed=None, temperature: f
             o = draw_keys_above_lowest(logit[0], within, u[t, :P], u_low[t], inv_t)
         else:
             o = draw_keys_in_order(logit[0, :P], within, u[t, :P], inv_t)
+        if after is not None and o.any():       # holds and pedal given the keys just struck
+            p[P:2 * P + 1] = sigmoid((logit[0, P:2 * P + 1] + after[o].sum(axis=0)) * inv_t)
         s_ = o | (run.prev_sound & (u[t, P:2 * P] < p[P:2 * P]))
         on[t], sound[t], ped[t] = o, s_, u[t, 2 * P] < p[2 * P]
         if struck is not None:

@@ -216,7 +216,7 @@ def _fit(data: _TrainingData, cfg: ChordsConfig, emb_dim: int, genre: str, dist,
                     if cfg.relative_keys else None)
         model = build_conditioned_lstm(input_size(P, cfg), emb_dim, units=cfg.units, n_out=n_outputs(P, cfg),
                                        cond_dropout=cfg.cond_dropout, within_frame=P if cfg.within_frame else 0,
-                                       relative=relative,
+                                       relative=relative, within_holds=cfg.within_holds,
                                        name=f"chords_{genre}")
         _init_as_markov(model, data.markov, cfg.units)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=1.0), loss=frame_loss)

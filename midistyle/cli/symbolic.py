@@ -89,6 +89,9 @@ def _add_training(train) -> None:
     config_flag(th, "--within-frame", action=argparse.BooleanOptionalAction,
                 help="a key's onset depends on the keys below it struck in the same frame; --no-within-frame "
                      "draws the keys of a frame independently (default: on)")
+    config_flag(th, "--within-holds", action=argparse.BooleanOptionalAction,
+                help="the holds and the pedal of a frame depend on the keys struck in it (a key is let go when "
+                     "the hand moves on; needs --within-frame; default: off)")
     config_flag(th, "--lowest-key", action=argparse.BooleanOptionalAction,
                 help="draw an onset event's lowest struck key from one softmax over the keys (an event always "
                      "strikes a key), the keys above it as --within-frame does (default: off)")
@@ -157,8 +160,9 @@ def _add_pieces(sub) -> None:
                         "and density (calibrated per model); without it, after about 20 s the classical generator "
                         "thins out and the jazz one pedals more and more")
     g.add_argument("--key", metavar="KEY",
-                   help="key to play in, e.g. 'D minor', 'Dm', 'F# major', 'Bb' (default: the key of the inspiration's "
-                        "first 30 s), for a generator whose harmony reads keys")
+                   help="key to play in, e.g. 'D minor', 'Dm', 'F# major', 'Bb': a generator whose harmony reads keys "
+                        "is told it (by default the inspiration's); another one's draw is transposed into it, or into "
+                        "its relative key (same key signature) when it drew in the other mode (default: its own key)")
     g.add_argument("--constant-velocity", action="store_true", help="velocity 64 instead of the velocity model")
     g.add_argument("--force", action="store_true", help="overwrite an existing output (never the input)")
     g.add_argument("--json", action="store_true", help="print the result as one JSON object")

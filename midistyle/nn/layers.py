@@ -62,19 +62,25 @@ def build_segment_classifier(n_in: int, n_classes: int, channels: int = 32, stac
 class EarlierKeysOnly(keras.constraints.Constraint):
     """Kernel constraint of the within-frame layer of :func:`build_conditioned_lstm`: input key
     ``j`` may only reach output column ``k`` when ``j < k < n_keys`` (a key's logit depends on the
-    keys below it in the same frame, never on itself or above; the other outputs on none)."""
+    keys below it in the same frame, never on itself or above); with ``holds``, every input key also
+    reaches the next ``n_keys + 1`` columns (the holds and the pedal, decided once the frame's keys
+    are struck); the other outputs on none."""
 
-    def __init__(self, n_keys: int):
+    def __init__(self, n_keys: int, holds: bool = False):
         self.n_keys = int(n_keys)
+        self.holds = bool(holds)
 
     def __call__(self, w):
         rows = keras.ops.arange(w.shape[0])[:, None]
         cols = keras.ops.arange(w.shape[1])[None, :]
         mask = keras.ops.logical_and(rows < cols, cols < self.n_keys)
+        if self.holds:
+            after = keras.ops.logical_and(cols >= self.n_keys, cols < 2 * self.n_keys + 1)
+            mask = keras.ops.logical_or(mask, keras.ops.logical_and(after, rows >= 0))
         return w * keras.ops.cast(mask, w.dtype)
 
     def get_config(self):
-        return {"n_keys": self.n_keys}
+        return {"n_keys": self.n_keys, "holds": self.holds}
 
 
 @keras.saving.register_keras_serializable(package="midistyle")
@@ -110,7 +116,8 @@ class RelativeKeys(keras.constraints.Constraint):
 
 def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: int | None = None,
                            cond_dropout: float = 0.0, skip_input: bool = True, within_frame: int = 0,
-                           relative: tuple | None = None, name: str = "conditioned_lstm") -> keras.Model:
+                           relative: tuple | None = None, within_holds: bool = False,
+                           name: str = "conditioned_lstm") -> keras.Model:
     """LSTM whose initial state is a learned function of a conditioning vector.
 
     Inputs ``frames`` (batch, time, n_in) and ``cond`` (batch, cond_dim); ``init_h`` (Dense,
@@ -124,6 +131,7 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
     struck in the step itself (teacher forcing) and ``within`` (Dense P -> n_out, no bias, started
     at zero, :class:`EarlierKeysOnly`) adds to output ``k < P`` a weight for every key ``j < k``
     struck: the first P outputs become autoregressive over the keys of one step (lowest first).
+    With ``within_holds``, the struck keys also reach outputs P .. 2P (holds and pedal, decided after them).
 
     With ``relative`` = ``(first, P, width[, columns])``, ``relative`` (Dense n_in -> n_out, no bias,
     started at zero, :class:`RelativeKeys`) adds to output ``c + k`` (``k < P``, ``c`` in
@@ -149,7 +157,7 @@ def build_conditioned_lstm(n_in: int, cond_dim: int, units: int = 256, n_out: in
         return keras.Model([frames, cond], out, name=name)
     current = keras.Input((None, within_frame), name="current")
     within = layers.Dense(n_out, use_bias=False, kernel_initializer="zeros",
-                          kernel_constraint=EarlierKeysOnly(within_frame), name="within")(current)
+                          kernel_constraint=EarlierKeysOnly(within_frame, within_holds), name="within")(current)
     return keras.Model([frames, cond, current], layers.Add(name="out_within")([out, within]), name=name)
 
 
