@@ -157,10 +157,8 @@ def generate(inspire: str, style: str, output: str | None = None, seconds: float
         the habits are read back in full, as in training, and after about 20 s the classical
         generator thins out and the jazz generator pedals more and more.
     key : str, optional
-        The key to play in ("D minor", "Dm", "F# major", :func:`.harmony.parse_key`). A generator
-        whose harmony reads keys is told it (by default the key of the inspiration's first 30 s);
-        another one's draw is transposed into it (into its relative key when the draw's mode is the
-        other one: the same key signature), and by default stays in the key it drew.
+        The key to play in ("D minor", "Dm", "F# major", :func:`.harmony.parse_key`), as :func:`compose`
+        plays it (default: the inspiration's key for a generator that reads keys, else the draw's own).
 
     Returns
     -------
