@@ -94,7 +94,7 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
     """
     fr = cm.sample(emb, int(np.ceil(seconds / cm.frame_seconds)), seed=seed, temperature=temperature, prime=prime,
                    feedback=feedback, event_bias=event_bias, key=key)
-    if key is not None and not reads_keys(cm):
+    if key is not None and not cm.reads_keys:
         fr = fr.transposed(key_shift(frames_key(fr, cm.settings.pitch_low), int(key)))
     notes = frames_to_notes(fr)
     midi = notes_to_midi(notes, cm.settings, seconds, frame_steps=cm.config.frame_steps,
@@ -106,16 +106,11 @@ def compose(cm: ChordModel, emb: np.ndarray, seconds: float, *, seed: int, tempe
     return midi, fr, notes
 
 
-def reads_keys(cm: ChordModel) -> bool:
-    """Whether chord model ``cm``'s harmony reads keys (``harmony_key``): its draws are told one."""
-    return cm.harmony is not None and cm.harmony.uses_key
-
-
 def inspiration_key(cm: ChordModel, roll) -> int | None:
     """The key (0-23) a draw inspired by ``roll`` (a PianoRoll on ``cm``'s grid) is told: the key of
     its first :data:`INSPIRATION_KEY_SECONDS`; None for a model whose harmony reads no keys (its
     draws find their own key)."""
-    if not reads_keys(cm):
+    if not cm.reads_keys:
         return None
     fr = roll_frames(roll, cm.config.frame_steps)
     return frames_key(fr[:int(round(INSPIRATION_KEY_SECONDS / cm.frame_seconds))], cm.settings.pitch_low)

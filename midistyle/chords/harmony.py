@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..modelfiles import training_summary
 from ..nn.numpy_runtime import export_weights
 
-__all__ = ["SHARE", "MAX_PCS", "KEY_SPAN", "KEY_NAMES", "find_key", "step_keys", "transpose_key", "key_shift", "parse_key",
+__all__ = ["SHARE", "MAX_PCS", "KEY_SPAN", "KEY_NAMES", "key_profile_matrix", "find_key", "step_keys", "transpose_key", "key_shift", "parse_key",
            "key_bits", "step_weights", "strongest_set", "rotate_mask", "set_class", "mask_bits",
            "HarmonyVocabulary", "HarmonyModel", "harmony_windows", "advance_inputs"]
 
@@ -53,8 +53,10 @@ _NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 KEY_NAMES = tuple(f"{n} major" for n in _NOTE_NAMES) + tuple(f"{n} minor" for n in _NOTE_NAMES)
 
 
-def _key_profiles() -> np.ndarray:
-    rows = np.array([np.roll(p, k) for p in (TKP_MAJOR, TKP_MINOR) for k in range(12)], np.float64)
+def key_profile_matrix(major, minor) -> np.ndarray:
+    """The 24 key profiles (24, 12) of a major and a minor profile on C, each standardised: rows
+    0-11 the major keys on C..B, 12-23 the minor keys (:data:`KEY_NAMES`)."""
+    rows = np.array([np.roll(p, k) for p in (major, minor) for k in range(12)], np.float64)
     return (rows - rows.mean(axis=1, keepdims=True)) / rows.std(axis=1, keepdims=True)
 
 
@@ -63,7 +65,7 @@ def find_key(weights: np.ndarray) -> np.ndarray:
     correlate with most; C major for silence."""
     w = np.asarray(weights, np.float64)
     z = w - w.mean(axis=-1, keepdims=True)
-    return np.argmax(z @ _key_profiles().T, axis=-1).astype(np.int64)
+    return np.argmax(z @ key_profile_matrix(TKP_MAJOR, TKP_MINOR).T, axis=-1).astype(np.int64)
 
 
 def step_keys(weights: np.ndarray, span: int = KEY_SPAN) -> np.ndarray:
@@ -91,9 +93,10 @@ def parse_key(text: str) -> int:
         raise InputError(f"key must be a key name such as 'D minor', 'Dm' or 'F# major' (got {text!r})")
     letter, accidental, mode = m.groups()
     pc = (_LETTERS[letter.upper()] + {"": 0, "#": 1, "b": -1}[accidental.replace("♯", "#").replace("♭", "b")]) % 12
-    minor = mode.lower().startswith("m") and mode.lower() not in ("maj", "major") if mode else letter.islower()
-    if mode == "M":
-        minor = False
+    if mode is None:
+        minor = letter.islower()
+    else:
+        minor = mode != "M" and mode.lower() in ("m", "min", "minor")
     return pc + (12 if minor else 0)
 
 
@@ -331,13 +334,12 @@ class HarmonyModel:
         rt = self.runtime
         V = len(self.vocab)
         inv_t = 1.0 / (self.temperature if temperature is None else float(temperature))
-        key_row = np.zeros(0, np.float32)
-        if self.uses_key:
-            key_row = key_bits(self.draw_key(rng) if key is None else int(key))
+        told = (self.draw_key(rng) if key is None else int(key)) if self.uses_key else None
+        key_row = key_bits(told) if told is not None else np.zeros(0, np.float32)
         state = rt.initial_state(np.asarray(cond, np.float32)[None])
         prev = 0
         if prime is not None and len(prime):
-            x = self.inputs(np.asarray(prime, np.int64), np.full(len(prime), int(np.argmax(key_row)) if len(key_row) else 0))
+            x = self.inputs(np.asarray(prime, np.int64), None if told is None else np.full(len(prime), told))
             for row in x:
                 _, state = rt.step(row[None], state)
             prev = int(prime[-1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frames import Frames, frame_harmony, frame_keys, window_keys, windows
+from .frames import Frames, frame_harmony, window_keys, windows
 from .model import ChordModel
 from .outputs import frame_nll, frame_targets, log_odds, onset_probabilities
 
@@ -98,11 +98,11 @@ def harmony_likelihood(cm: ChordModel, pieces: list, embeddings: list) -> dict:
     toks, conds, keys = [], [], []
     for f, e in zip(pieces, embeddings):
         t = frame_harmony(f, cm.harmony.vocab, cfg.harmony, cm.settings.pitch_low)
-        k = frame_keys(f, cfg.harmony, cm.settings.pitch_low)
+        k = cm.harmony_keys(f)
         for a in range(0, len(t), cfg.harmony_seq):
             toks.append(t[a:a + cfg.harmony_seq])
-            keys.append(k[a:a + cfg.harmony_seq])
+            keys.append(None if k is None else k[a:a + cfg.harmony_seq])
             conds.append(e)
-    nll = cm.harmony.nll(toks, conds, keys)
+    nll = cm.harmony.nll(toks, conds, keys if cm.reads_keys else None)
     return {"steps": int(len(nll)), "nll_per_step": float(nll.mean()), "nll_per_frame": float(nll.mean() / cfg.harmony),
             "vocabulary": len(cm.harmony.vocab)}

@@ -62,10 +62,15 @@ class ChordModel:
         h = self.harmony
         return h.vocab.masks[frame_harmony(fr, h.vocab, self.config.harmony, self.settings.pitch_low)]
 
+    @property
+    def reads_keys(self) -> bool:
+        """Whether this generator's harmony reads keys (``harmony_key``): its draws are told one."""
+        return self.harmony is not None and self.config.harmony_key
+
     def harmony_keys(self, fr: Frames) -> np.ndarray | None:
         """The key of each harmony step of frames: those they were drawn in, or for real frames
         those of their sound (:func:`.frames.frame_keys`); None unless the harmony reads keys."""
-        if self.harmony is None or not self.config.harmony_key:
+        if not self.reads_keys:
             return None
         return fr.keys if fr.keys is not None else frame_keys(fr, self.config.harmony, self.settings.pitch_low)
 

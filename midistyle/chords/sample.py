@@ -153,11 +153,11 @@ def draw_harmony(cm, cond, prime: Frames | None, n_frames: int, rng, key: int | 
     n_prime = len(prime) if prime is not None else 0
     known = frame_harmony(prime, cm.harmony.vocab, step, low)[:n_prime // step] if n_prime else np.zeros(0, np.int64)
     n_steps = -(-(n_prime + n_frames) // step) + 1 - len(known)
-    if key is None and cm.harmony.uses_key:
+    if key is None and cm.reads_keys:
         key = frames_key(prime, low) if n_prime else cm.harmony.draw_key(rng)
     tokens = np.concatenate([known, cm.harmony.sample(cond, n_steps, rng=rng, prime=known, key=key)])
     keys = None
-    if cm.config.harmony_key:
+    if cm.reads_keys:
         keys = np.concatenate([frame_keys(prime, step, low)[:len(known)] if n_prime else np.zeros(0, np.int64),
                                np.full(n_steps, int(key), np.int64)])
     struck = np.zeros((n_prime + n_frames + 1, P), np.float32)

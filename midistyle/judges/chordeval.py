@@ -23,6 +23,7 @@ import numpy as np
 from ..chords.calibrate import draw_blocks
 from ..chords.frames import roll_frames
 from ..chords.generation import compose, inspiration_key
+from ..chords.harmony import key_profile_matrix
 from ..codec import io as mio
 from ..codec.pianoroll import PianoRoll, encode
 from .notefeatures import CONTENT_FEATURE_NAMES, VelocityJudge, content_statistics
@@ -154,10 +155,9 @@ KEY_WINDOW = 4.0
 
 
 def key_profiles() -> np.ndarray:
-    """The 24 key profiles (24, 12), standardised: rows 0-11 the major keys on C..B, 12-23 the minor keys."""
-    rows = [np.roll(p, k) for p in (KK_MAJOR, KK_MINOR) for k in range(12)]
-    prof = np.array(rows, np.float64)
-    return (prof - prof.mean(axis=1, keepdims=True)) / prof.std(axis=1, keepdims=True)
+    """The 24 Krumhansl-Kessler key profiles (24, 12), standardised: rows 0-11 the major keys on C..B,
+    12-23 the minor keys (:func:`~midistyle.chords.harmony.key_profile_matrix`)."""
+    return key_profile_matrix(KK_MAJOR, KK_MINOR)
 
 
 def window_keys(roll: PianoRoll, start: float = 0.0, seconds: float | None = None, *,
