@@ -76,7 +76,7 @@ function describe(f) {
       ", spread " + f.std_velocity_before + " \u2192 " + f.std_velocity_after + " (seed " + f.seed +
       ", strength " + f.strength + ")";
   }
-  return f.seconds + " s of " + f.style + ": " + f.notes + " notes (" + f.notes_per_s + "/s), polyphony " +
+  return f.seconds + " s of " + f.style + (f.key ? " in " + f.key : "") + ": " + f.notes + " notes (" + f.notes_per_s + "/s), polyphony " +
     f.polyphony + ", pedal " + Math.round(100 * f.pedal_share) + " % (seed " + f.seed + ")" +
     (f.warning ? " \u2014 " + f.warning : "");
 }
